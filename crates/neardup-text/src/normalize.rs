@@ -1,0 +1,709 @@
+//! The normalizer: original text in, canonical text and offset map out.
+//!
+//! Two texts that a reader would call "the same words" should have the same
+//! canonical form: one with straight quotes and `--`, the other with curly
+//! quotes, em-dashes, NFD accents and no-break spaces. The canonical form is
+//! only ever used for matching; what neardup writes out is the original.
+//!
+//! # Steps (each can be turned off in [`Options`])
+//! 1. Invisible characters (zero-width spaces and joiners, soft hyphen, BOM,
+//!    bidi controls, variation selectors) are dropped.
+//! 2. Typographic folding: quotes, apostrophes, primes and guillemets to `"`
+//!    or `'`, every dash and the minus sign to `-`, a run of dashes (`--`,
+//!    `---`, `—-`) to one `-`, the ellipsis to `...`.
+//! 3. NFKC: compatibility forms (ligatures, full-width letters, superscripts,
+//!    NBSP) and canonical composition (NFD accents).
+//! 4. Optional ASCII transliteration ([`deunicode`]).
+//! 5. Case folding (lowercase, plus `ß`→`ss` and final sigma).
+//! 6. Optional stripping of punctuation and of digits.
+//! 7. White space: every Unicode space becomes ` `, every line separator
+//!    `\n`; with [`Whitespace::Lines`] (the default) runs of spaces collapse
+//!    to one, lines are trimmed, runs of blank lines become one blank line,
+//!    and the text is trimmed, so line and paragraph structure survives for
+//!    the repeat finders.
+//!
+//! # Speed
+//! ASCII takes a table-driven fast path that copies runs of ordinary bytes
+//! in bulk (lowercased through a 128-entry table) and extends one offset-map
+//! piece per run. Only non-ASCII characters go through Unicode tables, one
+//! *normalization segment* at a time (a starter and the characters that may
+//! combine with it), with scratch buffers reused across the whole text: no
+//! allocation per character.
+//!
+//! # Idempotence
+//! `normalize(normalize(x)) == normalize(x)` for every `x` (property-tested).
+//! Each segment is transformed to a fixed point, and segment boundaries are
+//! placed only before characters that can never combine with what precedes
+//! them (canonical combining class 0 and NFKC quick-check Yes), so doing it
+//! again finds nothing left to do.
+
+use std::iter;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::fold;
+use crate::offsets::OffsetMap;
+
+/// What happens to white space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Whitespace {
+    /// Collapse runs of spaces, trim lines, keep single line breaks and fold
+    /// runs of blank lines into one paragraph break; trim the text.
+    #[default]
+    Lines,
+    /// Every run of white space, line breaks included, becomes one space;
+    /// trim the text.
+    All,
+    /// Leave white space as it is (Unicode spaces still become ` `).
+    Keep,
+}
+
+/// Which steps the normalizer applies. The default is what `neardup`
+/// matches on; every file that stores fingerprints records these options.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// Apply Unicode NFKC.
+    pub nfkc: bool,
+    /// Fold quotes, apostrophes, primes, dashes and ellipses.
+    pub typography: bool,
+    /// Drop zero-width and other invisible characters.
+    pub invisible: bool,
+    /// Fold case.
+    pub case_fold: bool,
+    /// What to do with white space.
+    pub whitespace: Whitespace,
+    /// Transliterate to ASCII.
+    pub ascii: bool,
+    /// Drop punctuation and symbols.
+    pub strip_punctuation: bool,
+    /// Drop digits.
+    pub strip_digits: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            nfkc: true,
+            typography: true,
+            invisible: true,
+            case_fold: true,
+            whitespace: Whitespace::Lines,
+            ascii: false,
+            strip_punctuation: false,
+            strip_digits: false,
+        }
+    }
+}
+
+/// Canonical text with its map back to the original.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Canonical {
+    /// The canonical text.
+    pub text: String,
+    /// Canonical byte offsets to original byte offsets.
+    pub map: OffsetMap,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// Copied through the byte table (lowercased, `` ` `` folded).
+    Plain,
+    Space,
+    Newline,
+    /// `\r`: a line break, or half of `\r\n`.
+    Cr,
+    Dash,
+    Drop,
+}
+
+/// Builds canonical forms. Build one per run and share it across threads.
+///
+/// ```
+/// use neardup_text::Normalizer;
+///
+/// let n = Normalizer::default();
+/// let a = n.normalize("He said -- \u{201C}it\u{2019}s  done\u{201D}.");
+/// let b = n.normalize("he said \u{2014} \"it's done\".");
+/// assert_eq!(a.text, b.text);
+/// assert_eq!(a.text, "he said - \"it's done\".");
+/// // Offsets map back to the original: "done" in the first text.
+/// let at = a.text.find("done").unwrap();
+/// let r = a.map.original_range_inner(at, at + 4);
+/// assert_eq!(&"He said -- \u{201C}it\u{2019}s  done\u{201D}."[r], "done");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Normalizer {
+    opts: Options,
+    class: [Class; 128],
+    byte: [u8; 128],
+}
+
+impl Default for Normalizer {
+    fn default() -> Normalizer {
+        Normalizer::new(Options::default())
+    }
+}
+
+impl Normalizer {
+    /// Builds the tables for `opts`.
+    pub fn new(opts: Options) -> Normalizer {
+        let mut class = [Class::Plain; 128];
+        let mut byte = [0u8; 128];
+        for b in 0..128u8 {
+            let i = b as usize;
+            byte[i] = if opts.case_fold { b.to_ascii_lowercase() } else { b };
+            if opts.typography && b == b'`' {
+                byte[i] = b'\'';
+            }
+            class[i] = match b {
+                b' ' | b'\t' if opts.whitespace != Whitespace::Keep => Class::Space,
+                b'\n' | 0x0B | 0x0C if opts.whitespace != Whitespace::Keep => Class::Newline,
+                b'\r' if opts.whitespace != Whitespace::Keep => Class::Cr,
+                b'0'..=b'9' if opts.strip_digits => Class::Drop,
+                _ if opts.strip_punctuation && b.is_ascii_punctuation() => Class::Drop,
+                b'-' if opts.typography => Class::Dash,
+                _ => Class::Plain,
+            };
+        }
+        Normalizer { opts, class, byte }
+    }
+
+    /// The options this normalizer applies.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The canonical form of `text` with its offset map.
+    pub fn normalize(&self, text: &str) -> Canonical {
+        let mut c = Canonical::default();
+        self.normalize_into(text, &mut c.text, Some(&mut c.map));
+        c
+    }
+
+    /// The canonical form of `text` alone, when no offsets are needed.
+    pub fn canonical(&self, text: &str) -> String {
+        let mut s = String::new();
+        self.normalize_into(text, &mut s, None);
+        s
+    }
+
+    /// Writes the canonical form of `text` into `out` (cleared first) and,
+    /// if given, its offset map into `map`. Reuse `out` and `map` across
+    /// records to avoid allocating.
+    pub fn normalize_into(&self, text: &str, out: &mut String, map: Option<&mut OffsetMap>) {
+        let mut buf = std::mem::take(out).into_bytes();
+        buf.clear();
+        match map {
+            Some(m) => {
+                m.clear();
+                self.run(text, &mut buf, m);
+                m.finish(buf.len(), text.len());
+            }
+            None => self.run(text, &mut buf, &mut NoMap),
+        }
+        *out = String::from_utf8(buf).expect("the normalizer only emits whole UTF-8 characters");
+    }
+
+    fn run<M: MapSink>(&self, text: &str, buf: &mut Vec<u8>, map: &mut M) {
+        let input = text.as_bytes();
+        let n = input.len();
+        let mut e = Emitter {
+            input,
+            out: buf,
+            map,
+            pending: None,
+            last_dash: false,
+            mode: self.opts.whitespace,
+        };
+        let mut scratch = Scratch::default();
+        let mut i = 0;
+        while i < n {
+            let b = input[i];
+            if b >= 0x80 || (i + 1 < n && input[i + 1] >= 0x80 && self.attaches(text, i + 1)) {
+                i = self.segment(text, i, &mut e, &mut scratch);
+                continue;
+            }
+            match self.class[b as usize] {
+                Class::Plain => {
+                    let start = i;
+                    i += 1;
+                    // Extend over ordinary bytes and single spaces between them.
+                    while i < n {
+                        let c = input[i];
+                        if c < 0x80 && self.class[c as usize] == Class::Plain {
+                            i += 1;
+                        } else if c == b' '
+                            && i + 1 < n
+                            && input[i + 1] < 0x80
+                            && self.class[input[i + 1] as usize] == Class::Plain
+                        {
+                            i += 2;
+                        } else {
+                            break;
+                        }
+                    }
+                    // The last byte may start a segment with what follows.
+                    if i < n && input[i] >= 0x80 && i - start > 1 && self.attaches(text, i) {
+                        i -= 1;
+                        if i - 1 > start && input[i - 1] == b' ' {
+                            i -= 1; // Leave the space to the white-space rules.
+                        }
+                    }
+                    let canon = e.flush();
+                    e.out.extend(input[start..i].iter().map(|&c| self.byte[c as usize]));
+                    e.map.exact(canon, start, i - start);
+                    e.last_dash = false;
+                }
+                Class::Space => {
+                    e.space(i, i + 1);
+                    i += 1;
+                }
+                Class::Newline => {
+                    e.newline(i, i + 1);
+                    i += 1;
+                }
+                Class::Cr => {
+                    let end = if input.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+                    e.newline(i, end);
+                    i = end;
+                }
+                Class::Dash => {
+                    e.dash(i, i + 1);
+                    i += 1;
+                }
+                Class::Drop => i += 1,
+            }
+        }
+    }
+
+    /// Whether the character at `at` (non-ASCII) may combine with the
+    /// character before it, looking past invisible characters.
+    fn attaches(&self, text: &str, at: usize) -> bool {
+        for c in text[at..].chars() {
+            if self.opts.invisible && fold::is_invisible(c) {
+                continue;
+            }
+            return !self.is_boundary(c);
+        }
+        false
+    }
+
+    /// A character before which a normalization segment may start: it never
+    /// combines with what precedes it.
+    fn is_boundary(&self, c: char) -> bool {
+        c.is_ascii()
+            || fold::is_space(c)
+            || fold::is_line_break(c)
+            || (self.opts.typography && fold::typographic(c).is_some())
+            || (canonical_combining_class(c) == 0 && starts_stable(c))
+    }
+
+    /// Normalizes the segment starting at `start` and returns where it ends.
+    fn segment<M: MapSink>(
+        &self,
+        text: &str,
+        start: usize,
+        e: &mut Emitter<'_, M>,
+        s: &mut Scratch,
+    ) -> usize {
+        s.seg.clear();
+        let mut end = start;
+        let mut count = 0;
+        let mut invisible = false;
+        for (off, c) in text[start..].char_indices() {
+            let at = start + off;
+            if self.opts.invisible && fold::is_invisible(c) {
+                invisible = true;
+                end = at + c.len_utf8();
+                continue;
+            }
+            if count > 0 && self.is_boundary(c) {
+                break;
+            }
+            s.seg.push(c);
+            count += 1;
+            end = at + c.len_utf8();
+        }
+        if s.seg.is_empty() {
+            return end;
+        }
+        // Transform to a fixed point: at most a few rounds in practice.
+        self.transform(&s.seg, &mut s.a, &mut s.tmp);
+        if s.a != s.seg {
+            for _ in 0..4 {
+                self.transform(&s.a, &mut s.b, &mut s.tmp);
+                if s.a == s.b {
+                    break;
+                }
+                std::mem::swap(&mut s.a, &mut s.b);
+            }
+        }
+        let exact =
+            count == 1 && !invisible && s.a.len() == end - start && s.a.chars().count() == 1;
+        e.emit_chars(&s.a, start, end, exact);
+        end
+    }
+
+    /// One round of steps 2–6 on `input`, into `out`.
+    fn transform(&self, input: &str, out: &mut String, tmp: &mut String) {
+        let o = &self.opts;
+        tmp.clear();
+        for c in input.chars() {
+            match o.typography.then(|| fold::typographic(c)).flatten() {
+                Some(r) => tmp.push_str(r),
+                None if fold::is_space(c) => tmp.push(' '),
+                None => tmp.push(c),
+            }
+        }
+        out.clear();
+        if o.nfkc {
+            for c in tmp.chars().nfkc() {
+                self.fold_char(c, out);
+            }
+        } else {
+            for c in tmp.chars() {
+                self.fold_char(c, out);
+            }
+        }
+    }
+
+    fn fold_char(&self, c: char, out: &mut String) {
+        let o = &self.opts;
+        if o.invisible && fold::is_invisible(c) {
+            return;
+        }
+        if fold::is_space(c) {
+            out.push(' ');
+            return;
+        }
+        if fold::is_line_break(c) {
+            out.push('\n');
+            return;
+        }
+        if let Some(r) = o.typography.then(|| fold::typographic(c)).flatten() {
+            out.push_str(r);
+            return;
+        }
+        if o.ascii && !c.is_ascii() {
+            if let Some(r) = deunicode::deunicode_char(c) {
+                for a in r.chars() {
+                    self.fold_ascii(a, out);
+                }
+                return;
+            }
+        }
+        if o.strip_digits && c.is_numeric() {
+            return;
+        }
+        if o.strip_punctuation && fold::is_punctuation(c) {
+            return;
+        }
+        if o.case_fold {
+            match c {
+                'ß' | 'ẞ' => out.push_str("ss"),
+                'ς' => out.push('σ'),
+                _ => out.extend(c.to_lowercase()),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+
+    fn fold_ascii(&self, a: char, out: &mut String) {
+        let o = &self.opts;
+        if (o.strip_digits && a.is_ascii_digit())
+            || (o.strip_punctuation && a.is_ascii_punctuation())
+        {
+            return;
+        }
+        out.push(if o.case_fold { a.to_ascii_lowercase() } else { a });
+    }
+}
+
+/// Whether `c` (a starter) never composes with what precedes it: it is
+/// NFKC-stable, or its compatibility decomposition begins with a stable
+/// starter (full-width letters, ligatures, NBSP). Compatibility jamo, whose
+/// decompositions may compose backwards, are not.
+fn starts_stable(c: char) -> bool {
+    let stable = |d: char| {
+        canonical_combining_class(d) == 0 && is_nfkc_quick(iter::once(d)) == IsNormalized::Yes
+    };
+    if stable(c) {
+        return true;
+    }
+    let mut first = None;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        first.get_or_insert(d);
+    });
+    first.is_some_and(|d| d != c && stable(d))
+}
+
+#[derive(Default)]
+struct Scratch {
+    seg: String,
+    a: String,
+    b: String,
+    tmp: String,
+}
+
+/// Where the emitter records offsets; `NoMap` compiles to nothing.
+trait MapSink {
+    fn exact(&mut self, canon: usize, orig: usize, len: usize);
+    fn group(&mut self, canon: usize, orig: usize, orig_end: usize);
+    fn extend_last(&mut self, canon: usize, orig_end: usize);
+}
+
+impl MapSink for OffsetMap {
+    #[inline]
+    fn exact(&mut self, canon: usize, orig: usize, len: usize) {
+        self.push_exact(canon, orig, len);
+    }
+    #[inline]
+    fn group(&mut self, canon: usize, orig: usize, orig_end: usize) {
+        self.push_group(canon, orig, orig_end);
+    }
+    #[inline]
+    fn extend_last(&mut self, canon: usize, orig_end: usize) {
+        OffsetMap::extend_last(self, canon, orig_end);
+    }
+}
+
+struct NoMap;
+
+impl MapSink for NoMap {
+    #[inline]
+    fn exact(&mut self, _: usize, _: usize, _: usize) {}
+    #[inline]
+    fn group(&mut self, _: usize, _: usize, _: usize) {}
+    #[inline]
+    fn extend_last(&mut self, _: usize, _: usize) {}
+}
+
+/// White space seen but not yet written: it is written only when more text
+/// follows, which trims lines and the text's end for free.
+#[derive(Clone, Copy)]
+struct Pending {
+    newlines: u8,
+    orig: usize,
+    orig_end: usize,
+}
+
+/// Writes canonical bytes and their offsets, collapsing white space and
+/// runs of dashes.
+struct Emitter<'a, M> {
+    input: &'a [u8],
+    out: &'a mut Vec<u8>,
+    map: &'a mut M,
+    pending: Option<Pending>,
+    last_dash: bool,
+    mode: Whitespace,
+}
+
+impl<M: MapSink> Emitter<'_, M> {
+    fn space(&mut self, orig: usize, orig_end: usize) {
+        self.white(0, orig, orig_end);
+    }
+
+    fn newline(&mut self, orig: usize, orig_end: usize) {
+        let n = if self.mode == Whitespace::All { 0 } else { 1 };
+        self.white(n, orig, orig_end);
+    }
+
+    fn white(&mut self, newlines: u8, orig: usize, orig_end: usize) {
+        if self.out.is_empty() {
+            return; // Leading white space: trimmed.
+        }
+        match &mut self.pending {
+            Some(p) => {
+                p.newlines = (p.newlines + newlines).min(2);
+                p.orig_end = orig_end;
+            }
+            None => self.pending = Some(Pending { newlines, orig, orig_end }),
+        }
+    }
+
+    /// Writes pending white space; returns the canonical offset where the
+    /// next bytes go.
+    #[inline]
+    fn flush(&mut self) -> usize {
+        if let Some(p) = self.pending.take() {
+            let canon = self.out.len();
+            let ws: &[u8] = match p.newlines {
+                0 => b" ",
+                1 => b"\n",
+                _ => b"\n\n",
+            };
+            self.out.extend_from_slice(ws);
+            if &self.input[p.orig..p.orig_end] == ws {
+                self.map.exact(canon, p.orig, ws.len());
+            } else {
+                self.map.group(canon, p.orig, p.orig_end);
+            }
+            self.last_dash = false;
+        }
+        self.out.len()
+    }
+
+    fn push_map(&mut self, canon: usize, orig: usize, orig_end: usize) {
+        if orig_end - orig == self.out.len() - canon
+            && self.input[orig..orig_end] == self.out[canon..]
+        {
+            self.map.exact(canon, orig, orig_end - orig);
+        } else {
+            self.map.group(canon, orig, orig_end);
+        }
+    }
+
+    fn dash(&mut self, orig: usize, orig_end: usize) {
+        if self.last_dash && self.pending.is_none() {
+            // `--`, `---`, `—-`: one dash.
+            self.map.extend_last(self.out.len() - 1, orig_end);
+            return;
+        }
+        let canon = self.flush();
+        self.out.push(b'-');
+        self.push_map(canon, orig, orig_end);
+        self.last_dash = true;
+    }
+
+    /// Emits the transformed characters of one segment, all mapped to
+    /// original `orig..orig_end` (byte for byte when `exact`).
+    fn emit_chars(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {
+        let mut run_start = None;
+        for (i, c) in s.char_indices() {
+            let special = match c {
+                ' ' | '\n' => self.mode != Whitespace::Keep,
+                '-' => true,
+                _ => false,
+            };
+            if !special {
+                run_start.get_or_insert(i);
+                continue;
+            }
+            if let Some(r) = run_start.take() {
+                self.text(&s[r..i], orig, orig_end, exact);
+            }
+            match c {
+                ' ' => self.space(orig, orig_end),
+                '\n' => self.newline(orig, orig_end),
+                _ => self.dash(orig, orig_end),
+            }
+        }
+        if let Some(r) = run_start {
+            self.text(&s[r..], orig, orig_end, exact);
+        }
+    }
+
+    fn text(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {
+        let canon = self.flush();
+        self.out.extend_from_slice(s.as_bytes());
+        if exact {
+            self.map.exact(canon, orig, orig_end - orig);
+        } else {
+            self.map.group(canon, orig, orig_end);
+        }
+        self.last_dash = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        Normalizer::default().canonical(s)
+    }
+
+    #[test]
+    fn ascii_is_lowercased_and_collapsed() {
+        assert_eq!(
+            canon("  Hello,\t  World!  \n\n\n  Next line.  "),
+            "hello, world!\n\nnext line."
+        );
+        assert_eq!(canon("a\r\nb\rc"), "a\nb\nc");
+    }
+
+    #[test]
+    fn typographic_variants_fold_together() {
+        let plain = canon("\"It's\" -- said 'x' ... done");
+        for variant in [
+            "\u{201C}It\u{2019}s\u{201D} \u{2014} said \u{2018}x\u{2019} \u{2026} done",
+            "\u{201C}It\u{2019}s\u{201D} \u{2013} said \u{2018}x\u{2019} \u{2026} done",
+            "\"It's\" --- said 'x' ... done",
+            "\"It\u{00B4}s\" \u{2015} said `x' ... done",
+            "\"It's\"\u{00A0}-- said\u{2009}'x' ... done",
+        ] {
+            assert_eq!(canon(variant), plain, "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn unicode_forms_fold_together() {
+        // NFD vs NFC, ligature, full-width, zero-width, soft hyphen, BOM.
+        assert_eq!(canon("cafe\u{0301}"), canon("caf\u{00E9}"));
+        assert_eq!(canon("\u{FB01}ne"), "fine");
+        assert_eq!(canon("\u{FF21}\u{FF22}\u{FF23}"), "abc");
+        assert_eq!(canon("\u{FEFF}zero\u{200B}width\u{00AD}"), "zerowidth");
+        assert_eq!(canon("ideographic\u{3000}space"), "ideographic space");
+        assert_eq!(canon("Stra\u{00DF}e \u{1E9E}"), "strasse ss");
+        assert_eq!(
+            canon("\u{03A3}\u{03BF}\u{03C6}\u{03BF}\u{03C2}"),
+            "\u{03C3}\u{03BF}\u{03C6}\u{03BF}\u{03C3}"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_do_not_block_composition() {
+        assert_eq!(canon("e\u{200D}\u{0301}"), canon("\u{00E9}"));
+        assert_eq!(canon("x e\u{200B}\u{0301}"), "x \u{00E9}");
+    }
+
+    #[test]
+    fn keep_mode_spaces_before_a_combining_mark_make_progress() {
+        let keep = Normalizer::new(Options { whitespace: Whitespace::Keep, ..Options::default() });
+        assert_eq!(keep.canonical("  \u{0301}x"), "  \u{0301}x");
+    }
+
+    #[test]
+    fn options_turn_steps_off() {
+        let keep_case = Normalizer::new(Options { case_fold: false, ..Options::default() });
+        assert_eq!(keep_case.canonical("Hello"), "Hello");
+        let ascii = Normalizer::new(Options { ascii: true, ..Options::default() });
+        assert_eq!(ascii.canonical("Æsop’s Café Ж"), "aesop's cafe zh");
+        let strip = Normalizer::new(Options {
+            strip_punctuation: true,
+            strip_digits: true,
+            ..Options::default()
+        });
+        assert_eq!(strip.canonical("Hello, world 42! «Ça va?»"), "hello world ça va");
+        let all = Normalizer::new(Options { whitespace: Whitespace::All, ..Options::default() });
+        assert_eq!(all.canonical("a\n\nb \n c"), "a b c");
+        let keep = Normalizer::new(Options { whitespace: Whitespace::Keep, ..Options::default() });
+        assert_eq!(keep.canonical(" a \u{00A0}\n"), " a  \n");
+    }
+
+    #[test]
+    fn map_points_back_to_original_words() {
+        let n = Normalizer::default();
+        let orig = "Caf\u{00E9}\u{00A0}\u{00A0}--  “Ｗorld” ﬁne";
+        let c = n.normalize(orig);
+        assert_eq!(c.text, "café - \"world\" fine");
+        for word in ["café", "world", "fine"] {
+            let at = c.text.find(word).unwrap();
+            let r = c.map.original_range_outer(at, at + word.len());
+            assert_eq!(n.canonical(&orig[r]), word);
+        }
+        assert_eq!(c.map.to_original(c.text.len(), crate::Round::Down), orig.len());
+    }
+
+    #[test]
+    fn the_wire_story_copies_fold_to_one_form() {
+        let a = "to \"strengthen cooperation\" -- nearly al-Assad's";
+        let b = "to \u{201C}strengthen cooperation\u{201D} \u{2014} nearly al-Assad\u{2019}s";
+        assert_eq!(canon(a), canon(b));
+    }
+}

@@ -1,0 +1,90 @@
+//! Invariants of the canonical form (ARCHITECTURE.md, "Invariants"):
+//! normalization is idempotent, and the offset map is monotone, lands on
+//! character boundaries and maps each canonical line back to original bytes
+//! whose canonical form is that line.
+
+use neardup_text::{segment, Normalizer, Options, Round, Whitespace};
+use proptest::prelude::*;
+
+/// Characters that exercise every path: ASCII classes, typography, Unicode
+/// spaces, invisibles, combining marks, compatibility forms, jamo, and
+/// anything at all.
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => prop::sample::select(vec!['a', 'B', 'z', ' ', ' ', '\n', '\r', '\t', '-', '\'', '"', '`', '.', '1']),
+        2 => prop::sample::select(vec![
+            '\u{201C}', '\u{201D}', '\u{2018}', '\u{2019}', '\u{2014}', '\u{2013}', '\u{2026}',
+            '\u{00A0}', '\u{2009}', '\u{3000}', '\u{2028}', '\u{0085}', '\u{200B}', '\u{200D}',
+            '\u{00AD}', '\u{FEFF}', '\u{FB01}', '\u{FF21}', '\u{FF0D}', '\u{00B4}', '\u{2033}',
+            '\u{00C9}', '\u{00DF}', '\u{1E9E}', '\u{03A3}', '\u{03C2}', '\u{0130}', '\u{1100}',
+            '\u{1161}', '\u{11A8}', '\u{3131}', '\u{314F}', '\u{AC00}', '\u{0F73}', '\u{0344}',
+            '\u{FE58}', '\u{2212}', '\u{00BD}', '\u{2460}', '\u{1D400}', '\u{0627}', '\u{4E00}',
+        ]),
+        2 => (0x300u32..0x370).prop_map(|c| char::from_u32(c).unwrap()),
+        1 => any::<char>(),
+    ]
+}
+
+fn tricky_string() -> impl Strategy<Value = String> {
+    prop::collection::vec(tricky_char(), 0..60).prop_map(|v| v.into_iter().collect())
+}
+
+fn option_sets() -> Vec<Options> {
+    vec![
+        Options::default(),
+        Options { whitespace: Whitespace::All, ..Options::default() },
+        Options { whitespace: Whitespace::Keep, ..Options::default() },
+        Options { ascii: true, strip_punctuation: true, strip_digits: true, ..Options::default() },
+        Options {
+            nfkc: false,
+            case_fold: false,
+            typography: false,
+            invisible: false,
+            ..Options::default()
+        },
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn normalization_is_idempotent(s in tricky_string()) {
+        for o in option_sets() {
+            let n = Normalizer::new(o.clone());
+            let once = n.canonical(&s);
+            let twice = n.canonical(&once);
+            prop_assert_eq!(&twice, &once, "options {:?}", o);
+        }
+    }
+
+    #[test]
+    fn offset_map_is_monotone_and_on_char_boundaries(s in tricky_string()) {
+        for o in option_sets() {
+            let n = Normalizer::new(o);
+            let c = n.normalize(&s);
+            prop_assert_eq!(c.map.canonical_len(), c.text.len());
+            prop_assert_eq!(c.map.original_len(), s.len());
+            let mut last = 0;
+            for (i, _) in c.text.char_indices().chain(std::iter::once((c.text.len(), ' '))) {
+                for round in [Round::Down, Round::Up] {
+                    let o = c.map.to_original(i, round);
+                    prop_assert!(s.is_char_boundary(o), "{} -> {} not a boundary", i, o);
+                }
+                let o = c.map.to_original(i, Round::Down);
+                prop_assert!(o >= last, "not monotone at {}", i);
+                last = o;
+            }
+        }
+    }
+
+    #[test]
+    fn each_line_maps_back_to_itself(s in tricky_string()) {
+        let n = Normalizer::default();
+        let c = n.normalize(&s);
+        for line in segment::lines(&c.text) {
+            let orig = &s[c.map.original_range_outer(line.start, line.end)];
+            prop_assert_eq!(n.canonical(orig), &c.text[line]);
+        }
+    }
+}
