@@ -69,7 +69,7 @@ pub fn words(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
 mod tests {
     use super::*;
 
-    fn collect<'a>(text: &'a str, it: impl Iterator<Item = Range<usize>>) -> Vec<&'a str> {
+    fn collect(text: &str, it: impl Iterator<Item = Range<usize>>) -> Vec<&str> {
         it.map(|r| &text[r]).collect()
     }
 

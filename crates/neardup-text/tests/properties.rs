@@ -1,4 +1,5 @@
 //! Invariants of the canonical form (ARCHITECTURE.md, "Invariants"):
+#![allow(clippy::unwrap_used)]
 //! normalization is idempotent, and the offset map is monotone, lands on
 //! character boundaries and maps each canonical line back to original bytes
 //! whose canonical form is that line.
