@@ -48,11 +48,13 @@ PEERS=(
   "rensa==${RENSA_VERSION:-0.5.0}"
   # text-dedup 0.4.1 (newest) requires Python >= 3.12; 0.4.0 is the newest for 3.11.
   "text-dedup==${TEXT_DEDUP_VERSION:-0.4.0}"
-  "datatrove==${DATATROVE_VERSION:-0.10.1}"
+  # [processing] brings tokenizers, which `datatrove.pipeline.dedup` imports;
+  # [io] brings orjson/zstandard for its JSONL reader, as datatrove's README installs it.
+  "datatrove[io,processing]==${DATATROVE_VERSION:-0.10.1}"
 )
 declare -A FAILED=()
 for spec in "${PEERS[@]}"; do
-  name=${spec%%==*}
+  name=${spec%%==*}; name=${name%%[*}
   if "$VPY" -m pip install -q "$spec" >"$LOGDIR/pip-$name.log" 2>&1; then
     :
   else
@@ -66,7 +68,7 @@ done
   echo "# Written by bench/setup.sh — versions of the peers in bench/.venv"
   echo "python	$("$VPY" -c 'import platform; print(platform.python_version())')"
   for spec in "${PEERS[@]}"; do
-    name=${spec%%==*}
+    name=${spec%%==*}; name=${name%%[*}
     v=$("$VPY" -m pip show "$name" 2>/dev/null | awk '/^Version:/{print $2}')
     if [ -n "$v" ]; then
       echo "$name	$v"
