@@ -1,14 +1,24 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! neardup's pipeline: read, normalize, fingerprint, match, decide, write.
+//!
+//! The faces (CLI, server, Python) only fill a [`Config`] and call
+//! [`dedup::run`]; everything that decides what happens to a record lives
+//! here.
+//!
+//! - [`dedup`]: the two-pass run and its [`Summary`];
+//! - [`repeats`]: passages a record says twice;
+//! - [`repetition`]: Gopher-style repetition statistics and thresholds;
+//! - [`ledger`]: one entry per input record.
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod config;
+pub mod dedup;
+pub mod error;
+pub mod ledger;
+pub mod progress;
+pub mod repeats;
+pub mod repetition;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use config::{Config, Keep, OnError, DEFAULT_MIN_REPEAT};
+pub use dedup::{run, Summary};
+pub use error::{Error, Result};
+pub use progress::{NoProgress, Progress};

@@ -1,14 +1,28 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Reading records and writing them back, in the user's own format.
+//!
+//! neardup reads plain text (a record per file, line or paragraph) and
+//! JSONL, each optionally gzip- or zstd-compressed, from files, directories
+//! and standard input; it writes kept records back in the same format, with
+//! every byte it did not cut unchanged.
+//!
+//! - [`source`] finds the inputs and detects format and compression;
+//! - [`split`] cuts them into raw records, in batches, catching what only a
+//!   reader can see (oversized records, empty or truncated files);
+//! - [`record`] parses a record's text and id, and splices new text into a
+//!   JSON record without touching its other fields;
+//! - [`output`] writes outputs atomically.
+//!
+//! This crate knows nothing of deduplication.
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod error;
+pub mod output;
+pub mod record;
+pub mod source;
+pub mod split;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::{Error, Located, RecordError, Result};
+pub use output::{AtomicFile, Outputs, Target};
+pub use record::{Fields, Parsed};
+pub use source::{Compression, Discover, Format, Source, Unit};
+pub use split::{Batch, Layout, RawRecord, RecordReader};

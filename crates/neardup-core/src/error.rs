@@ -1,0 +1,46 @@
+//! Errors that stop a run.
+
+use neardup_io::Located;
+
+/// Why a run could not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A bad record, with `--on-error fail` (the default).
+    #[error("{0}\n(use `--on-error skip` to reject bad records and go on)")]
+    BadRecord(Box<Located>),
+    /// Reading inputs or writing outputs failed.
+    #[error(transparent)]
+    Io(#[from] neardup_io::Error),
+    /// An input changed between the two passes over it.
+    #[error("{source_name}: input changed while neardup was reading it (record {record})")]
+    Changed {
+        /// The input.
+        source_name: String,
+        /// The record index where it differed.
+        record: u64,
+    },
+    /// The accounting did not balance: a bug, reported rather than hidden.
+    #[error("ledger does not balance: read {read} != kept {kept} + modified {modified} + removed {removed} + rejected {rejected}")]
+    Unbalanced {
+        /// Records read.
+        read: u64,
+        /// Kept.
+        kept: u64,
+        /// Modified.
+        modified: u64,
+        /// Removed.
+        removed: u64,
+        /// Rejected.
+        rejected: u64,
+    },
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Io(neardup_io::Error::Io(e))
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,88 @@
+//! The ledger: one entry per input record, saying what became of it.
+//!
+//! The ledger is JSONL. Its first line is a header naming the format
+//! version, the neardup version and every setting that changes results;
+//! then exactly one entry per record read, in input order. Every entry has
+//! every key (null when it does not apply), so the schema is stable:
+//!
+//! ```json
+//! {"id":"a.jsonl:3","source":"a.jsonl","line":3,"status":"removed",
+//!  "reason":"exact","duplicate_of":"a.jsonl:1","similarity":1.0,
+//!  "spans":[],"first":[],"error":null,"repetition":null}
+//! ```
+//!
+//! `spans` are `[offset, length]` byte ranges cut from the record's text
+//! (for JSONL, the decoded text field), and `first[i]` is the offset in the
+//! same text of the earlier copy of span `i`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::repetition::Stats;
+
+/// Ledger format version.
+pub const LEDGER_VERSION: u32 = 1;
+
+/// What became of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Written out unchanged.
+    Kept,
+    /// Written out with spans cut.
+    Modified,
+    /// Not written: a duplicate, or filtered.
+    Removed,
+    /// Not written: it could not be read or parsed.
+    Rejected,
+}
+
+/// Why a record was removed or modified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// Its canonical text equals another record's.
+    Exact,
+    /// A passage repeated inside the record.
+    Repeat,
+    /// Its repetition statistics exceed a threshold.
+    Repetition,
+}
+
+/// One ledger line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The record's id.
+    pub id: String,
+    /// The input it came from.
+    pub source: String,
+    /// 1-based line where it starts; 0 for whole files.
+    pub line: u64,
+    /// What became of it.
+    pub status: Status,
+    /// Why, for removed and modified records.
+    pub reason: Option<Reason>,
+    /// For duplicates, the id of the record kept in its place.
+    pub duplicate_of: Option<String>,
+    /// Similarity to that record (1.0 for exact and repeat).
+    pub similarity: Option<f32>,
+    /// Byte ranges `[offset, length]` cut from the text.
+    pub spans: Vec<[u64; 2]>,
+    /// For each span, the offset of its earlier copy in the same text.
+    pub first: Vec<u64>,
+    /// What was wrong, for rejected records; the threshold exceeded, for
+    /// repetition removals.
+    pub error: Option<String>,
+    /// Repetition statistics, when computed.
+    pub repetition: Option<Stats>,
+}
+
+/// The header line.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Header {
+    /// Always [`LEDGER_VERSION`].
+    pub neardup_ledger: u32,
+    /// neardup's version.
+    pub version: String,
+    /// The settings that decide results.
+    pub settings: serde_json::Value,
+}

@@ -1,0 +1,301 @@
+//! Passages a record says twice.
+//!
+//! A scraped page often holds its own body twice (a print view appended to
+//! the article, a syndicated copy below the original), sometimes with other
+//! quotes and dashes. On canonical text the two copies are byte-equal, so
+//! the job is: find every span of at least `min_len` characters that already
+//! occurred, in full, earlier in the same text, and cut it from the later
+//! place.
+//!
+//! # Method
+//! Winnowing (Schleimer et al., SIGMOD 2003): hash every `k`-byte window and
+//! keep, from each run of `w = min_len − k + 1` consecutive windows, the one
+//! with the smallest hash. Two equal passages of at least `min_len` bytes
+//! select the same windows at the same relative places, so each repeat
+//! shares at least one selected window with its earlier copy. Only
+//! selected windows (about `2/(w+1)` of positions) enter a hash table; a hit
+//! is verified byte for byte and extended both ways to the longest match.
+//! Linear time in the text, a small table, and no false positives.
+//!
+//! # What is cut
+//! - The earlier copy must end before the later one begins (a passage said
+//!   twice, not a run of `=====`), and the match must reach `min_len`
+//!   characters.
+//! - Cuts are snapped to natural boundaries: whole lines (line end
+//!   included) when the repeat covers at least one whole line, otherwise
+//!   whole words (with the space after them). A repeat that is shorter
+//!   than `min_len` once snapped stays.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// A later copy found in canonical text: cut `range`, first seen at
+/// `first`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// Canonical byte range to cut.
+    pub range: Range<usize>,
+    /// Canonical byte offset of the earlier copy.
+    pub first: usize,
+}
+
+/// How many earlier positions to remember per window hash: enough to find
+/// the right earlier copy of a line that occurs many times.
+const MAX_CANDIDATES: usize = 8;
+
+/// Finds later copies of passages of at least `min_len` characters in
+/// canonical `text`. Spans are sorted and disjoint.
+pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
+    let b = text.as_bytes();
+    let min_len = min_len.max(1);
+    // Too short to hold two copies.
+    if b.len() < 2 * min_len {
+        return Vec::new();
+    }
+    let k = min_len.min(32);
+    let w = min_len - k + 1;
+    let anchors = winnow(b, k, w);
+
+    // Earlier anchors by hash, as chains through `prev` (most recent
+    // first): no allocation per anchor.
+    let mut head: HashMap<u64, usize> = HashMap::with_capacity(anchors.len());
+    let mut prev: Vec<usize> = Vec::with_capacity(anchors.len());
+    let mut candidates: Vec<usize> = Vec::with_capacity(MAX_CANDIDATES);
+    let mut raw: Vec<Repeat> = Vec::new();
+    let mut covered = 0; // Bytes before this are already inside a cut.
+    for (idx, &(p, h)) in anchors.iter().enumerate() {
+        let last = head.insert(h, idx);
+        prev.push(last.unwrap_or(usize::MAX));
+        if p < covered {
+            continue;
+        }
+        candidates.clear();
+        let mut j = last.unwrap_or(usize::MAX);
+        while j != usize::MAX && candidates.len() < MAX_CANDIDATES {
+            candidates.push(anchors[j].0);
+            j = prev[j];
+        }
+        if let Some((range, first)) = longest_match(b, &candidates, p, covered) {
+            if char_len(text, range.clone()) >= min_len {
+                covered = range.end;
+                raw.push(Repeat { range, first });
+            }
+        }
+    }
+    raw.into_iter()
+        .filter_map(|r| {
+            let range = snap(text, r.range.clone())?;
+            let shift = range.start - r.range.start;
+            (char_len(text, range.clone()) >= min_len)
+                .then_some(Repeat { range, first: r.first + shift })
+        })
+        .collect()
+}
+
+/// The selected windows `(position, hash)` in increasing position: the
+/// minimum hash of every `w` consecutive `k`-byte windows (the rightmost on
+/// ties), found with a monotone deque in O(n). Window hashes roll in O(1)
+/// per byte.
+fn winnow(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
+    const BASE: u64 = 0x100_0000_01b3; // Odd, so rolling stays invertible.
+    let n = b.len();
+    if n < k {
+        return Vec::new();
+    }
+    let top = (1..k).fold(1u64, |acc, _| acc.wrapping_mul(BASE)); // BASE^(k-1)
+    let mut roll =
+        b[..k].iter().fold(0u64, |h, &c| h.wrapping_mul(BASE).wrapping_add(c as u64 + 1));
+    // A finalizer spreads the polynomial hash so minima are not biased.
+    let mix = |h: u64| {
+        let h = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    };
+    let count = n - k + 1;
+    let mut out: Vec<(usize, u64)> = Vec::with_capacity(2 * count / (w + 1) + 2);
+    let mut dq: std::collections::VecDeque<(usize, u64)> = std::collections::VecDeque::new();
+    for i in 0..count {
+        if i > 0 {
+            roll = roll
+                .wrapping_sub((b[i - 1] as u64 + 1).wrapping_mul(top))
+                .wrapping_mul(BASE)
+                .wrapping_add(b[i + k - 1] as u64 + 1);
+        }
+        let h = mix(roll);
+        while dq.back().is_some_and(|&(_, bh)| bh >= h) {
+            dq.pop_back();
+        }
+        dq.push_back((i, h));
+        if dq.front().is_some_and(|&(j, _)| j + w <= i) {
+            dq.pop_front();
+        }
+        if i + 1 >= w || i + 1 == count {
+            if let Some(&m) = dq.front() {
+                if out.last().is_none_or(|&(p, _)| p != m.0) {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The longest match of the text at `p` with an earlier copy starting at
+/// one of `qs`, as (later range, earlier start). The earlier copy ends
+/// before the later one starts, and the later one does not reach back
+/// before `floor`.
+fn longest_match(b: &[u8], qs: &[usize], p: usize, floor: usize) -> Option<(Range<usize>, usize)> {
+    let mut best: Option<(Range<usize>, usize)> = None;
+    for &q in qs {
+        if q >= p {
+            continue;
+        }
+        // Extend backwards, keeping the copies apart.
+        let mut back = 0;
+        while q > back && p - back > floor && b[q - back - 1] == b[p - back - 1] {
+            back += 1;
+        }
+        let (qs0, ps0) = (q - back, p - back);
+        // Extend forwards while the earlier copy stays before the later.
+        let mut len = 0;
+        while ps0 + len < b.len() && qs0 + len < ps0 && b[qs0 + len] == b[ps0 + len] {
+            len += 1;
+        }
+        if p >= ps0 + len {
+            continue; // The anchor itself did not match (hash collision).
+        }
+        if best.as_ref().is_none_or(|(r, _)| len > r.len()) {
+            best = Some((ps0..ps0 + len, qs0));
+        }
+    }
+    best
+}
+
+/// Shrinks `r` to whole lines, or else to whole words; `None` if nothing
+/// whole is left.
+fn snap(text: &str, r: Range<usize>) -> Option<Range<usize>> {
+    let b = text.as_bytes();
+    let at_line_start = |i: usize| i == 0 || b[i - 1] == b'\n';
+    let at_word_start = |i: usize| i == 0 || b[i - 1].is_ascii_whitespace();
+    // First line start at or after r.start, last line end (after its '\n',
+    // or at the text's end) at or before r.end.
+    let mut ls = r.start;
+    while ls < r.end && !(at_line_start(ls) && b[ls] != b'\n') {
+        ls += 1;
+    }
+    let mut le = r.end;
+    while le > ls && !(le == b.len() || b[le - 1] == b'\n') {
+        le -= 1;
+    }
+    if le > ls {
+        return Some(ls..le);
+    }
+    let mut ws = r.start;
+    while ws < r.end && (!at_word_start(ws) || b[ws].is_ascii_whitespace()) {
+        ws += 1;
+    }
+    let mut we = r.end;
+    while we > ws && !(we == b.len() || b[we].is_ascii_whitespace()) {
+        we -= 1;
+    }
+    if we <= ws {
+        return None;
+    }
+    // Take one following space with the words, so no double space is left.
+    if we < b.len() && b[we] == b' ' && at_word_start(ws) {
+        we += 1;
+    }
+    Some(ws..we)
+}
+
+fn char_len(text: &str, r: Range<usize>) -> usize {
+    // Ranges come from byte matches; count only whole characters inside.
+    let b = &text.as_bytes()[r];
+    b.iter().filter(|&&c| (c as i8) >= -0x40).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(text: &str, min: usize) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        for r in find(text, min) {
+            out.push_str(&text[at..r.range.start]);
+            at = r.range.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+
+    const ARTICLE: &str = "the first line of an article that is long enough.\n\
+        a second line with other words in it, also long.\n\
+        the third and last line of this short article.";
+
+    #[test]
+    fn a_text_said_twice_keeps_the_first_copy() {
+        let twice = format!("{ARTICLE}\n{ARTICLE}");
+        assert_eq!(cut(&twice, 100), format!("{ARTICLE}\n"));
+        let r = &find(&twice, 100)[0];
+        assert_eq!(r.first, 0);
+        assert_eq!(r.range, ARTICLE.len() + 1..twice.len());
+    }
+
+    #[test]
+    fn a_repeated_paragraph_in_the_middle_is_cut_whole() {
+        let p = "this paragraph is boilerplate that a site puts under every article, twice here.";
+        let text = format!("intro line.\n\n{p}\n\nbody text in between.\n\n{p}\n\nclosing words.");
+        let out = cut(&text, 60);
+        assert_eq!(out, format!("intro line.\n\n{p}\n\nbody text in between.\n\nclosing words."));
+    }
+
+    #[test]
+    fn short_repeats_stay() {
+        let refrain = "la la la, sing along";
+        let text = format!("verse one goes here.\n{refrain}\nverse two goes here.\n{refrain}");
+        assert_eq!(cut(&text, 100), text);
+        assert!(find(&text, 100).is_empty());
+    }
+
+    #[test]
+    fn boundary_of_the_minimum() {
+        // A repeated passage of exactly `min` characters is cut; one less is not.
+        let min = 40;
+        for (len, expect_cut) in [(min - 1, false), (min, true), (min + 1, true)] {
+            let passage: String =
+                "abcdefghij".chars().cycle().take(len - 1).collect::<String>() + "z";
+            let text = format!("x {passage}\ny {passage}");
+            let cuts = find(&text, min);
+            assert_eq!(!cuts.is_empty(), expect_cut, "len {len}");
+            for c in cuts {
+                assert!(char_len(&text, c.range) >= min);
+            }
+        }
+    }
+
+    #[test]
+    fn runs_are_not_repeats_of_themselves() {
+        let text = "=".repeat(150);
+        // Two halves of a run do count as a passage said twice; but nothing
+        // overlapping its own earlier copy is cut.
+        for r in find(&text, 100) {
+            assert!(r.first + r.range.len() <= r.range.start);
+        }
+    }
+
+    #[test]
+    fn cuts_fall_on_words() {
+        let s = "one two three four five six seven eight nine ten eleven twelve";
+        let text = format!("alpha {s} beta gamma {s} delta");
+        let out = cut(&text, 50);
+        assert_eq!(out, format!("alpha {s} beta gamma delta"));
+    }
+
+    #[test]
+    fn multibyte_text_counts_characters() {
+        let s = "日本語のテキストが二回繰り返される場合も同じように扱う。これは十分に長い文です。";
+        let text = format!("{s}\n{s}");
+        assert_eq!(cut(&text, 30), format!("{s}\n"));
+        assert!(find(&text, 50).is_empty(), "{} chars is under 50", s.chars().count());
+    }
+}

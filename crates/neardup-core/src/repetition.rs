@@ -1,0 +1,252 @@
+//! Gopher-style repetition statistics.
+//!
+//! Rae et al. 2021 ("Scaling Language Models: Methods, Analysis & Insights
+//! from Training Gopher", appendix A, table A1) drop documents whose lines,
+//! paragraphs or word n-grams repeat too much. neardup computes the same
+//! measures on the canonical text of each record, writes them in the ledger,
+//! and, when asked, removes records above the thresholds.
+//!
+//! Definitions used here (all on canonical text, so typographic variants of
+//! a line are the same line):
+//! - `dup_line_frac`: share of non-empty lines equal to an earlier line;
+//!   `dup_line_char_frac`: their characters over all characters.
+//!   Likewise `dup_para_*` for paragraphs (blocks between blank lines).
+//! - `top_{2,3,4}gram_char_frac`: characters (of its words, spaces not
+//!   counted) of the most frequent word n-gram times its count, over the
+//!   characters of all words.
+//! - `dup_{5..10}gram_char_frac`: characters of the words covered by word
+//!   n-grams that occur more than once (each word counted once), over the
+//!   characters of all words.
+//!
+//! Gopher's thresholds are [`Thresholds::gopher`].
+
+use std::collections::HashMap;
+
+use neardup_text::segment;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Repetition statistics of one record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // Each field is defined in the module docs.
+pub struct Stats {
+    pub dup_line_frac: f32,
+    pub dup_para_frac: f32,
+    pub dup_line_char_frac: f32,
+    pub dup_para_char_frac: f32,
+    pub top_2gram_char_frac: f32,
+    pub top_3gram_char_frac: f32,
+    pub top_4gram_char_frac: f32,
+    pub dup_5gram_char_frac: f32,
+    pub dup_6gram_char_frac: f32,
+    pub dup_7gram_char_frac: f32,
+    pub dup_8gram_char_frac: f32,
+    pub dup_9gram_char_frac: f32,
+    pub dup_10gram_char_frac: f32,
+}
+
+/// Upper bounds; a record above any is removed with reason `repetition`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Thresholds {
+    /// `(name, bound)` pairs, names as in [`Stats`].
+    pub bounds: Vec<(String, f32)>,
+}
+
+impl Thresholds {
+    /// Gopher's published thresholds.
+    pub fn gopher() -> Thresholds {
+        let b = [
+            ("dup_line_frac", 0.30),
+            ("dup_para_frac", 0.30),
+            ("dup_line_char_frac", 0.20),
+            ("dup_para_char_frac", 0.20),
+            ("top_2gram_char_frac", 0.20),
+            ("top_3gram_char_frac", 0.18),
+            ("top_4gram_char_frac", 0.16),
+            ("dup_5gram_char_frac", 0.15),
+            ("dup_6gram_char_frac", 0.14),
+            ("dup_7gram_char_frac", 0.13),
+            ("dup_8gram_char_frac", 0.12),
+            ("dup_9gram_char_frac", 0.11),
+            ("dup_10gram_char_frac", 0.10),
+        ];
+        Thresholds { bounds: b.iter().map(|&(n, v)| (n.to_string(), v)).collect() }
+    }
+
+    /// Sets one bound; errors on an unknown name.
+    pub fn set(&mut self, name: &str, bound: f32) -> Result<(), String> {
+        if Stats::default().get(name).is_none() {
+            return Err(format!("unknown repetition statistic `{name}`"));
+        }
+        match self.bounds.iter_mut().find(|(n, _)| n == name) {
+            Some(b) => b.1 = bound,
+            None => self.bounds.push((name.to_string(), bound)),
+        }
+        Ok(())
+    }
+
+    /// The first bound `stats` exceeds, as `"name value > bound"`.
+    pub fn exceeded(&self, stats: &Stats) -> Option<String> {
+        self.bounds.iter().find_map(|(name, bound)| {
+            let v = stats.get(name)?;
+            (v > *bound).then(|| format!("{name} {v:.3} > {bound}"))
+        })
+    }
+
+    /// Whether any bound is set.
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+}
+
+impl Stats {
+    /// A statistic by name.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        Some(match name {
+            "dup_line_frac" => self.dup_line_frac,
+            "dup_para_frac" => self.dup_para_frac,
+            "dup_line_char_frac" => self.dup_line_char_frac,
+            "dup_para_char_frac" => self.dup_para_char_frac,
+            "top_2gram_char_frac" => self.top_2gram_char_frac,
+            "top_3gram_char_frac" => self.top_3gram_char_frac,
+            "top_4gram_char_frac" => self.top_4gram_char_frac,
+            "dup_5gram_char_frac" => self.dup_5gram_char_frac,
+            "dup_6gram_char_frac" => self.dup_6gram_char_frac,
+            "dup_7gram_char_frac" => self.dup_7gram_char_frac,
+            "dup_8gram_char_frac" => self.dup_8gram_char_frac,
+            "dup_9gram_char_frac" => self.dup_9gram_char_frac,
+            "dup_10gram_char_frac" => self.dup_10gram_char_frac,
+            _ => return None,
+        })
+    }
+
+    /// Computes the statistics of canonical `text`.
+    pub fn of(text: &str) -> Stats {
+        let chars = text.chars().count().max(1) as f32;
+        let (dl, dlc, nl) = duplicates(text, segment::lines(text));
+        let (dp, dpc, np) = duplicates(text, segment::paragraphs(text));
+        let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
+
+        // Words as (hash, characters).
+        let words: Vec<(u64, usize)> = segment::words(text)
+            .map(|r| (xxh3_64(&text.as_bytes()[r.clone()]), text[r].chars().count()))
+            .collect();
+        let word_chars = words.iter().map(|w| w.1).sum::<usize>().max(1) as f32;
+        let top = |n: usize| top_ngram_chars(&words, n) as f32 / word_chars;
+        let dup = |n: usize| dup_ngram_chars(&words, n) as f32 / word_chars;
+        Stats {
+            dup_line_frac: frac(dl, nl),
+            dup_para_frac: frac(dp, np),
+            dup_line_char_frac: dlc as f32 / chars,
+            dup_para_char_frac: dpc as f32 / chars,
+            top_2gram_char_frac: top(2),
+            top_3gram_char_frac: top(3),
+            top_4gram_char_frac: top(4),
+            dup_5gram_char_frac: dup(5),
+            dup_6gram_char_frac: dup(6),
+            dup_7gram_char_frac: dup(7),
+            dup_8gram_char_frac: dup(8),
+            dup_9gram_char_frac: dup(9),
+            dup_10gram_char_frac: dup(10),
+        }
+    }
+}
+
+/// (duplicate elements, their characters, all elements).
+fn duplicates(
+    text: &str,
+    parts: impl Iterator<Item = std::ops::Range<usize>>,
+) -> (usize, usize, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let (mut dups, mut dup_chars, mut all) = (0, 0, 0);
+    for r in parts {
+        all += 1;
+        let s = &text[r];
+        if !seen.insert(xxh3_64(s.as_bytes())) {
+            dups += 1;
+            dup_chars += s.chars().count();
+        }
+    }
+    (dups, dup_chars, all)
+}
+
+/// Hash of the word n-gram starting at `i`.
+fn ngram_hash(words: &[(u64, usize)], i: usize, n: usize) -> u64 {
+    words[i..i + n]
+        .iter()
+        .fold(n as u64, |h, w| (h.rotate_left(5) ^ w.0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+fn top_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
+    if words.len() < n {
+        return 0;
+    }
+    let mut counts: HashMap<u64, (usize, usize)> = HashMap::new();
+    for i in 0..=words.len() - n {
+        let chars: usize = words[i..i + n].iter().map(|w| w.1).sum();
+        counts.entry(ngram_hash(words, i, n)).or_insert((0, chars)).0 += 1;
+    }
+    // Most frequent; ties go to the longer n-gram (deterministic).
+    counts
+        .values()
+        .map(|&(c, chars)| (c, c * chars))
+        .max()
+        .map_or(0, |(c, total)| if c > 1 { total } else { 0 })
+}
+
+fn dup_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
+    if words.len() < n {
+        return 0;
+    }
+    let hashes: Vec<u64> = (0..=words.len() - n).map(|i| ngram_hash(words, i, n)).collect();
+    let mut counts: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
+    for &h in &hashes {
+        *counts.entry(h).or_insert(0) += 1;
+    }
+    let mut covered = vec![false; words.len()];
+    for (i, h) in hashes.iter().enumerate() {
+        if counts[h] > 1 {
+            covered[i..i + n].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_without_repeats_scores_zero() {
+        let s = Stats::of("one two three four five six seven eight nine ten eleven twelve");
+        assert_eq!(s.dup_line_frac, 0.0);
+        assert_eq!(s.top_2gram_char_frac, 0.0);
+        assert_eq!(s.dup_5gram_char_frac, 0.0);
+    }
+
+    #[test]
+    fn repeated_lines_and_ngrams_are_counted() {
+        let s = Stats::of("same line here\nother line\nsame line here\nsame line here");
+        assert_eq!(s.dup_line_frac, 0.5);
+        let chars =
+            "same line here\nother line\nsame line here\nsame line here".chars().count() as f32;
+        assert!((s.dup_line_char_frac - 28.0 / chars).abs() < 1e-6);
+        // "same line" occurs 3 times: 3 * 8 chars of 45 word chars.
+        assert!((s.top_2gram_char_frac - 24.0 / 45.0).abs() < 1e-6, "{}", s.top_2gram_char_frac);
+        let words = "a b c d e f g h a b c d e";
+        let s = Stats::of(words);
+        // "a b c d e" occurs twice: 10 of 13 words covered.
+        assert!((s.dup_5gram_char_frac - 10.0 / 13.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn thresholds_name_what_was_exceeded() {
+        let s = Stats::of("x y\nx y\nx y\nx y");
+        let t = Thresholds::gopher();
+        assert_eq!(t.exceeded(&s).as_deref(), Some("dup_line_frac 0.750 > 0.3"));
+        let mut t = Thresholds::default();
+        assert!(t.set("no_such", 0.1).is_err());
+        t.set("dup_10gram_char_frac", 0.5).unwrap();
+        assert_eq!(t.exceeded(&s), None);
+    }
+}
