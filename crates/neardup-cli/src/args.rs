@@ -1,0 +1,230 @@
+//! The command line, declared with clap; doc comments become `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find and remove repeated text: exact duplicates, passages a record says
+/// twice, repetitive records. Matching happens on a canonical form that
+/// folds Unicode and typographic variants; what comes out is your own text.
+#[derive(Debug, Parser)]
+#[command(name = "neardup", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Remove duplicates and repeats; write kept records in the input's format.
+    Dedup(DedupArgs),
+    /// Print the canonical form of a file (what matching sees).
+    Normalize(NormalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DedupArgs {
+    /// Inputs: files, directories (read recursively, in sorted order), or `-`
+    /// for standard input. Plain text or JSONL, optionally gzip or zstd.
+    #[arg(default_value = "-")]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// Where kept records go: `-` for standard output, a file, or a directory
+    /// that mirrors the inputs.
+    #[arg(short, long, default_value = "-")]
+    pub(crate) output: PathBuf,
+
+    /// Write one JSON line per input record saying what became of it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ledger: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+
+    /// Which record of a group of duplicates stays.
+    #[arg(long, value_enum, default_value_t = KeepArg::First)]
+    pub(crate) keep: KeepArg,
+
+    /// Do not remove exact duplicates.
+    #[arg(long)]
+    pub(crate) no_exact: bool,
+
+    /// Do not cut passages repeated inside a record.
+    #[arg(long)]
+    pub(crate) no_repeats: bool,
+
+    /// Cut a passage repeated inside a record when it is at least this many
+    /// canonical characters long (about 50 tokens; a signature or a refrain
+    /// is shorter).
+    #[arg(long, value_name = "CHARS", default_value_t = neardup_core::DEFAULT_MIN_REPEAT)]
+    pub(crate) min_repeat: usize,
+
+    /// Remove records whose repetition statistics exceed Gopher's thresholds
+    /// (Rae et al. 2021): duplicate lines 0.30, paragraphs 0.30, …
+    #[arg(long)]
+    pub(crate) drop_repetitive: bool,
+
+    /// Set one repetition threshold, e.g. `dup_line_frac=0.5`; implies
+    /// removing records above it. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) repetition_threshold: Vec<String>,
+
+    /// What to do with a bad record: stop (exit 2, no output) or reject it in
+    /// the ledger and go on.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
+    pub(crate) on_error: OnErrorArg,
+
+    #[command(flatten)]
+    pub(crate) normalize: NormalizeOptions,
+
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InputArgs {
+    /// What a record is in a plain-text input.
+    #[arg(long, value_enum, default_value_t = RecordsArg::File)]
+    pub(crate) records: RecordsArg,
+
+    /// Input format; by default `.jsonl`, `.ndjson` and `.json` are JSONL and
+    /// anything else is text (stdin: JSONL if it starts with `{`).
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub(crate) format: FormatArg,
+
+    /// JSON field holding the text.
+    #[arg(long, default_value = "text")]
+    pub(crate) text_field: String,
+
+    /// JSON field holding the record's id; records without one are named
+    /// `source:line`, whole files by their path.
+    #[arg(long, default_value = "id")]
+    pub(crate) id_field: String,
+
+    /// Reject records larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub(crate) max_record_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    pub(crate) threads: Option<usize>,
+
+    /// Print the summary as JSON on standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// No progress bar and no human summary.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+
+    /// Directory for temporary files (the stdin spool).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tmp_dir: Option<PathBuf>,
+
+    /// Records per batch handed to the workers (results never depend on it).
+    #[arg(long, default_value_t = 4096, hide = true)]
+    pub(crate) batch_records: usize,
+
+    /// Bytes per batch handed to the workers (results never depend on it).
+    #[arg(long, default_value_t = 4 << 20, hide = true)]
+    pub(crate) batch_bytes: usize,
+}
+
+/// Canonical-form options; the defaults are what neardup matches on.
+#[derive(Debug, Args)]
+pub(crate) struct NormalizeOptions {
+    /// Skip Unicode NFKC.
+    #[arg(long)]
+    pub(crate) no_nfkc: bool,
+    /// Keep quotes, dashes and ellipses as they are.
+    #[arg(long)]
+    pub(crate) no_typography: bool,
+    /// Keep zero-width and other invisible characters.
+    #[arg(long)]
+    pub(crate) no_invisible: bool,
+    /// Keep case.
+    #[arg(long)]
+    pub(crate) no_case_fold: bool,
+    /// White space: collapse keeping lines and paragraphs, collapse all, or keep.
+    #[arg(long, value_enum, default_value_t = WhitespaceArg::Lines)]
+    pub(crate) whitespace: WhitespaceArg,
+    /// Transliterate to ASCII.
+    #[arg(long)]
+    pub(crate) ascii: bool,
+    /// Drop punctuation and symbols.
+    #[arg(long)]
+    pub(crate) strip_punctuation: bool,
+    /// Drop digits.
+    #[arg(long)]
+    pub(crate) strip_digits: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NormalizeArgs {
+    /// The file to normalize (`-` for standard input).
+    #[arg(default_value = "-")]
+    pub(crate) input: PathBuf,
+
+    /// Also print, for each canonical line, the original byte range it maps to.
+    #[arg(long)]
+    pub(crate) offsets: bool,
+
+    #[command(flatten)]
+    pub(crate) normalize: NormalizeOptions,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum KeepArg {
+    First,
+    Last,
+    Longest,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum OnErrorArg {
+    Fail,
+    Skip,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum RecordsArg {
+    File,
+    Lines,
+    Paragraphs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum FormatArg {
+    Auto,
+    Jsonl,
+    Text,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum WhitespaceArg {
+    Lines,
+    All,
+    Keep,
+}
+
+impl NormalizeOptions {
+    pub(crate) fn to_options(&self) -> neardup_text::Options {
+        neardup_text::Options {
+            nfkc: !self.no_nfkc,
+            typography: !self.no_typography,
+            invisible: !self.no_invisible,
+            case_fold: !self.no_case_fold,
+            whitespace: match self.whitespace {
+                WhitespaceArg::Lines => neardup_text::Whitespace::Lines,
+                WhitespaceArg::All => neardup_text::Whitespace::All,
+                WhitespaceArg::Keep => neardup_text::Whitespace::Keep,
+            },
+            ascii: self.ascii,
+            strip_punctuation: self.strip_punctuation,
+            strip_digits: self.strip_digits,
+        }
+    }
+}

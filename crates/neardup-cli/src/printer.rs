@@ -1,0 +1,175 @@
+//! What reaches the terminal: stdout carries data only (records or
+//! `--json`); progress, the human summary, warnings and errors go to
+//! stderr. The progress bar is drawn only when stderr is a terminal and
+//! `--quiet` is not given, so pipes and logs stay clean.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neardup_core::ledger::Entry;
+use neardup_core::Summary;
+
+/// Version of the `--json` messages.
+pub(crate) const JSON_SCHEMA: u32 = 1;
+
+pub(crate) struct Printer {
+    quiet: bool,
+    json: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(quiet: bool, json: bool) -> Printer {
+        Printer { quiet, json }
+    }
+
+    /// A progress bar, hidden unless a person is watching stderr.
+    pub(crate) fn progress(&self) -> Bar {
+        let visible = !self.quiet && io::stderr().is_terminal();
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        );
+        Bar { bar, records: AtomicU64::new(0) }
+    }
+
+    /// The summary: JSON on stdout with `--json`; for people on stderr
+    /// unless `--quiet`.
+    pub(crate) fn summary(&self, s: &Summary) -> io::Result<()> {
+        if self.json {
+            let mut v = serde_json::to_value(s).map_err(io::Error::from)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("type".into(), "summary".into());
+                o.insert("schema".into(), JSON_SCHEMA.into());
+            }
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &v).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+        if !self.quiet {
+            let mut err = io::stderr().lock();
+            writeln!(err, "{}", human(s))?;
+        }
+        Ok(())
+    }
+}
+
+fn human(s: &Summary) -> String {
+    let mut out = format!(
+        "neardup: read {} · kept {} · modified {} · removed {} · rejected {} · {} in, {} out, {:.2} s",
+        s.read,
+        s.kept,
+        s.modified,
+        s.removed,
+        s.rejected,
+        bytes(s.bytes_in),
+        bytes(s.bytes_out),
+        s.seconds,
+    );
+    if s.removed_exact + s.removed_repetition > 0 {
+        out.push_str(&format!(
+            "\n  removed: {} exact duplicates, {} repetitive",
+            s.removed_exact, s.removed_repetition
+        ));
+    }
+    if s.modified > 0 {
+        out.push_str(&format!("\n  cut: {} spans, {} of text", s.spans_cut, bytes(s.bytes_cut)));
+    }
+    for e in &s.examples {
+        out.push_str("\n  ");
+        out.push_str(&example(e));
+    }
+    let shown = s.examples.len() as u64;
+    let notable = s.modified + s.removed + s.rejected;
+    if notable > shown {
+        out.push_str(&format!("\n  … and {} more (see `--ledger`)", notable - shown));
+    }
+    out
+}
+
+fn example(e: &Entry) -> String {
+    use neardup_core::ledger::{Reason, Status};
+    let reason = match e.reason {
+        Some(Reason::Exact) => "exact duplicate",
+        Some(Reason::Repeat) => "repeat inside the record",
+        Some(Reason::Repetition) => "repetitive",
+        None => "",
+    };
+    match e.status {
+        Status::Modified => {
+            let spans: Vec<String> =
+                e.spans.iter().map(|[o, l]| format!("offset {o}, length {l}")).collect();
+            format!(
+                "modified `{}`: cut {} ({reason}, similarity {:.2})",
+                e.id,
+                spans.join("; "),
+                e.similarity.unwrap_or(1.0)
+            )
+        }
+        Status::Removed => match &e.duplicate_of {
+            Some(of) => format!(
+                "removed `{}`: {reason} of `{of}` (similarity {:.2})",
+                e.id,
+                e.similarity.unwrap_or(1.0)
+            ),
+            None => format!("removed `{}`: {reason} ({})", e.id, e.error.as_deref().unwrap_or("")),
+        },
+        Status::Rejected => {
+            format!("rejected {}:{}: {}", e.source, e.line, e.error.as_deref().unwrap_or(""))
+        }
+        Status::Kept => format!("kept `{}`", e.id),
+    }
+}
+
+fn bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1e3 {
+        format!("{n} B")
+    } else if n < 1e6 {
+        format!("{:.1} kB", n / 1e3)
+    } else if n < 1e9 {
+        format!("{:.1} MB", n / 1e6)
+    } else {
+        format!("{:.2} GB", n / 1e9)
+    }
+}
+
+/// The progress bar, fed by the library through [`neardup_core::Progress`].
+pub(crate) struct Bar {
+    bar: ProgressBar,
+    records: AtomicU64,
+}
+
+impl neardup_core::Progress for Bar {
+    fn phase(&self, name: &'static str, total_bytes: Option<u64>) {
+        self.bar.reset();
+        self.records.store(0, Ordering::Relaxed);
+        let template = match total_bytes {
+            Some(t) => {
+                self.bar.set_length(t);
+                "{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"
+            }
+            None => {
+                self.bar.unset_length();
+                "{prefix:>8} {spinner} {bytes} {binary_bytes_per_sec} {msg}"
+            }
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.set_prefix(name);
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    fn advance(&self, records: u64, bytes: u64) {
+        let n = self.records.fetch_add(records, Ordering::Relaxed) + records;
+        self.bar.inc(bytes);
+        self.bar.set_message(format!("{n} records"));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
