@@ -17,7 +17,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Remove duplicates and repeats; write kept records in the input's format.
-    Dedup(DedupArgs),
+    Dedup(Box<DedupArgs>),
     /// Print the canonical form of a file (what matching sees).
     Normalize(NormalizeArgs),
 }

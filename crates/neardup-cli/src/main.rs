@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         }
     }
     let result = match cli.command {
-        Command::Dedup(a) => commands::dedup::run(a),
+        Command::Dedup(a) => commands::dedup::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),
     };
     match result {
