@@ -38,10 +38,13 @@ impl Printer {
     /// unless `--quiet`.
     pub(crate) fn summary(&self, s: &Summary) -> io::Result<()> {
         if self.json {
-            let mut v = serde_json::to_value(s).map_err(io::Error::from)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("type".into(), "summary".into());
-                o.insert("schema".into(), JSON_SCHEMA.into());
+            let mut v = serde_json::Map::new();
+            v.insert("type".into(), "summary".into());
+            v.insert("schema".into(), JSON_SCHEMA.into());
+            if let serde_json::Value::Object(fields) =
+                serde_json::to_value(s).map_err(io::Error::from)?
+            {
+                v.extend(fields);
             }
             let mut out = io::stdout().lock();
             serde_json::to_writer(&mut out, &v).map_err(io::Error::from)?;

@@ -373,10 +373,7 @@ fn write(
             let Some(info) = infos.get(k) else {
                 return Err(changed(sources, rec, k));
             };
-            if info.source != rec.source
-                || info.line != rec.line
-                || rec.error.is_some() != matches!(info.state, State::Rejected(_))
-            {
+            if info.source != rec.source || info.line != rec.line {
                 return Err(changed(sources, rec, k));
             }
             let src = &sources[rec.source as usize];
