@@ -1,8 +1,9 @@
 //! Invariants of the canonical form (ARCHITECTURE.md, "Invariants"):
-#![allow(clippy::unwrap_used)]
 //! normalization is idempotent, and the offset map is monotone, lands on
 //! character boundaries and maps each canonical line back to original bytes
 //! whose canonical form is that line.
+
+#![allow(clippy::unwrap_used)]
 
 use neardup_text::{segment, Normalizer, Options, Round, Whitespace};
 use proptest::prelude::*;
