@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Near-duplicate peers: datasketch and rensa, MinHash + LSH, as their users write it.
+
+    bench/.venv/bin/python bench/peers/near_peers.py [quality|throughput|all]
+        [--corpus bench/out/near/corpus.jsonl --pairs bench/out/near/pairs.jsonl]   (quality)
+        [--input /work/corpus/full/all.jsonl]                                       (throughput)
+        [--peers datasketch,rensa]
+
+Both peers see the same shingles as bench/near_labelled.py: word 5-grams of the
+simple canonical form (lowercase, split on whitespace). Settings: threshold
+0.8, 128 permutations.
+
+  datasketch  MinHash(num_perm=128, seed=1).update_batch(shingle bytes);
+              MinHashLSH(threshold=0.8, num_perm=128): datasketch picks the
+              bands x rows that minimise its weighted FP/FN error (9 x 13 here).
+  rensa       RMinHash(num_perm=128, seed=42).update(shingles);
+              RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16) (16 x 8),
+              the band count rensa's README example uses; rensa has no default.
+
+Each peer inserts every document, then queries every document; a candidate
+pair is {doc, result} for each result other than the doc itself. "verified"
+keeps the candidates whose MinHash estimate is >= 0.8 (m1.jaccard(m2)), the
+check both libraries' docs do after the LSH query.
+
+quality: precision and recall of the candidate pairs against pairs.jsonl,
+  which lists every pair with true Jaccard >= 0.8 (complete, by an exact
+  similarity join), plus recall per edit kind.
+throughput: the same job on the full corpus; docs/s, MB/s (input `text`
+  bytes / wall), peak RSS (/usr/bin/time -v), and the phase split.
+
+Each peer runs in its own process under /usr/bin/time -v (internal
+sub-command `_run`), so RSS and time are its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent
+sys.path.insert(0, str(BENCH))
+from near_labelled import SHINGLE, shingles  # noqa: E402  (one definition of the shingles)
+
+THRESHOLD = 0.8
+NUM_PERM = 128
+
+
+# ------------------------------------------------------------------ peers ----
+def run_datasketch(texts: list[str], timings: dict):
+    from datasketch import MinHash, MinHashLSH
+
+    t = time.perf_counter()
+    sh = [[s.encode("utf-8") for s in shingles(x)] for x in texts]
+    timings["shingle"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    sigs = []
+    for s in sh:
+        m = MinHash(num_perm=NUM_PERM, seed=1)
+        m.update_batch(s)
+        sigs.append(m)
+    del sh
+    timings["sketch"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    for i, m in enumerate(sigs):
+        lsh.insert(i, m)
+    timings["index"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pairs = {}
+    for i, m in enumerate(sigs):
+        for j in lsh.query(m):
+            if j != i:
+                key = (min(i, j), max(i, j))
+                if key not in pairs:
+                    pairs[key] = m.jaccard(sigs[j])
+    timings["query"] = time.perf_counter() - t
+    return pairs, {"bands": lsh.b, "rows": lsh.r, "seed": 1}
+
+
+def run_rensa(texts: list[str], timings: dict):
+    from rensa import RMinHash, RMinHashLSH
+
+    bands = 16
+    t = time.perf_counter()
+    sh = [list(shingles(x)) for x in texts]
+    timings["shingle"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    sigs = []
+    for s in sh:
+        m = RMinHash(num_perm=NUM_PERM, seed=42)
+        m.update(s)
+        sigs.append(m)
+    del sh
+    timings["sketch"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=bands)
+    for i, m in enumerate(sigs):
+        lsh.insert(i, m)
+    timings["index"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pairs = {}
+    for i, m in enumerate(sigs):
+        for j in lsh.query(m):
+            if j != i:
+                key = (min(i, j), max(i, j))
+                if key not in pairs:
+                    pairs[key] = m.jaccard(sigs[j])
+    timings["query"] = time.perf_counter() - t
+    return pairs, {"bands": bands, "rows": NUM_PERM // bands, "seed": 42}
+
+
+PEERS = {"datasketch": run_datasketch, "rensa": run_rensa}
+
+
+def _run(peer: str, inp: str, out: str) -> int:
+    """One peer on one JSONL file: write candidate pairs (i j estimate), print a JSON summary."""
+    t0 = time.perf_counter()
+    timings: dict = {}
+    texts = []
+    with open(inp, "rb") as f:
+        for line in f:
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+    timings["read"] = time.perf_counter() - t0
+    pairs, params = PEERS[peer](texts, timings)
+    with open(out, "w") as f:
+        for (i, j), est in sorted(pairs.items()):
+            f.write(f"{i}\t{j}\t{est:.6f}\n")
+    total = time.perf_counter() - t0
+    print(json.dumps({"peer": peer, "docs": len(texts), "candidates": len(pairs),
+                      "verified": sum(e >= THRESHOLD for e in pairs.values()),
+                      "seconds": round(total, 3), "phases": {k: round(v, 3) for k, v in timings.items()},
+                      "num_perm": NUM_PERM, "threshold": THRESHOLD, "shingle": f"word {SHINGLE}-gram", **params}))
+    return 0
+
+
+# ----------------------------------------------------------------- driver ----
+def timed_peer(peer: str, inp: Path, outdir: Path) -> dict:
+    outdir.mkdir(parents=True, exist_ok=True)
+    pairs_path = outdir / f"{peer}.pairs.tsv"
+    tv = outdir / f"{peer}.time"
+    t = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v", "-o", str(tv), sys.executable, __file__, "_run", peer, str(inp),
+                        str(pairs_path)], stdout=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        return {"peer": peer, "failed": f"exit {p.returncode}"}
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tv.read_text())
+    res["rss_mb"] = int(m.group(1)) / 1024 if m else None
+    res["wall"] = wall
+    res["pairs_path"] = str(pairs_path)
+    return res
+
+
+def text_bytes_and_ids(path: Path) -> tuple[int, list[str]]:
+    n = 0
+    ids = []
+    with open(path, "rb") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                n += len(rec["text"].encode("utf-8", "surrogatepass"))
+                ids.append(rec.get("id"))
+    return n, ids
+
+
+def read_pairs(path: str) -> dict:
+    out = {}
+    with open(path) as f:
+        for line in f:
+            i, j, e = line.split("\t")
+            out[(int(i), int(j))] = float(e)
+    return out
+
+
+def quality(args) -> list[str]:
+    corpus, pairs_file = Path(args.corpus), Path(args.pairs)
+    if not corpus.exists() or not pairs_file.exists():
+        sys.exit(f"near_peers: {corpus} or {pairs_file} missing; run `python3 bench/near_labelled.py` first")
+    nbytes, ids = text_bytes_and_ids(corpus)
+    pos_of = {d: i for i, d in enumerate(ids)}
+    labelled = []
+    for line in open(pairs_file, encoding="utf-8"):
+        p = json.loads(line)
+        a, b = pos_of[p["a"]], pos_of[p["b"]]
+        labelled.append(((min(a, b), max(a, b)), p["kind"], p["true_jaccard"]))
+    positives = {k for k, _, j in labelled if j >= THRESHOLD}
+    kind_pos = defaultdict(set)
+    for k, kind, j in labelled:
+        if j >= THRESHOLD:
+            kind_pos[kind].add(k)
+    topic = {k for k, kind, j in labelled if kind == "topic"}
+
+    lines = [f"## near-dup quality — `{corpus}` ({len(ids)} docs, {nbytes / 1e6:.1f} MB text; "
+             f"{len(positives)} pairs with true J >= {THRESHOLD})", "",
+             "| peer | bands × rows | candidates | precision | recall | verified (est ≥ 0.8) | precision | recall "
+             "| topic pairs flagged | wall s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    per_kind = {}
+    for peer in args.peers:
+        r = timed_peer(peer, corpus, Path(args.out) / "quality")
+        if "failed" in r:
+            lines.append(f"| {peer} | failed: {r['failed']} |||||||||")
+            continue
+        cand = read_pairs(r["pairs_path"])
+        ver = {k for k, e in cand.items() if e >= THRESHOLD}
+        c = set(cand)
+
+        def pr(s):
+            tp = len(s & positives)
+            return (tp / len(s) if s else 1.0), (tp / len(positives) if positives else 1.0)
+
+        p1, r1 = pr(c)
+        p2, r2 = pr(ver)
+        lines.append(f"| {peer} | {r['bands']} × {r['rows']} | {len(c)} | {p1:.3f} | {r1:.3f} | {len(ver)} | "
+                     f"{p2:.3f} | {r2:.3f} | {len(ver & topic)} | {r['wall']:.2f} |")
+        per_kind[peer] = {kind: (len(ps & ver), len(ps & c), len(ps)) for kind, ps in kind_pos.items()}
+    kinds = sorted({k for v in per_kind.values() for k in v})
+    if kinds:
+        lines += ["", "Recall per kind (pairs with true J ≥ 0.8), verified / raw candidates:", "",
+                  "| kind | positives | " + " | ".join(per_kind) + " |",
+                  "|---|---:|" + "---:|" * len(per_kind)]
+        for kind in kinds:
+            n = next(v[kind][2] for v in per_kind.values() if kind in v)
+            cells = [f"{v[kind][0] / n:.3f} / {v[kind][1] / n:.3f}" if kind in v and n else "—"
+                     for v in per_kind.values()]
+            lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def throughput(args) -> list[str]:
+    inp = Path(args.input)
+    if not inp.exists():
+        sys.exit(f"near_peers: {inp} missing; run `bench/corpus.sh full` first")
+    nbytes, ids = text_bytes_and_ids(inp)
+    mb = nbytes / 1e6
+    lines = [f"## near-dup throughput — `{inp}` ({len(ids)} docs, {mb:.1f} MB text), one process, one run", "",
+             "| peer | wall s | docs/s | MB/s | peak RSS MB | candidates | verified | read / shingle / sketch / "
+             "index / query s |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    results = {}
+    for peer in args.peers:
+        r = timed_peer(peer, inp, Path(args.out) / "throughput")
+        if "failed" in r:
+            lines.append(f"| {peer} | failed: {r['failed']} |||||||")
+            continue
+        results[peer] = r
+        ph = r["phases"]
+        split = " / ".join(f"{ph.get(k, 0):.1f}" for k in ("read", "shingle", "sketch", "index", "query"))
+        lines.append(f"| {peer} | {r['wall']:.1f} | {len(ids) / r['wall']:,.0f} | {mb / r['wall']:.2f} | "
+                     f"{r['rss_mb']:,.0f} | {r['candidates']} | {r['verified']} | {split} |")
+    if len(results) == 2:
+        a, b = (read_pairs(r["pairs_path"]) for r in results.values())
+        va = {k for k, e in a.items() if e >= THRESHOLD}
+        vb = {k for k, e in b.items() if e >= THRESHOLD}
+        na, nb = results
+        lines += ["", f"Verified pairs: {len(va & vb)} found by both, {len(va - vb)} by {na} only, "
+                  f"{len(vb - va)} by {nb} only."]
+    return lines
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_run":
+        return _run(*sys.argv[2:5])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", nargs="?", choices=["quality", "throughput", "all"], default="all")
+    ap.add_argument("--corpus", default=str(BENCH / "out" / "near" / "corpus.jsonl"))
+    ap.add_argument("--pairs", default=str(BENCH / "out" / "near" / "pairs.jsonl"))
+    ap.add_argument("--input", default=os.path.join(os.environ.get("NEARDUP_CORPUS_DIR", "/work/corpus"),
+                                                    "full", "all.jsonl"))
+    ap.add_argument("--peers", default="datasketch,rensa")
+    ap.add_argument("--out", default=str(BENCH / "out" / "near-peers"))
+    args = ap.parse_args()
+    args.peers = [p for p in args.peers.split(",") if p]
+    lines = []
+    if args.what in ("quality", "all"):
+        lines += quality(args) + [""]
+    if args.what in ("throughput", "all"):
+        lines += throughput(args)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
