@@ -20,7 +20,7 @@
 //! `u64` with full avalanche, two multiplies and three xor-shifts. The
 //! sketches use it to re-key an already random 64-bit hash with a seed
 //! (one-permutation hashing) and to draw densification probes, and
-//! [`SplitMix64`] uses it to derive the permutation parameters of classic
+//! `SplitMix64` uses it to derive the permutation parameters of classic
 //! MinHash from the user's seed. Both are part of the stable output too.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;

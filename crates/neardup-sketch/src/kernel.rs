@@ -37,7 +37,7 @@ pub(crate) type Block = [u64; LANES];
 /// The instruction set the classic kernel runs with.
 ///
 /// `Avx2` and `Avx512` are only ever produced by [`Level::detect`] (and by
-/// [`Level::available`], which filters by the same check); that is the
+/// `Level::available`, which filters by the same check); that is the
 /// safety argument of [`min_hash`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Level {

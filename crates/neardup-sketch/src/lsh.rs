@@ -101,7 +101,9 @@ impl LshParams {
 
     /// Clears `out` and writes one key per band of `sig`: a 64-bit hash of
     /// the band's `r` values, seeded with the band index. Slots past
-    /// `bands * rows` are ignored.
+    /// `bands * rows` are ignored. The empty signature (see
+    /// [`crate::minhash::EMPTY`]) has keys of its own, shared by all empty
+    /// texts and no other.
     ///
     /// # Errors
     /// [`Error::SignatureTooShort`] if `sig` has fewer than `bands * rows`
