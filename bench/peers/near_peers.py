@@ -29,7 +29,10 @@ throughput: the same job on the full corpus; docs/s, MB/s (input `text`
   bytes / wall), peak RSS (/usr/bin/time -v), and the phase split.
 
 Each peer runs in its own process under /usr/bin/time -v (internal
-sub-command `_run`), so RSS and time are its own.
+sub-command `_run`), so RSS and time are its own. Documents stream through
+read -> shingle -> sketch one at a time; only signatures are kept. The phase
+split (import, read = JSON parsing, shingle, sketch, index, query) shows how much
+is the peer and how much the shared Python shingling.
 """
 from __future__ import annotations
 
@@ -53,64 +56,62 @@ NUM_PERM = 128
 
 
 # ------------------------------------------------------------------ peers ----
-def run_datasketch(texts: list[str], timings: dict):
-    from datasketch import MinHash, MinHashLSH
+# Each peer: sketch(shingle_set) -> signature, and lsh_pairs(signatures, timings) ->
+# ({(i, j): estimated J}, params). Documents stream through shingle + sketch one at a
+# time, so only the signatures stay in memory, as in a user's streaming loop.
+class Datasketch:
+    name = "datasketch"
 
-    t = time.perf_counter()
-    sh = [[s.encode("utf-8") for s in shingles(x)] for x in texts]
-    timings["shingle"] = time.perf_counter() - t
+    def __init__(self):
+        from datasketch import MinHash, MinHashLSH
 
-    t = time.perf_counter()
-    sigs = []
-    for s in sh:
-        m = MinHash(num_perm=NUM_PERM, seed=1)
-        m.update_batch(s)
-        sigs.append(m)
-    del sh
-    timings["sketch"] = time.perf_counter() - t
+        self.MinHash, self.MinHashLSH = MinHash, MinHashLSH
 
-    t = time.perf_counter()
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    for i, m in enumerate(sigs):
-        lsh.insert(i, m)
-    timings["index"] = time.perf_counter() - t
+    def sketch(self, sh: set[str]):
+        m = self.MinHash(num_perm=NUM_PERM, seed=1)
+        m.update_batch([s.encode("utf-8") for s in sh])
+        return m
 
-    t = time.perf_counter()
-    pairs = {}
-    for i, m in enumerate(sigs):
-        for j in lsh.query(m):
-            if j != i:
-                key = (min(i, j), max(i, j))
-                if key not in pairs:
-                    pairs[key] = m.jaccard(sigs[j])
-    timings["query"] = time.perf_counter() - t
-    return pairs, {"bands": lsh.b, "rows": lsh.r, "seed": 1}
+    def lsh_pairs(self, sigs, timings):
+        t = time.perf_counter()
+        lsh = self.MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+        for i, m in enumerate(sigs):
+            lsh.insert(i, m)
+        timings["index"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pairs = query_all(sigs, lsh)
+        timings["query"] = time.perf_counter() - t
+        return pairs, {"bands": lsh.b, "rows": lsh.r, "seed": 1}
 
 
-def run_rensa(texts: list[str], timings: dict):
-    from rensa import RMinHash, RMinHashLSH
-
+class Rensa:
+    name = "rensa"
     bands = 16
-    t = time.perf_counter()
-    sh = [list(shingles(x)) for x in texts]
-    timings["shingle"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    sigs = []
-    for s in sh:
-        m = RMinHash(num_perm=NUM_PERM, seed=42)
-        m.update(s)
-        sigs.append(m)
-    del sh
-    timings["sketch"] = time.perf_counter() - t
+    def __init__(self):
+        from rensa import RMinHash, RMinHashLSH
 
-    t = time.perf_counter()
-    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=bands)
-    for i, m in enumerate(sigs):
-        lsh.insert(i, m)
-    timings["index"] = time.perf_counter() - t
+        self.RMinHash, self.RMinHashLSH = RMinHash, RMinHashLSH
 
-    t = time.perf_counter()
+    def sketch(self, sh: set[str]):
+        m = self.RMinHash(num_perm=NUM_PERM, seed=42)
+        m.update(list(sh))
+        return m
+
+    def lsh_pairs(self, sigs, timings):
+        t = time.perf_counter()
+        lsh = self.RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=self.bands)
+        for i, m in enumerate(sigs):
+            lsh.insert(i, m)
+        timings["index"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pairs = query_all(sigs, lsh)
+        timings["query"] = time.perf_counter() - t
+        return pairs, {"bands": self.bands, "rows": NUM_PERM // self.bands, "seed": 42}
+
+
+def query_all(sigs, lsh) -> dict:
+    """Query every document; keep each unordered pair once with its MinHash estimate."""
     pairs = {}
     for i, m in enumerate(sigs):
         for j in lsh.query(m):
@@ -118,29 +119,37 @@ def run_rensa(texts: list[str], timings: dict):
                 key = (min(i, j), max(i, j))
                 if key not in pairs:
                     pairs[key] = m.jaccard(sigs[j])
-    timings["query"] = time.perf_counter() - t
-    return pairs, {"bands": bands, "rows": NUM_PERM // bands, "seed": 42}
+    return pairs
 
 
-PEERS = {"datasketch": run_datasketch, "rensa": run_rensa}
+PEERS = {"datasketch": Datasketch, "rensa": Rensa}
 
 
 def _run(peer: str, inp: str, out: str) -> int:
     """One peer on one JSONL file: write candidate pairs (i j estimate), print a JSON summary."""
     t0 = time.perf_counter()
-    timings: dict = {}
-    texts = []
+    engine = PEERS[peer]()
+    timings = {"import": time.perf_counter() - t0, "shingle": 0.0, "sketch": 0.0}
+    sigs = []
+    t1 = time.perf_counter()
     with open(inp, "rb") as f:
         for line in f:
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-    timings["read"] = time.perf_counter() - t0
-    pairs, params = PEERS[peer](texts, timings)
+            if not line.strip():
+                continue
+            text = json.loads(line)["text"]
+            t = time.perf_counter()
+            sh = shingles(text)
+            t2 = time.perf_counter()
+            sigs.append(engine.sketch(sh))
+            timings["sketch"] += time.perf_counter() - t2
+            timings["shingle"] += t2 - t
+    timings["read"] = time.perf_counter() - t1 - timings["shingle"] - timings["sketch"]
+    pairs, params = engine.lsh_pairs(sigs, timings)
     with open(out, "w") as f:
         for (i, j), est in sorted(pairs.items()):
             f.write(f"{i}\t{j}\t{est:.6f}\n")
     total = time.perf_counter() - t0
-    print(json.dumps({"peer": peer, "docs": len(texts), "candidates": len(pairs),
+    print(json.dumps({"peer": peer, "docs": len(sigs), "candidates": len(pairs),
                       "verified": sum(e >= THRESHOLD for e in pairs.values()),
                       "seconds": round(total, 3), "phases": {k: round(v, 3) for k, v in timings.items()},
                       "num_perm": NUM_PERM, "threshold": THRESHOLD, "shingle": f"word {SHINGLE}-gram", **params}))
