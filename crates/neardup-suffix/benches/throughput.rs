@@ -1,0 +1,137 @@
+//! Throughput of the repeat finder on a real text, in MB/s, with peak RSS.
+//!
+//! ```text
+//! NEARDUP_BENCH_TEXT=/work/corpus/small/all.jsonl cargo bench -p neardup-suffix --bench throughput
+//! ```
+//!
+//! `NEARDUP_BENCH_TEXT` is a `.jsonl` file (one document per line, from its
+//! `text` field) or any other file (one document, as Lee et al.'s tool sees
+//! `all.txt`). Optional: `NEARDUP_BENCH_MIN_LEN` (bytes, default 100),
+//! `NEARDUP_BENCH_MEMORY` (bytes, default 1 GiB), `NEARDUP_BENCH_THREADS`
+//! (default: all cores), `NEARDUP_BENCH_SA_THREADS` (OpenMP threads for
+//! libsais, default 1), `NEARDUP_BENCH_MODE` (`later` or `all`),
+//! `NEARDUP_BENCH_TMP` (default: the system temp dir). Without
+//! `NEARDUP_BENCH_TEXT` it says so and exits 0, so `cargo bench` stays green.
+//! A plain binary rather than criterion: one run of a whole corpus is the
+//! measurement, and peak RSS needs a fresh process.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use neardup_suffix::{Config, CorpusWriter, Mode, NoProgress};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// CPU seconds used by this process (all threads), from `/proc/self/stat`,
+/// assuming the usual 100 ticks per second.
+fn cpu_seconds() -> Option<f64> {
+    let stat = fs_err::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Peak resident set size in bytes (Linux), from `/proc/self/status`.
+fn peak_rss() -> Option<u64> {
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn main() {
+    let Ok(path) = std::env::var("NEARDUP_BENCH_TEXT") else {
+        eprintln!(
+            "throughput: set NEARDUP_BENCH_TEXT to a .jsonl or text file to run this benchmark"
+        );
+        return;
+    };
+    let raw = fs_err::read(&path).expect("read NEARDUP_BENCH_TEXT");
+    // The documents stay in memory for the run (counted in peak RSS below).
+    let docs: Vec<Vec<u8>> = if path.ends_with(".jsonl") {
+        let docs = raw
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).expect("a JSON line");
+                v["text"].as_str().expect("a string `text` field").as_bytes().to_vec()
+            })
+            .collect();
+        drop(raw);
+        docs
+    } else {
+        vec![raw]
+    };
+    let bytes: usize = docs.iter().map(Vec::len).sum();
+
+    let tmp = std::env::var("NEARDUP_BENCH_TMP").map_or_else(|_| std::env::temp_dir(), Into::into);
+    let mut config = Config::new(env_usize("NEARDUP_BENCH_MIN_LEN", 100), tmp);
+    config.memory = env_usize("NEARDUP_BENCH_MEMORY", 1 << 30);
+    config.threads = env_usize("NEARDUP_BENCH_THREADS", 0);
+    config.sa_threads = env_usize("NEARDUP_BENCH_SA_THREADS", 1);
+    config.mode = match std::env::var("NEARDUP_BENCH_MODE").as_deref() {
+        Ok("all") => Mode::All,
+        _ => Mode::Later,
+    };
+    let rss_before = peak_rss().unwrap_or(0);
+    let cpu_before = cpu_seconds().unwrap_or(0.0);
+
+    let t0 = Instant::now();
+    let mut w = CorpusWriter::new(config.clone()).expect("a corpus writer");
+    for d in &docs {
+        w.add(d).expect("valid UTF-8");
+    }
+    let t_add = t0.elapsed();
+    let t1 = Instant::now();
+    let repeats = w.finish(&NoProgress).expect("finish");
+    let t_finish = t1.elapsed();
+    let total = t0.elapsed().as_secs_f64();
+    let s = repeats.stats();
+
+    let mb = bytes as f64 / 1e6;
+    println!("input        {path}");
+    println!("documents    {}", docs.len());
+    println!("bytes        {bytes} ({mb:.1} MB)");
+    println!(
+        "settings     min_len {} mode {:?} memory {} MiB threads {} sa_threads {}",
+        config.min_len,
+        config.mode,
+        config.memory >> 20,
+        if config.threads == 0 { "all".to_string() } else { config.threads.to_string() },
+        config.sa_threads
+    );
+    println!("add          {:.3} s", t_add.as_secs_f64());
+    println!("finish       {:.3} s", t_finish.as_secs_f64());
+    println!("throughput   {:.1} MB/s (add + finish)", mb / total);
+    if let Some(cpu) = cpu_seconds() {
+        let cpu = cpu - cpu_before;
+        println!("cpu          {cpu:.2} s, {:.1} MB per CPU-second", mb / cpu.max(1e-9));
+    }
+    println!(
+        "cuts         {} in {} docs, {} bytes ({:.1} % of the text)",
+        s.cuts,
+        s.docs_with_cuts,
+        s.cut_bytes,
+        100.0 * s.cut_bytes as f64 / bytes.max(1) as f64
+    );
+    println!(
+        "internals    buckets {} depth {} collapsed {} over_budget {} partitioned {} MB",
+        s.buckets,
+        s.depth,
+        s.collapsed,
+        s.over_budget,
+        s.partitioned_bytes / 1_000_000
+    );
+    if let Some(peak) = peak_rss() {
+        println!(
+            "peak RSS     {:.1} MiB (of which the input held by this benchmark: {:.1} MiB, RSS before: {:.1} MiB)",
+            peak as f64 / (1 << 20) as f64,
+            bytes as f64 / (1 << 20) as f64,
+            rss_before as f64 / (1 << 20) as f64
+        );
+    }
+}
