@@ -73,6 +73,7 @@
 #![deny(missing_docs)]
 
 pub mod bucket;
+mod densify;
 mod error;
 pub mod hash;
 pub mod jaccard;

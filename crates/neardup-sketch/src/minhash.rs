@@ -11,14 +11,15 @@
 //! # Two kinds
 //! - [`SketchKind::MinHash`] (Broder 1997): `k` hash functions, slot `i` is
 //!   the minimum of `h_i` over the set. `O(k)` work per shingle, which the
-//!   vectorized kernel (`src/kernel.rs`) brings to ~0.2 ns per slot.
+//!   vectorized kernel (`src/kernel.rs`) brings to ~0.12 ns per slot.
 //! - [`SketchKind::Oph`], one-permutation hashing (Li, Owen, Zhang, NIPS
 //!   2012): one hash per shingle splits the hash range into `k` bins and
 //!   keeps each bin's minimum, `O(1)` work per shingle. Bins no shingle fell
 //!   into are filled by *optimal densification* (Shrivastava, ICML 2017),
 //!   which keeps `P[slot equal] = J` exactly and the variance close to
-//!   classic MinHash's; it costs `O(k²/m)` for a text with `m < k`
-//!   non-empty bins, paid only by short texts. This is the fast mode.
+//!   classic MinHash's (`src/densify.rs`); it costs up to `O(k²/m)` for a
+//!   text with `m < k` non-empty bins, paid only by short texts. This is
+//!   the fast mode.
 //!
 //! The hash families, their independence and the densification probe
 //! sequence are derived in the crate's `DESIGN.md`.
@@ -31,16 +32,19 @@
 //! similar to a non-empty text, while two empty texts estimate as `1.0`.
 //!
 //! # Memory
-//! A [`Sketcher`] holds `16 * k` bytes of permutation parameters (rounded
-//! up to 16 permutations), built once; [`Sketcher::sketch`] allocates
-//! nothing once the caller's output buffer has grown to `k` values (OPH
-//! uses `k + k/32` while densifying).
+//! A classic [`Sketcher`] holds `16·k` bytes of permutation parameters
+//! (rounded up to 16 permutations), an OPH one `192·k` bytes of
+//! densification tables (for `k ≤ 1024`), built once
+//! ([`Sketcher::memory_usage`]). [`Sketcher::sketch`] allocates nothing
+//! once the caller's output buffer has grown to its high-water mark (`k`
+//! values; OPH uses `2k + k/32` while densifying).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::densify::Densifier;
 use crate::error::{Error, Result};
 use crate::hash::{fast_range, mix64, SplitMix64};
 use crate::kernel::{self, Block, Level, LANES};
@@ -123,20 +127,9 @@ pub struct Sketcher {
     b: Vec<Block>,
     /// OPH: re-keys shingle hashes with the seed.
     oph_key: u64,
-    /// OPH: keys the densification probe sequence.
-    probe_key: u64,
-    /// OPH: the first [`PROBE_CACHE`] probes of every bin, bin-major
-    /// (empty when `k` > [`PROBE_CACHE_MAX_K`]).
-    probes: Vec<u16>,
+    /// OPH: the densification probe sequences.
+    densifier: Option<Densifier>,
 }
-
-/// Densification probes cached per bin. With `m` of `k` bins filled a probe
-/// hits with probability `m/k`, so 16 cached probes settle ~90 % of empty
-/// bins once an eighth of the bins are filled.
-const PROBE_CACHE: usize = 16;
-
-/// Largest `k` whose probes are cached (`2 * 16 * k` bytes: 128 KiB).
-const PROBE_CACHE_MAX_K: usize = 4096;
 
 impl Sketcher {
     /// A sketcher of `num_perm` slots (`1..=65536`) derived from `seed`.
@@ -152,7 +145,7 @@ impl Sketcher {
             });
         }
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        let (mut oph_key, mut probe_key) = (0, 0);
+        let (mut oph_key, mut densifier) = (0, None);
         match kind {
             SketchKind::MinHash => {
                 let mut rng = SplitMix64::new(seed, DOMAIN_CLASSIC);
@@ -166,35 +159,10 @@ impl Sketcher {
             SketchKind::Oph => {
                 let mut rng = SplitMix64::new(seed, DOMAIN_OPH);
                 oph_key = rng.next_u64();
-                probe_key = rng.next_u64();
+                densifier = Some(Densifier::new(num_perm, rng.next_u64()));
             }
         }
-        let mut s = Sketcher {
-            kind,
-            num_perm,
-            seed,
-            level: Level::detect(),
-            a,
-            b,
-            oph_key,
-            probe_key,
-            probes: Vec::new(),
-        };
-        if kind == SketchKind::Oph && num_perm <= PROBE_CACHE_MAX_K {
-            s.probes = (0..num_perm)
-                .flat_map(|i| (1..=PROBE_CACHE as u64).map(move |t| (i, t)))
-                .map(|(i, t)| s.probe(i, t) as u16) // < k <= 4096
-                .collect();
-        }
-        Ok(s)
-    }
-
-    /// The `t`-th bin (`t >= 1`) that empty bin `i` copies from if it is
-    /// filled: SplitMix64 of `(i, t)` under the seed, mapped onto `0..k`.
-    #[inline]
-    fn probe(&self, i: usize, t: u64) -> usize {
-        let z = mix64(self.probe_key ^ ((i as u64) << 32 | t));
-        fast_range((z >> 32) as u32, self.num_perm as u32) as usize
+        Ok(Sketcher { kind, num_perm, seed, level: Level::detect(), a, b, oph_key, densifier })
     }
 
     /// The sketch kind.
@@ -220,6 +188,7 @@ impl Sketcher {
     pub fn memory_usage(&self) -> usize {
         std::mem::size_of::<Sketcher>()
             + (self.a.len() + self.b.len()) * std::mem::size_of::<Block>()
+            + self.densifier.as_ref().map_or(0, Densifier::memory_usage)
     }
 
     /// Clears `out` and writes the signature of the shingle set whose hashes
@@ -263,62 +232,10 @@ impl Sketcher {
                 *slot = (*slot).min(v);
             }
         }
-        self.densify(out);
-    }
-
-    /// Optimal densification (Shrivastava, ICML 2017): each empty bin `i`
-    /// probes bins `p(i, 1), p(i, 2), ...` ([`Sketcher::probe`]), a fixed
-    /// pseudo-random sequence that depends on `i` and the seed only, and
-    /// copies the first bin that was non-empty *before* densification. The
-    /// first 16 probes of each bin are cached at construction (a table
-    /// lookup instead of a 64-bit mix per probe: 5x faster on short texts). Two sets walk the same
-    /// sequences, so a filled slot agrees exactly when the bins it copied
-    /// agree, which keeps `P[equal] = J`.
-    ///
-    /// The "was non-empty" bitmap lives in `out` past the first `k` values
-    /// (`k/32` words), so the caller's buffer is the only memory used.
-    fn densify(&self, out: &mut Vec<u32>) {
-        let k = self.num_perm;
-        let filled = out.iter().filter(|&&v| v != EMPTY).count();
-        if filled == k {
-            return;
+        // Optimal densification of the bins no shingle fell into.
+        if let Some(d) = &self.densifier {
+            d.densify(out);
         }
-        if filled == 1 {
-            // Every probe sequence ends at the only non-empty bin.
-            let v = out.iter().copied().find(|&v| v != EMPTY).unwrap_or(EMPTY);
-            out.fill(v);
-            return;
-        }
-        let words = k.div_ceil(32);
-        out.resize(k + words, 0);
-        let (sig, mask) = out.split_at_mut(k);
-        for (i, &v) in sig.iter().enumerate() {
-            if v != EMPTY {
-                mask[i / 32] |= 1 << (i % 32);
-            }
-        }
-        let is_filled = |j: usize| (mask[j / 32] >> (j % 32)) & 1 == 1;
-        // Past this many probes (expected: k / filled) fall back to the next
-        // filled bin to the right, so the loop is bounded on any input.
-        let max_probes = (64 * k) as u64;
-        for i in 0..k {
-            if is_filled(i) {
-                continue;
-            }
-            // The cached first probes, then computed ones: the same sequence.
-            let cached = self.probes.get(i * PROBE_CACHE..(i + 1) * PROBE_CACHE).unwrap_or(&[]);
-            let from =
-                cached.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)).or_else(|| {
-                    (cached.len() as u64 + 1..=max_probes)
-                        .map(|t| self.probe(i, t))
-                        .find(|&j| is_filled(j))
-                });
-            let j = from.unwrap_or_else(|| {
-                (1..k).map(|d| (i + d) % k).find(|&j| is_filled(j)).unwrap_or(i)
-            });
-            sig[i] = sig[j];
-        }
-        out.truncate(k);
     }
 }
 
@@ -451,17 +368,12 @@ mod tests {
         }
     }
 
-    /// The probe cache is only a cache: without it, signatures are equal.
     #[test]
-    fn probe_cache_does_not_change_signatures() {
-        let cached = Sketcher::new(SketchKind::Oph, 200, 8).unwrap();
-        let mut uncached = cached.clone();
-        uncached.probes.clear();
-        let mut rng = SplitMix64::new(5, 5);
-        for n in [1usize, 2, 3, 5, 20, 60, 1000] {
-            let h: Vec<u64> = (0..n).map(|_| rng.next_u64()).collect();
-            assert_eq!(sig(&cached, &h), sig(&uncached, &h), "{n} shingles");
-        }
+    fn memory_usage_counts_tables() {
+        let classic = Sketcher::new(SketchKind::MinHash, 128, 1).unwrap();
+        assert!(classic.memory_usage() >= 128 * 16);
+        let oph = Sketcher::new(SketchKind::Oph, 128, 1).unwrap();
+        assert!(oph.memory_usage() >= 128 * 32 * 6);
     }
 
     #[test]
