@@ -33,8 +33,12 @@ pub struct Config {
     /// Which occurrences to cut.
     pub mode: Mode,
     /// Memory budget in bytes for everything this crate holds at once
-    /// (suffix arrays, text, buffers). Corpora larger than about
-    /// `memory / 6` are partitioned on disk (see the crate's `DESIGN.md`).
+    /// (suffix arrays, text, buffers), whatever the corpus size. Corpora of
+    /// more than a few MB are partitioned on disk into buckets of at most
+    /// 16 MiB of working memory each (less if `memory / threads` is less),
+    /// so most runs use far less than the budget; see the crate's
+    /// `DESIGN.md`. Budgets under a few MiB are honoured only roughly
+    /// (fixed buffers), and correctness never depends on it.
     pub memory: usize,
     /// Directory for temporary files; created if missing. Files in it are
     /// anonymous (unlinked at once), so it is never left dirty.
