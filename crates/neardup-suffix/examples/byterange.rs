@@ -24,7 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let text = fs_err::read(path)?;
     let mut config = Config::new(args.get(2).map_or(Ok(100), |s| s.parse())?, std::env::temp_dir());
-    config.mode = if args.get(3).map(String::as_str) == Some("later") { Mode::Later } else { Mode::All };
+    config.mode =
+        if args.get(3).map(String::as_str) == Some("later") { Mode::Later } else { Mode::All };
     config.memory = args.get(4).map_or(Ok(1 << 30), |s| s.parse())?;
     let mut corpus = CorpusWriter::new(config)?;
     corpus.add(&text)?;
