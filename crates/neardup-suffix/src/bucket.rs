@@ -42,7 +42,7 @@ use rayon::prelude::*;
 
 use crate::bits::{AtomicBits, Bits};
 use crate::config::{Mode, Phase, Progress};
-use crate::corpus::{usize_of, SegmentSource};
+use crate::corpus::{usize_of, Flow, SegmentSource};
 use crate::error::{Error, Result};
 
 /// A span of marked window starts, in corpus positions: bytes
@@ -116,9 +116,6 @@ pub(crate) fn load(
     let mut seen: HashMap<u64, u32, BuildHasherDefault<Prehashed>> = HashMap::default();
     let mut over = false;
     source.for_each(&mut |seg| {
-        if over {
-            return Ok(());
-        }
         b.windows += seg.windows;
         let h = xxhash_rust::xxh3::xxh3_64(seg.text);
         if let Some(&k) = seen.get(&h) {
@@ -130,7 +127,7 @@ pub(crate) fn load(
                     keeper.first_alias = seg.start;
                 }
                 b.aliases.push(Alias { global: seg.start, keeper: k });
-                return Ok(());
+                return Ok(Flow::Continue);
             }
         }
         let k = u32::try_from(b.kept.len()).expect("fewer than 4 billion segments in one bucket");
@@ -147,7 +144,7 @@ pub(crate) fn load(
             let used = cost(b.text.len() as u64, b.kept.len() as u64) + b.aliases.len() as u64 * 16;
             over = used > m;
         }
-        Ok(())
+        Ok(if over { Flow::Stop } else { Flow::Continue })
     })?;
     Ok(if over { None } else { Some(b) })
 }
@@ -474,7 +471,7 @@ impl<S: Idx> Scan<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::Segment;
+    use crate::corpus::{Flow, Segment, Visit};
 
     struct Segs(Vec<(u64, Vec<u8>)>, u64);
 
@@ -482,9 +479,13 @@ mod tests {
         fn bytes(&self) -> u64 {
             self.0.iter().map(|s| s.1.len() as u64).sum()
         }
-        fn for_each(&self, f: &mut dyn FnMut(Segment<'_>) -> Result<()>) -> Result<()> {
+        fn for_each(&self, f: &mut Visit<'_>) -> Result<()> {
             for (start, t) in &self.0 {
-                f(Segment { start: *start, windows: t.len() as u64 + 1 - self.1, text: t })?;
+                if f(Segment { start: *start, windows: t.len() as u64 + 1 - self.1, text: t })?
+                    == Flow::Stop
+                {
+                    break;
+                }
             }
             Ok(())
         }

@@ -32,12 +32,22 @@ pub(crate) struct Segment<'a> {
     pub(crate) text: &'a [u8],
 }
 
+/// Whether a visitor of segments wants more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Stop,
+}
+
+/// A visitor of segments.
+pub(crate) type Visit<'f> = dyn FnMut(Segment<'_>) -> Result<Flow> + 'f;
+
 /// Something that yields segments in increasing position order.
 pub(crate) trait SegmentSource: Sync {
     /// Total text bytes of all segments.
     fn bytes(&self) -> u64;
-    /// Calls `f` on every segment, in position order.
-    fn for_each(&self, f: &mut dyn FnMut(Segment<'_>) -> Result<()>) -> Result<()>;
+    /// Calls `f` on every segment, in position order, until it says stop.
+    fn for_each(&self, f: &mut Visit<'_>) -> Result<()>;
 }
 
 /// The written corpus.
@@ -82,7 +92,7 @@ impl SegmentSource for CorpusSegments<'_> {
         self.corpus.bytes()
     }
 
-    fn for_each(&self, f: &mut dyn FnMut(Segment<'_>) -> Result<()>) -> Result<()> {
+    fn for_each(&self, f: &mut Visit<'_>) -> Result<()> {
         let c = self.corpus;
         let l = c.min_len;
         let mut ends = c.ends.reader(0, c.ends.len(), 1 << 16);
@@ -110,7 +120,9 @@ impl SegmentSource for CorpusSegments<'_> {
                 let have = buf.len();
                 buf.resize(need, 0);
                 read_into(&mut text, &mut buf[have..])?;
-                f(Segment { start: pos + done, windows: r, text: &buf })?;
+                if f(Segment { start: pos + done, windows: r, text: &buf })? == Flow::Stop {
+                    return Ok(());
+                }
                 done += r;
                 // Keep the overlap for the next piece.
                 let keep_from = usize_of(r);
@@ -248,7 +260,7 @@ mod tests {
                         let a = s.start as usize;
                         assert_eq!(s.text, &all[a..a + s.text.len()]);
                         seen.extend(s.start..s.start + s.windows);
-                        Ok(())
+                        Ok(Flow::Continue)
                     })
                     .unwrap();
                 let mut want = Vec::new();

@@ -1,23 +1,25 @@
 //! Puts the stages together within the memory budget.
 //!
 //! ```text
-//! corpus ──► fits? ──yes──► one bucket: suffix array on all threads ──┐
-//!              │no                                                     ├─► spans ─► sort ─► cuts
-//!              └─► partition (minimizers) ─► buckets, in parallel ─────┘
+//! corpus ──► tiny? ──yes──► one bucket, scans on all threads ─────────┐
+//!              │no                                                    ├─► spans ─► sort ─► cuts
+//!              └─► partition (minimizers) ─► buckets, in parallel ────┘
 //!                    each bucket: fits its share? else partition again
 //! ```
 //!
 //! The budget `memory` is split: 1/8 for collecting spans
-//! ([`crate::spans`]), the rest for buckets. When the corpus fits, it is one
-//! bucket: libsais builds its suffix array (on [`Config::sa_threads`] OpenMP
-//! threads) and the class scans use every thread. When it
-//! does not, the buckets run `threads` at a time, each with `1/threads` of the
-//! rest; a bucket too big for its share is partitioned again with another
-//! seed, up to [`MAX_DEPTH`] levels, after which it is solved anyway (counted
-//! in [`Stats::over_budget`]; it takes a pathological input, such as a huge
-//! amount of distinct text whose windows share a minimizer under every seed).
-//! Whether a bucket fits is decided while loading it with copies collapsed,
-//! so a bucket of many copies of one text is never split for nothing.
+//! ([`crate::spans`]), the rest for buckets, `threads` at a time, each with
+//! `1/threads` of it. Buckets aim at [`TARGET_BUCKET`] of working memory even
+//! when the budget is larger: small suffix arrays scan in cache (see
+//! `DESIGN.md` for the measurements). A corpus that would fit in one such
+//! bucket is solved whole: libsais builds its suffix array (on
+//! [`Config::sa_threads`] OpenMP threads) and the scans use every thread.
+//! A bucket too big for its share is partitioned again with another seed, up
+//! to [`MAX_DEPTH`] levels, after which it is solved anyway (counted in
+//! [`Stats::over_budget`]; it takes a pathological input, such as a lot of
+//! distinct text whose windows share a minimizer under every seed). Whether
+//! a bucket fits is decided while loading it with copies collapsed, so a
+//! bucket of many copies of one text is never split for nothing.
 
 use std::sync::Mutex;
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::config::{check_cancel, Phase, Progress};
-use crate::corpus::{usize_of, Segment, SegmentSource};
+use crate::corpus::{usize_of, Flow, Segment, SegmentSource, Visit};
 use crate::error::Result;
 use crate::store::{Scratch, TempFile, TempWriter};
 
@@ -206,7 +206,7 @@ impl Partitioner {
             if batch.text.len() >= batch_bytes {
                 flush(&mut batch, &mut spill)?;
             }
-            Ok(())
+            Ok(Flow::Continue)
         })?;
         flush(&mut batch, &mut spill)?;
         spill.finish()
@@ -324,7 +324,7 @@ impl SegmentSource for BucketFile {
         self.bytes
     }
 
-    fn for_each(&self, f: &mut dyn FnMut(Segment<'_>) -> Result<()>) -> Result<()> {
+    fn for_each(&self, f: &mut Visit<'_>) -> Result<()> {
         let scratch = self.file.scratch();
         let mut reader =
             ChunkReader { file: &self.file, chunks: &self.chunks, next: 0, buf: Vec::new(), at: 0 };
@@ -339,7 +339,9 @@ impl SegmentSource for BucketFile {
             }
             text.resize(usize_of(windows + self.min_len - 1), 0);
             reader.read_exact(&mut text).map_err(|e| scratch.err("read", e))?;
-            f(Segment { start, windows, text: &text })?;
+            if f(Segment { start, windows, text: &text })? == Flow::Stop {
+                break;
+            }
         }
         Ok(())
     }
@@ -391,9 +393,13 @@ mod tests {
         fn bytes(&self) -> u64 {
             self.0.iter().map(|s| s.1.len() as u64).sum()
         }
-        fn for_each(&self, f: &mut dyn FnMut(Segment<'_>) -> Result<()>) -> Result<()> {
+        fn for_each(&self, f: &mut Visit<'_>) -> Result<()> {
             for (start, t) in &self.0 {
-                f(Segment { start: *start, windows: t.len() as u64 + 1 - self.1, text: t })?;
+                if f(Segment { start: *start, windows: t.len() as u64 + 1 - self.1, text: t })?
+                    == Flow::Stop
+                {
+                    break;
+                }
             }
             Ok(())
         }
@@ -451,7 +457,7 @@ mod tests {
                 for i in 0..s.windows as usize {
                     got.push((s.start + i as u64, s.text[i..i + l as usize].to_vec()));
                 }
-                Ok(())
+                Ok(Flow::Continue)
             })
             .unwrap();
         }
@@ -461,7 +467,7 @@ mod tests {
             for i in 0..s.windows as usize {
                 want.push((s.start + i as u64, s.text[i..i + l as usize].to_vec()));
             }
-            Ok(())
+            Ok(Flow::Continue)
         })
         .unwrap();
         assert_eq!(got, want);

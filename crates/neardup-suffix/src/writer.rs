@@ -11,6 +11,12 @@ use crate::store::{Scratch, TempWriter};
 
 /// Collects a corpus, then finds its repeated spans.
 ///
+/// Cost: adding streams to disk (memory stays flat). `finish` reads the
+/// corpus, writes about `3.7 N` bytes of buckets to `tmp_dir` for `N` bytes of
+/// text (with `min_len = 100`), and runs in time linear in that; memory stays
+/// within [`Config::memory`] (plus a fixed 15-20 MiB), typically 35-150 MiB
+/// for a 300 MB corpus. On two cores it does about 20 MB/s.
+///
 /// ```
 /// use neardup_suffix::{Config, CorpusWriter, Mode, NoProgress};
 ///
