@@ -125,6 +125,40 @@ impl Repeats {
         self.mode
     }
 
+    /// Number of documents with at least one cut.
+    pub fn docs_with_cuts(&self) -> u64 {
+        self.stats.docs_with_cuts
+    }
+
+    /// The cuts of one document (empty if none), by binary search in the
+    /// cut file: `O(log cuts)` small reads, no index in memory. To walk all
+    /// documents in order, [`Repeats::cursor`] or [`Repeats::iter`] are
+    /// cheaper.
+    pub fn doc_cuts(&self, doc: u32) -> Result<Vec<Cut>> {
+        let Some(file) = self.file.as_ref() else { return Ok(Vec::new()) };
+        let n = file.len() / RECORD as u64;
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if read_record(file, mid)?.0 < doc {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut cuts = Vec::new();
+        let mut i = lo;
+        while i < n {
+            let (d, cut) = read_record(file, i)?;
+            if d != doc {
+                break;
+            }
+            cuts.push(cut);
+            i += 1;
+        }
+        Ok(cuts)
+    }
+
     /// Documents with cuts, in document order.
     pub fn iter(&self) -> Iter<'_> {
         Iter { file: self.file.as_ref(), pos: 0, buf: Vec::new(), at: 0, pending: None }
@@ -140,6 +174,27 @@ impl Repeats {
             last: None,
         }
     }
+}
+
+/// Reads record `i` of the cut file.
+fn read_record(file: &TempFile, i: u64) -> Result<(u32, Cut)> {
+    let mut r = [0u8; RECORD];
+    file.read_exact_at(&mut r, i * RECORD as u64)?;
+    Ok(decode(&r))
+}
+
+/// A cut record: doc `u32`, start `u64`, len `u64`, first doc `u32`, first
+/// offset `u64`, little-endian.
+fn decode(r: &[u8]) -> (u32, Cut) {
+    let u32_at = |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(r[i..i + 8].try_into().expect("8 bytes"));
+    let cut = Cut {
+        start: usize_of(u64_at(4)),
+        len: usize_of(u64_at(12)),
+        first_doc: u32_at(20),
+        first_offset: usize_of(u64_at(24)),
+    };
+    (u32_at(0), cut)
 }
 
 /// Iterator over [`DocCuts`] in document order; see [`Repeats::iter`].
@@ -168,17 +223,9 @@ impl Iter<'_> {
             self.pos += n as u64;
             self.at = 0;
         }
-        let r = &self.buf[self.at..self.at + RECORD];
+        let r = decode(&self.buf[self.at..self.at + RECORD]);
         self.at += RECORD;
-        let u32_at = |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().expect("4 bytes"));
-        let u64_at = |i: usize| u64::from_le_bytes(r[i..i + 8].try_into().expect("8 bytes"));
-        let cut = Cut {
-            start: usize_of(u64_at(4)),
-            len: usize_of(u64_at(12)),
-            first_doc: u32_at(20),
-            first_offset: usize_of(u64_at(24)),
-        };
-        Ok(Some((u32_at(0), cut)))
+        Ok(Some(r))
     }
 
     fn next_doc(&mut self) -> Result<Option<DocCuts>> {

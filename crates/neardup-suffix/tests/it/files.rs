@@ -140,7 +140,7 @@ fn the_temp_dir_stays_empty_after_errors() {
 }
 
 #[test]
-fn cursor_walks_documents_in_order() {
+fn cursor_and_lookup_agree_with_iteration() {
     let docs = docs();
     let tmp = tempfile::tempdir().unwrap();
     let r = Run::new(20, Mode::Later).repeats(&docs, tmp.path());
@@ -151,4 +151,9 @@ fn cursor_walks_documents_in_order() {
         assert_eq!(cursor.cuts(d).unwrap(), want.as_slice(), "doc {d}");
     }
     assert!(cursor.cuts(3).unwrap().is_empty(), "going back gives nothing");
+    for d in 0..docs.len() as u32 + 2 {
+        let want = all.iter().find(|x| x.doc == d).map(|x| x.cuts.clone()).unwrap_or_default();
+        assert_eq!(r.doc_cuts(d).unwrap(), want, "doc {d}");
+    }
+    assert_eq!(r.docs_with_cuts(), all.len() as u64);
 }
