@@ -19,7 +19,24 @@
 use std::io::{BufRead, Read};
 use std::time::Instant;
 
-use neardup_suffix::{Config, CorpusWriter, Mode, NoProgress};
+use std::sync::Mutex;
+
+use neardup_suffix::{Config, CorpusWriter, Mode, Phase, Progress};
+
+/// Records when each phase starts and ends.
+struct Clock {
+    t0: Instant,
+    events: Mutex<Vec<(Phase, &'static str, f64)>>,
+}
+
+impl Progress for Clock {
+    fn start(&self, phase: Phase, _total: u64) {
+        self.events.lock().unwrap().push((phase, "start", self.t0.elapsed().as_secs_f64()));
+    }
+    fn finish(&self, phase: Phase) {
+        self.events.lock().unwrap().push((phase, "end", self.t0.elapsed().as_secs_f64()));
+    }
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -86,7 +103,8 @@ fn main() {
     let bytes = w.bytes();
     let t_add = t0.elapsed();
     let t1 = Instant::now();
-    let repeats = w.finish(&NoProgress).expect("finish");
+    let clock = Clock { t0: t1, events: Mutex::default() };
+    let repeats = w.finish(&clock).expect("finish");
     let t_finish = t1.elapsed();
     let total = t0.elapsed().as_secs_f64();
     let s = repeats.stats();
@@ -110,6 +128,17 @@ fn main() {
         mb / t_finish.as_secs_f64(),
         mb / total
     );
+    let events = clock.events.lock().unwrap().clone();
+    let at = |p: Phase, what: &str| events.iter().find(|e| e.0 == p && e.1 == what).map(|e| e.2);
+    if let (Some(a), Some(b)) = (at(Phase::Partition, "start"), at(Phase::Partition, "end")) {
+        println!("  partition  {a:.3} .. {b:.3} s");
+    }
+    if let Some(b) = at(Phase::Build, "end") {
+        println!("  buckets    .. {b:.3} s (suffix arrays and scans)");
+    }
+    if let (Some(b), Some(f)) = (at(Phase::Build, "end"), at(Phase::Find, "end")) {
+        println!("  collect    {b:.3} .. {f:.3} s (sort, merge, boundaries, write)");
+    }
     if let Some(cpu) = cpu_seconds() {
         let cpu = cpu - cpu_before;
         println!("cpu          {cpu:.2} s, {:.1} MB per CPU-second", mb / cpu.max(1e-9));
