@@ -93,3 +93,32 @@ fn one_huge_document_is_cut_into_pieces() {
         assert_eq!(run.cuts(&docs).0, want, "memory {memory}");
     }
 }
+
+/// The oracle on a real corpus: `NEARDUP_ORACLE_JSONL=/work/corpus/small/all.jsonl
+/// cargo test --release -p neardup-suffix --test it -- --ignored real_corpus`
+/// (about 2 GB of memory for the 17 MB small corpus).
+#[test]
+#[ignore = "needs a corpus file and a release build"]
+fn real_corpus_matches_the_oracle() {
+    let Ok(path) = std::env::var("NEARDUP_ORACLE_JSONL") else {
+        return;
+    };
+    let text = fs_err::read_to_string(&path).unwrap();
+    let docs: Vec<Vec<u8>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap().as_bytes().to_vec()
+        })
+        .collect();
+    for mode in [Mode::Later, Mode::All] {
+        let want = oracle(&docs, 100, mode, 0, Search::Map);
+        for memory in [1 << 30, 4 << 20] {
+            let run = Run { l: 100, mode, memory, threads: 2, min_tokens: 0 };
+            let (got, _) = run.cuts(&docs);
+            assert!(got == want, "{mode:?} memory {memory}: differs from the oracle");
+        }
+        assert_utf8(&docs, &want);
+    }
+}
