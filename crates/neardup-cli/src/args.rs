@@ -125,11 +125,11 @@ pub(crate) struct RunArgs {
     pub(crate) tmp_dir: Option<PathBuf>,
 
     /// Records per batch handed to the workers (results never depend on it).
-    #[arg(long, default_value_t = 4096, hide = true)]
+    #[arg(long, default_value_t = 1024, hide = true)]
     pub(crate) batch_records: usize,
 
     /// Bytes per batch handed to the workers (results never depend on it).
-    #[arg(long, default_value_t = 4 << 20, hide = true)]
+    #[arg(long, default_value_t = 1 << 20, hide = true)]
     pub(crate) batch_bytes: usize,
 }
 

@@ -102,8 +102,12 @@ fn example(e: &Entry) -> String {
     };
     match e.status {
         Status::Modified => {
-            let spans: Vec<String> =
-                e.spans.iter().map(|[o, l]| format!("offset {o}, length {l}")).collect();
+            // At most three spans; the ledger has them all.
+            let mut spans: Vec<String> =
+                e.spans.iter().take(3).map(|[o, l]| format!("offset {o}, length {l}")).collect();
+            if e.spans.len() > 3 {
+                spans.push(format!("{} more", e.spans.len() - 3));
+            }
             format!(
                 "modified `{}`: cut {} ({reason}, similarity {:.2})",
                 e.id,

@@ -29,7 +29,6 @@ use neardup_io::{
     record, Batch, Format, Located, Outputs, RawRecord, RecordError, RecordReader, Source, Unit,
 };
 use neardup_text::{Normalizer, OffsetMap};
-use rayon::prelude::*;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -182,17 +181,19 @@ fn analyse(
                 }
             }
         });
-        for batch in rx {
-            let infos_batch: Vec<Info> = batch
+        let work = |batch: Batch| {
+            let mut s = Scratch::default();
+            let infos: Vec<Info> = batch
                 .records
-                .par_iter()
-                .map_init(Scratch::default, |s, r| {
-                    analyse_one(sources, cfg, norm, r, &batch.data, s)
-                })
+                .iter()
+                .map(|r| analyse_one(sources, cfg, norm, r, &batch.data, &mut s))
                 .collect();
             let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
-            bytes_in += bytes;
-            for info in infos_batch {
+            (infos, bytes)
+        };
+        crate::ordered::map_ordered(rx, work, |(batch_infos, bytes)| {
+            let n = batch_infos.len() as u64;
+            for info in batch_infos {
                 if let (State::Rejected(e), OnError::Fail) = (&info.state, cfg.on_error) {
                     return Err(Error::BadRecord(Box::new(Located {
                         source_name: sources[info.source as usize].name.clone(),
@@ -202,9 +203,10 @@ fn analyse(
                 }
                 infos.push(info);
             }
-            progress.advance(batch.records.len() as u64, bytes);
-        }
-        Ok(())
+            bytes_in += bytes;
+            progress.advance(n, bytes);
+            Ok(())
+        })
     });
     progress.finish();
     result.map(|()| (infos, bytes_in))

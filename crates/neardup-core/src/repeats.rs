@@ -61,7 +61,7 @@ pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
     let mut head: HashMap<u64, usize> = HashMap::with_capacity(anchors.len());
     let mut prev: Vec<usize> = Vec::with_capacity(anchors.len());
     let mut candidates: Vec<usize> = Vec::with_capacity(MAX_CANDIDATES);
-    let mut raw: Vec<Repeat> = Vec::new();
+    let mut out: Vec<Repeat> = Vec::new();
     let mut covered = 0; // Bytes before this are already inside a cut.
     for (idx, &(p, h)) in anchors.iter().enumerate() {
         let last = head.insert(h, idx);
@@ -75,21 +75,24 @@ pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
             candidates.push(anchors[j].0);
             j = prev[j];
         }
-        if let Some((range, first)) = longest_match(b, &candidates, p, covered) {
-            if char_len(text, range.clone()) >= min_len {
-                covered = range.end;
-                raw.push(Repeat { range, first });
-            }
+        let Some((range, first)) = longest_match(b, &candidates, p, covered) else { continue };
+        // Snap at once, so that the next match may start where these
+        // words end (a raw match can overshoot into the next word).
+        let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
+        if char_len(text, words.clone()) < min_len {
+            continue;
+        }
+        covered = words.end;
+        // Separators taken by snapping may touch the previous cut: keep
+        // the cuts disjoint.
+        if let Some(prev) = out.last() {
+            cut.start = cut.start.max(prev.range.end);
+        }
+        if cut.start < cut.end {
+            out.push(Repeat { range: cut, first: first + words.start - range.start });
         }
     }
-    raw.into_iter()
-        .filter_map(|r| {
-            let range = snap(text, r.range.clone())?;
-            let shift = range.start - r.range.start;
-            (char_len(text, range.clone()) >= min_len)
-                .then_some(Repeat { range, first: r.first + shift })
-        })
-        .collect()
+    out
 }
 
 /// The selected windows `(position, hash)` in increasing position: the
@@ -170,41 +173,41 @@ fn longest_match(b: &[u8], qs: &[usize], p: usize, floor: usize) -> Option<(Rang
     best
 }
 
-/// Shrinks `r` to whole lines, or else to whole words; `None` if nothing
-/// whole is left.
-fn snap(text: &str, r: Range<usize>) -> Option<Range<usize>> {
+/// Shrinks `r` to whole words, then takes the separator after them: the
+/// line break(s) when the cut is whole lines, else the following space, or,
+/// when the cut runs to a line's end, the space before it. So cutting never
+/// splits a word, leaves a double space or an empty line. `None` if no whole
+/// word is left.
+/// Returns the words alone (for the length check) and the range to cut.
+fn snap(text: &str, r: Range<usize>) -> Option<(Range<usize>, Range<usize>)> {
     let b = text.as_bytes();
-    let at_line_start = |i: usize| i == 0 || b[i - 1] == b'\n';
-    let at_word_start = |i: usize| i == 0 || b[i - 1].is_ascii_whitespace();
-    // First line start at or after r.start, last line end (after its '\n',
-    // or at the text's end) at or before r.end.
-    let mut ls = r.start;
-    while ls < r.end && !(at_line_start(ls) && b[ls] != b'\n') {
-        ls += 1;
+    let ws = |i: usize| b[i].is_ascii_whitespace();
+    let mut s = r.start;
+    while s < r.end && (ws(s) || (s > 0 && !ws(s - 1))) {
+        s += 1;
     }
-    let mut le = r.end;
-    while le > ls && !(le == b.len() || b[le - 1] == b'\n') {
-        le -= 1;
+    let mut e = r.end;
+    while e > s && (ws(e - 1) || (e < b.len() && !ws(e))) {
+        e -= 1;
     }
-    if le > ls {
-        return Some(ls..le);
-    }
-    let mut ws = r.start;
-    while ws < r.end && (!at_word_start(ws) || b[ws].is_ascii_whitespace()) {
-        ws += 1;
-    }
-    let mut we = r.end;
-    while we > ws && !(we == b.len() || b[we].is_ascii_whitespace()) {
-        we -= 1;
-    }
-    if we <= ws {
+    if e <= s {
         return None;
     }
-    // Take one following space with the words, so no double space is left.
-    if we < b.len() && b[we] == b' ' && at_word_start(ws) {
-        we += 1;
+    let words = s..e;
+    let line_start = s == 0 || b[s - 1] == b'\n';
+    if e < b.len() && b[e] == b'\n' && line_start {
+        // Whole lines: take the line break, and a paragraph break with it.
+        e += 1;
+        if e < b.len() && b[e] == b'\n' {
+            e += 1;
+        }
+    } else if e < b.len() && b[e] == b' ' {
+        e += 1;
+    } else if s > 0 && b[s - 1] == b' ' {
+        // Runs to the end of a line or the text: take the space before.
+        s -= 1;
     }
-    Some(ws..we)
+    Some((words, s..e))
 }
 
 fn char_len(text: &str, r: Range<usize>) -> usize {

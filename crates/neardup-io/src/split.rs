@@ -75,8 +75,8 @@ impl Default for Layout {
         Layout {
             unit: Unit::File,
             max_record_bytes: 64 << 20,
-            batch_bytes: 4 << 20,
-            batch_records: 4096,
+            batch_bytes: 1 << 20,
+            batch_records: 1024,
         }
     }
 }

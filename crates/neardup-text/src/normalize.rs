@@ -38,6 +38,7 @@
 //! again finds nothing left to do.
 
 use std::iter;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::char::canonical_combining_class;
@@ -140,6 +141,43 @@ pub struct Normalizer {
     opts: Options,
     class: [Class; 128],
     byte: [u8; 128],
+    /// What each character below [`FAST_LEN`] becomes on its own, computed
+    /// once by the slow path: most non-ASCII text (accented Latin, Greek,
+    /// Cyrillic, quotes and dashes, kana) then costs a table lookup.
+    fast: Arc<[Fast]>,
+    /// Whether runs of ordinary bytes may be scanned a word at a time (the
+    /// word test knows the default classes only).
+    swar: bool,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `w` equal to `b`, exactly (no borrow
+/// between bytes).
+#[inline]
+fn eq_bytes(w: u64, b: u8) -> u64 {
+    let v = w ^ (ONES * b as u64);
+    !(((v & !HIGH).wrapping_add(!HIGH)) | v | !HIGH)
+}
+
+/// Code points covered by the fast table (through CJK symbols and kana).
+const FAST_LEN: usize = 0x3100;
+
+/// What a character becomes when it stands alone in its segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fast {
+    /// Needs the general path (it may combine, or expands to several
+    /// characters).
+    Slow,
+    /// Becomes this one character, and is a segment boundary.
+    Text(char),
+    /// Becomes a space, a line break or a dash (boundaries).
+    Space,
+    Newline,
+    Dash,
+    /// Becomes nothing (stripped), and is a boundary.
+    Drop,
 }
 
 impl Default for Normalizer {
@@ -169,7 +207,115 @@ impl Normalizer {
                 _ => Class::Plain,
             };
         }
-        Normalizer { opts, class, byte }
+        let swar =
+            opts.whitespace != Whitespace::Keep && !opts.strip_digits && !opts.strip_punctuation;
+        let mut n = Normalizer { opts, class, byte, fast: Arc::new([]), swar };
+        n.fast = n.fast_table();
+        n
+    }
+
+    /// The fast table for these options, built once per process and
+    /// option set (it takes a few milliseconds).
+    fn fast_table(&self) -> Arc<[Fast]> {
+        static TABLES: Mutex<Vec<(Options, Arc<[Fast]>)>> = Mutex::new(Vec::new());
+        let mut tables = TABLES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, t)) = tables.iter().find(|(o, _)| *o == self.opts) {
+            return Arc::clone(t);
+        }
+        let t: Arc<[Fast]> = (0..FAST_LEN as u32).map(|cp| self.fast_entry(cp)).collect();
+        tables.push((self.opts.clone(), Arc::clone(&t)));
+        t
+    }
+
+    /// Runs the general path on one character to fill its table entry.
+    fn fast_entry(&self, cp: u32) -> Fast {
+        let Some(c) = char::from_u32(cp) else { return Fast::Slow };
+        if c.is_ascii()
+            || (self.opts.invisible && fold::is_invisible(c))
+            || !self.is_boundary_slow(c)
+        {
+            return Fast::Slow;
+        }
+        let (mut a, mut b, mut tmp) = (String::new(), String::new(), String::new());
+        self.transform(c.encode_utf8(&mut [0; 4]), &mut a, &mut tmp);
+        for _ in 0..4 {
+            self.transform(&a, &mut b, &mut tmp);
+            if a == b {
+                break;
+            }
+            std::mem::swap(&mut a, &mut b);
+        }
+        let mut chars = a.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => Fast::Drop,
+            (Some(' '), None) if self.opts.whitespace != Whitespace::Keep => Fast::Space,
+            (Some('\n'), None) if self.opts.whitespace != Whitespace::Keep => Fast::Newline,
+            (Some('-'), None) => Fast::Dash,
+            (Some(t), None) if self.is_boundary_slow(t) => Fast::Text(t),
+            _ => Fast::Slow,
+        }
+    }
+
+    /// The table entry of `c`, also for the big caseless, stable blocks
+    /// (CJK ideographs, Hangul syllables) that the table does not hold.
+    #[inline]
+    fn fast(&self, c: char) -> Fast {
+        let cp = c as usize;
+        if cp < FAST_LEN {
+            self.fast[cp]
+        } else if !self.opts.ascii
+            && (matches!(cp, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3))
+        {
+            Fast::Text(c)
+        } else {
+            Fast::Slow
+        }
+    }
+
+    /// Whether the eight bytes of `w` are all ordinary (class `Plain`) or
+    /// single spaces, the last not a space: the run can take all eight.
+    #[inline]
+    fn plain_word(&self, w: u64) -> bool {
+        if w & HIGH != 0 {
+            return false;
+        }
+        // Bytes below 0x21 (white space and controls) must be lone spaces.
+        let low = !(w.wrapping_add(ONES * 0x5F)) & HIGH;
+        let spaces = eq_bytes(w, b' ');
+        if low != spaces || spaces & (spaces << 8) != 0 || spaces >> 56 != 0 {
+            return false;
+        }
+        !(self.opts.typography && eq_bytes(w, b'-') != 0)
+    }
+
+    /// Copies a run of ASCII bytes through the byte table, a word at a time.
+    #[inline]
+    fn copy_plain(&self, src: &[u8], out: &mut Vec<u8>) {
+        let mut chunks = src.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            let mut w = u64::from_le_bytes(a);
+            if self.opts.case_fold {
+                // 'A'..='Z': adding 0x3F sets the high bit from 'A' on,
+                // adding 0x25 from '[' on; the bytes in between get 0x20.
+                let upper = (w.wrapping_add(ONES * 0x3F) ^ w.wrapping_add(ONES * 0x25)) & HIGH;
+                w |= upper >> 2;
+            }
+            if self.opts.typography {
+                w ^= (eq_bytes(w, b'`') >> 7) * (b'`' ^ b'\'') as u64;
+            }
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend(chunks.remainder().iter().map(|&c| self.byte[c as usize]));
+    }
+
+    /// The same normalizer without the word-at-a-time scan: for tests that
+    /// check the fast path against the byte loop.
+    #[doc(hidden)]
+    pub fn without_word_scan(mut self) -> Normalizer {
+        self.swar = false;
+        self
     }
 
     /// The options this normalizer applies.
@@ -231,7 +377,16 @@ impl Normalizer {
                 Class::Plain => {
                     let start = i;
                     i += 1;
-                    // Extend over ordinary bytes and single spaces between them.
+                    // Eight bytes at a time while they are ordinary bytes
+                    // and single spaces, then byte by byte.
+                    if self.swar {
+                        while let Some(chunk) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
+                            if !self.plain_word(u64::from_le_bytes(*chunk)) {
+                                break;
+                            }
+                            i += 8;
+                        }
+                    }
                     while i < n {
                         let c = input[i];
                         if c < 0x80 && self.class[c as usize] == Class::Plain {
@@ -254,7 +409,7 @@ impl Normalizer {
                         }
                     }
                     let canon = e.flush();
-                    e.out.extend(input[start..i].iter().map(|&c| self.byte[c as usize]));
+                    self.copy_plain(&input[start..i], e.out);
                     e.map.exact(canon, start, i - start);
                     e.last_dash = false;
                 }
@@ -294,7 +449,12 @@ impl Normalizer {
 
     /// A character before which a normalization segment may start: it never
     /// combines with what precedes it.
+    #[inline]
     fn is_boundary(&self, c: char) -> bool {
+        c.is_ascii() || self.fast(c) != Fast::Slow || self.is_boundary_slow(c)
+    }
+
+    fn is_boundary_slow(&self, c: char) -> bool {
         c.is_ascii()
             || fold::is_space(c)
             || fold::is_line_break(c)
@@ -310,6 +470,31 @@ impl Normalizer {
         e: &mut Emitter<'_, M>,
         s: &mut Scratch,
     ) -> usize {
+        // Fast path: a character that stands alone (the next one is a
+        // boundary) and has a table entry.
+        let mut it = text[start..].chars();
+        if let Some(c) = it.next() {
+            let f = if c.is_ascii() { Fast::Slow } else { self.fast(c) };
+            let alone = match it.next() {
+                None => true,
+                Some(n) => n.is_ascii() || (self.fast(n) != Fast::Slow && !fold::is_invisible(n)),
+            };
+            if f != Fast::Slow && alone {
+                let end = start + c.len_utf8();
+                match f {
+                    Fast::Text(t) => {
+                        let mut buf = [0u8; 4];
+                        let t = t.encode_utf8(&mut buf);
+                        e.text(t, start, end, t.len() == end - start);
+                    }
+                    Fast::Space => e.space(start, end),
+                    Fast::Newline => e.newline(start, end),
+                    Fast::Dash => e.dash(start, end),
+                    Fast::Drop | Fast::Slow => {}
+                }
+                return end;
+            }
+        }
         s.seg.clear();
         let mut end = start;
         let mut count = 0;

@@ -47,6 +47,19 @@ fn option_sets() -> Vec<Options> {
     ]
 }
 
+/// Mostly ASCII prose, so that runs are long enough for the word-at-a-time
+/// scan, with the bytes that must stop it.
+fn ascii_prose() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            8 => prop::sample::select(vec!['a', 'b', 'Z', 'Q', ' ', '.', ',', '7', '@', '[', '`', '{']),
+            1 => prop::sample::select(vec!['\n', '\r', '\t', '-', '\u{7f}', '\u{1}', '\u{e9}', '\u{301}', '\u{201C}']),
+        ],
+        0..200,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -57,6 +70,15 @@ proptest! {
             let once = n.canonical(&s);
             let twice = n.canonical(&once);
             prop_assert_eq!(&twice, &once, "options {:?}", o);
+        }
+    }
+
+    #[test]
+    fn word_scan_matches_the_byte_loop(s in ascii_prose()) {
+        for o in option_sets() {
+            let fast = Normalizer::new(o.clone());
+            let slow = Normalizer::new(o).without_word_scan();
+            prop_assert_eq!(fast.normalize(&s), slow.normalize(&s));
         }
     }
 

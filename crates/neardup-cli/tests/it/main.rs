@@ -33,8 +33,7 @@ impl Run {
     pub(crate) fn snapshot(&self, dir: &Path) -> String {
         let filter = |s: &str| {
             let s = s.replace(&dir.display().to_string(), "[DIR]");
-            let s = regex_lite_seconds(&s);
-            s
+            regex_lite_seconds(&s)
         };
         format!(
             "exit: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
