@@ -18,13 +18,15 @@
 //! Linear time in the text, a small table, and no false positives.
 //!
 //! # What is cut
-//! - The earlier copy must end before the later one begins (a passage said
-//!   twice, not a run of `=====`), and the match must reach `min_len`
-//!   characters.
-//! - Cuts are snapped to natural boundaries: whole lines (line end
-//!   included) when the repeat covers at least one whole line, otherwise
-//!   whole words (with the space after them). A repeat that is shorter
-//!   than `min_len` once snapped stays.
+//! - The two copies must be at least `min_len` bytes apart (a passage said
+//!   twice, not a run of `=====`), and the repeat must reach `min_len`
+//!   characters. A passage said three times in a row loses its second and
+//!   third copies at once.
+//! - Cuts are snapped to whole words, and take their separator with them:
+//!   the line break when they are whole lines, otherwise the space after
+//!   (or before, at a line's end), so no word is split and no double space
+//!   or empty line is left. A repeat shorter than `min_len` once snapped
+//!   stays.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -75,7 +77,9 @@ pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
             candidates.push(anchors[j].0);
             j = prev[j];
         }
-        let Some((range, first)) = longest_match(b, &candidates, p, covered) else { continue };
+        let Some((range, first)) = longest_match(b, &candidates, p, covered, min_len) else {
+            continue;
+        };
         // Snap at once, so that the next match may start where these
         // words end (a raw match can overshoot into the next word).
         let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
@@ -143,29 +147,44 @@ fn winnow(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
 }
 
 /// The longest match of the text at `p` with an earlier copy starting at
-/// one of `qs`, as (later range, earlier start). The earlier copy ends
-/// before the later one starts, and the later one does not reach back
-/// before `floor`.
-fn longest_match(b: &[u8], qs: &[usize], p: usize, floor: usize) -> Option<(Range<usize>, usize)> {
+/// one of `qs`, as (later range, earlier start). Copies are at least
+/// `min_len` bytes apart, and the later one does not reach back before
+/// `floor`.
+fn longest_match(
+    b: &[u8],
+    qs: &[usize],
+    p: usize,
+    floor: usize,
+    min_len: usize,
+) -> Option<(Range<usize>, usize)> {
     let mut best: Option<(Range<usize>, usize)> = None;
     for &q in qs {
         if q >= p {
             continue;
         }
-        // Extend backwards, keeping the copies apart.
+        // The equal run around the anchor, at shift d = p - q. A passage of
+        // `min_len` characters said twice has copies at least `min_len`
+        // bytes apart; closer matches are runs like `=====`, not repeats.
+        let d = p - q;
+        if d < min_len {
+            continue;
+        }
         let mut back = 0;
         while q > back && p - back > floor && b[q - back - 1] == b[p - back - 1] {
             back += 1;
         }
-        let (qs0, ps0) = (q - back, p - back);
-        // Extend forwards while the earlier copy stays before the later.
-        let mut len = 0;
-        while ps0 + len < b.len() && qs0 + len < ps0 && b[qs0 + len] == b[ps0 + len] {
-            len += 1;
+        let mut fwd = 0;
+        while p + fwd < b.len() && b[q + fwd] == b[p + fwd] {
+            fwd += 1;
         }
-        if p >= ps0 + len {
+        if fwd == 0 {
             continue; // The anchor itself did not match (hash collision).
         }
+        // The whole run is text seen `d` bytes earlier. If it is longer
+        // than `d`, the text repeats with period `d` (a passage said three
+        // times): all but the first period goes.
+        let (ps0, len) = (p - back, back + fwd);
+        let qs0 = ps0 - d;
         if best.as_ref().is_none_or(|(r, _)| len > r.len()) {
             best = Some((ps0..ps0 + len, qs0));
         }
@@ -176,9 +195,9 @@ fn longest_match(b: &[u8], qs: &[usize], p: usize, floor: usize) -> Option<(Rang
 /// Shrinks `r` to whole words, then takes the separator after them: the
 /// line break(s) when the cut is whole lines, else the following space, or,
 /// when the cut runs to a line's end, the space before it. So cutting never
-/// splits a word, leaves a double space or an empty line. `None` if no whole
+/// splits a word, leaves a double space or an empty line. Returns the words
+/// alone (for the length check) and the range to cut; `None` if no whole
 /// word is left.
-/// Returns the words alone (for the length check) and the range to cut.
 fn snap(text: &str, r: Range<usize>) -> Option<(Range<usize>, Range<usize>)> {
     let b = text.as_bytes();
     let ws = |i: usize| b[i].is_ascii_whitespace();
@@ -274,6 +293,14 @@ mod tests {
                 assert!(char_len(&text, c.range) >= min);
             }
         }
+    }
+
+    #[test]
+    fn a_passage_said_three_times_is_kept_once() {
+        let thrice = format!("{ARTICLE}\n{ARTICLE}\n{ARTICLE}");
+        assert_eq!(cut(&thrice, 100), format!("{ARTICLE}\n"));
+        let spaced = format!("{ARTICLE} {ARTICLE} {ARTICLE}");
+        assert_eq!(cut(&spaced, 100), ARTICLE);
     }
 
     #[test]
