@@ -98,6 +98,7 @@ fn example(e: &Entry) -> String {
         Some(Reason::Exact) => "exact duplicate",
         Some(Reason::Repeat) => "repeat inside the record",
         Some(Reason::Repetition) => "repetitive",
+        Some(Reason::Substring) => "repeated substring",
         None => "",
     };
     match e.status {

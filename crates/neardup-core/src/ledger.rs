@@ -12,8 +12,9 @@
 //! ```
 //!
 //! `spans` are `[offset, length]` byte ranges cut from the record's text
-//! (for JSONL, the decoded text field), and `first[i]` is the offset in the
-//! same text of the earlier copy of span `i`.
+//! (for JSONL, the decoded text field), and `first[i]` is `[id, offset]`:
+//! the record holding the earlier copy of span `i` (itself, for a repeat
+//! inside the record) and the copy's byte offset in that record's text.
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,8 @@ pub enum Reason {
     Exact,
     /// A passage repeated inside the record.
     Repeat,
+    /// A substring that occurs earlier in the corpus.
+    Substring,
     /// Its repetition statistics exceed a threshold.
     Repetition,
 }
@@ -67,8 +70,9 @@ pub struct Entry {
     pub similarity: Option<f32>,
     /// Byte ranges `[offset, length]` cut from the text.
     pub spans: Vec<[u64; 2]>,
-    /// For each span, the offset of its earlier copy in the same text.
-    pub first: Vec<u64>,
+    /// For each span, where its earlier copy is: the record's id and the
+    /// offset in that record's text.
+    pub first: Vec<(String, u64)>,
     /// What was wrong, for rejected records; the threshold exceeded, for
     /// repetition removals.
     pub error: Option<String>,

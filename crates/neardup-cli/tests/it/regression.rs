@@ -45,7 +45,7 @@ fn issue_3_wire_story_said_twice_keeps_the_first_copy() {
     assert_eq!(e["reason"], "repeat");
     assert_eq!(e["similarity"], 1.0);
     assert_eq!(e["spans"], serde_json::json!([[second, original.len() - second]]));
-    assert_eq!(e["first"], serde_json::json!([0]));
+    assert_eq!(e["first"], serde_json::json!([[e["id"].clone(), 0]]));
 }
 
 /// The same, through the README's first command (output on stdout).

@@ -1,0 +1,120 @@
+//! The deduplication run: read, analyse, decide, write.
+//!
+//! A run makes two passes over its inputs.
+//!
+//! 1. **Analyse**: a reader thread cuts the inputs into batches of raw
+//!    records; each batch is analysed in parallel (parse, normalize, find
+//!    in-record repeats, hash, statistics) and the results are folded in
+//!    input order into a compact table, one small entry per record. Memory
+//!    grows with the number of records (about 80 bytes each, plus ids), not
+//!    with their text.
+//! 2. **Decide**: exact-duplicate clusters are formed from the hashes, and
+//!    the keep policy picks each cluster's survivor ([`exact`]).
+//! 3. **Write**: the inputs are read again with the same reader (so record
+//!    `k` is the same bytes), and each kept record is copied through
+//!    unchanged, or with its spans cut, to temp files that are renamed into
+//!    place at the end. The ledger is written the same way.
+//!
+//! Two passes let every keep policy work (the longest copy may come last)
+//! and keep the text of the corpus out of memory. Every decision is made in
+//! input order from per-record results, so outputs do not depend on thread
+//! count or batch size.
+
+//! Each stage has its file: [`analyse`] (pass 1), [`exact`], [`write`]
+//! (pass 2); [`table`] holds what they share, the per-record [`table::Info`].
+
+mod analyse;
+mod exact;
+mod table;
+mod write;
+
+use std::path::Path;
+use std::time::Instant;
+
+use neardup_io::{Outputs, Source};
+use neardup_text::Normalizer;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ledger::Entry;
+use crate::progress::Progress;
+
+pub use table::Cut;
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Records read (every record, good or bad).
+    pub read: u64,
+    /// Written unchanged.
+    pub kept: u64,
+    /// Written with spans cut.
+    pub modified: u64,
+    /// Not written: duplicates and filtered records.
+    pub removed: u64,
+    /// Not written: bad records.
+    pub rejected: u64,
+    /// Removed as exact duplicates.
+    pub removed_exact: u64,
+    /// Removed by repetition thresholds.
+    pub removed_repetition: u64,
+    /// Spans cut from modified records.
+    pub spans_cut: u64,
+    /// Bytes of text cut from modified records.
+    pub bytes_cut: u64,
+    /// Bytes read (decompressed).
+    pub bytes_in: u64,
+    /// Bytes written (before compression).
+    pub bytes_out: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Up to [`Summary::EXAMPLES`] ledger entries of records that were
+    /// modified, removed or rejected, for people to look at.
+    #[serde(skip)]
+    pub examples: Vec<Entry>,
+}
+
+impl Summary {
+    /// How many examples a summary keeps.
+    pub const EXAMPLES: usize = 10;
+
+    /// Checks `read == kept + modified + removed + rejected`.
+    pub fn check_balance(&self) -> Result<()> {
+        if self.read == self.kept + self.modified + self.removed + self.rejected {
+            Ok(())
+        } else {
+            Err(Error::Unbalanced {
+                read: self.read,
+                kept: self.kept,
+                modified: self.modified,
+                removed: self.removed,
+                rejected: self.rejected,
+            })
+        }
+    }
+}
+
+/// Runs deduplication of `sources` into `outputs`, writing the ledger to
+/// `ledger` if given.
+pub fn run(
+    sources: &[Source],
+    cfg: &Config,
+    outputs: Outputs,
+    ledger: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let norm = Normalizer::new(cfg.normalize.clone());
+
+    let (mut infos, bytes_in) = analyse::run(sources, cfg, &norm, progress)?;
+    if cfg.exact {
+        exact::decide(&mut infos, cfg.keep);
+    }
+    let mut summary = Summary { bytes_in, ..Summary::default() };
+    let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
+    write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.check_balance()?;
+    Ok(summary)
+}
