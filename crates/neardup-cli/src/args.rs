@@ -49,6 +49,9 @@ pub(crate) struct DedupArgs {
     #[arg(long)]
     pub(crate) no_exact: bool,
 
+    #[command(flatten)]
+    pub(crate) near: NearArgs,
+
     /// Do not cut passages repeated inside a record.
     #[arg(long)]
     pub(crate) no_repeats: bool,
@@ -79,6 +82,61 @@ pub(crate) struct DedupArgs {
 
     #[command(flatten)]
     pub(crate) run: RunArgs,
+}
+
+/// Near duplicates: MinHash LSH, verified.
+#[derive(Debug, Args)]
+pub(crate) struct NearArgs {
+    /// Do not remove near duplicates.
+    #[arg(long)]
+    pub(crate) no_near: bool,
+
+    /// Similarity at or above which two records are near duplicates.
+    #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
+    pub(crate) threshold: f64,
+
+    /// Which similarity: Jaccard, or containment (the share of the shorter
+    /// record found in the longer; the shorter is removed).
+    #[arg(long, value_enum, default_value_t = SimilarityArg::Jaccard)]
+    pub(crate) similarity: SimilarityArg,
+
+    /// Shingles: `word:N` (word n-grams) or `char:N` (character n-grams).
+    #[arg(long, default_value = "word:5", value_parser = parse_shingle)]
+    pub(crate) shingle: neardup_sketch::Shingling,
+
+    /// Sketch: classic MinHash, or one-permutation hashing (faster).
+    #[arg(long, value_enum, default_value_t = SketchArg::Minhash)]
+    pub(crate) sketch: SketchArg,
+
+    /// Signature length (permutations).
+    #[arg(long, default_value_t = neardup_sketch::DEFAULT_NUM_PERM)]
+    pub(crate) num_perm: usize,
+
+    /// Seed of shingle hashes and sketches (signatures compare across runs
+    /// only with the same seed).
+    #[arg(long, default_value_t = neardup_sketch::DEFAULT_SEED)]
+    pub(crate) seed: u64,
+
+    /// LSH bands (default: the optimum for `--threshold`).
+    #[arg(long)]
+    pub(crate) bands: Option<usize>,
+
+    /// LSH rows per band (default: the optimum for `--threshold`).
+    #[arg(long)]
+    pub(crate) rows: Option<usize>,
+
+    /// How candidate pairs are checked before they merge.
+    #[arg(long, value_enum, default_value_t = VerifyArg::Jaccard)]
+    pub(crate) verify: VerifyArg,
+
+    /// For `--similarity containment`: the largest length ratio (longer /
+    /// shorter) candidate generation is tuned for.
+    #[arg(long, default_value_t = 4.0)]
+    pub(crate) max_size_ratio: f64,
+
+    /// Memory for LSH buckets before they spill to disk (e.g. `512M`, `8G`).
+    #[arg(long, default_value = "1G", value_parser = parse_size)]
+    pub(crate) memory: u64,
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +178,8 @@ pub(crate) struct RunArgs {
     #[arg(long, short)]
     pub(crate) quiet: bool,
 
-    /// Directory for temporary files (the stdin spool).
+    /// Directory for temporary files (the stdin spool, shingle sets,
+    /// spilled LSH buckets).
     #[arg(long, value_name = "DIR")]
     pub(crate) tmp_dir: Option<PathBuf>,
 
@@ -177,6 +236,54 @@ pub(crate) struct NormalizeArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum SimilarityArg {
+    Jaccard,
+    Containment,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum SketchArg {
+    Minhash,
+    Oph,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum VerifyArg {
+    Jaccard,
+    Signature,
+    None,
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number between 0 and 1")),
+    }
+}
+
+fn parse_shingle(s: &str) -> Result<neardup_sketch::Shingling, String> {
+    s.parse().map_err(|e: neardup_sketch::Error| e.to_string())
+}
+
+/// `123`, `64K`, `512M`, `8G` (powers of 1024).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| (v * mult as f64) as u64)
+        .ok_or_else(|| format!("`{s}` is not a size (like `512M` or `8G`)"))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub(crate) enum KeepArg {
     First,
     Last,
@@ -226,5 +333,41 @@ impl NormalizeOptions {
             strip_punctuation: self.strip_punctuation,
             strip_digits: self.strip_digits,
         }
+    }
+}
+
+impl NearArgs {
+    pub(crate) fn to_options(
+        &self,
+        tmp_dir: Option<&std::path::Path>,
+    ) -> Option<neardup_core::config::NearOptions> {
+        use neardup_core::config::{NearOptions, Similarity, Verify};
+        if self.no_near {
+            return None;
+        }
+        Some(NearOptions {
+            threshold: self.threshold,
+            similarity: match self.similarity {
+                SimilarityArg::Jaccard => Similarity::Jaccard,
+                SimilarityArg::Containment => Similarity::Containment,
+            },
+            shingling: self.shingle,
+            sketch: match self.sketch {
+                SketchArg::Minhash => neardup_sketch::SketchKind::MinHash,
+                SketchArg::Oph => neardup_sketch::SketchKind::Oph,
+            },
+            num_perm: self.num_perm,
+            seed: self.seed,
+            bands: self.bands,
+            rows: self.rows,
+            verify: match self.verify {
+                VerifyArg::Jaccard => Verify::Jaccard,
+                VerifyArg::Signature => Verify::Signature,
+                VerifyArg::None => Verify::None,
+            },
+            max_size_ratio: self.max_size_ratio,
+            memory: usize::try_from(self.memory).unwrap_or(usize::MAX),
+            tmp_dir: tmp_dir.map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir),
+        })
     }
 }

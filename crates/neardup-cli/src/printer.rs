@@ -71,10 +71,22 @@ fn human(s: &Summary) -> String {
         bytes(s.bytes_out),
         s.seconds,
     );
-    if s.removed_exact + s.removed_repetition > 0 {
+    if s.removed > 0 {
         out.push_str(&format!(
-            "\n  removed: {} exact duplicates, {} repetitive",
-            s.removed_exact, s.removed_repetition
+            "\n  removed: {} exact duplicates, {} near duplicates, {} repetitive",
+            s.removed_exact, s.removed_near, s.removed_repetition
+        ));
+    }
+    if let Some(n) = &s.near {
+        let curve: Vec<String> =
+            n.s_curve.iter().map(|(s, p)| format!("{s:.2} → {p:.3}")).collect();
+        out.push_str(&format!(
+            "\n  near: {} bands × {} rows; P(candidate) at {}; {} candidate pairs, {} verified",
+            n.bands,
+            n.rows,
+            curve.join(", "),
+            n.candidates,
+            n.verified
         ));
     }
     if s.modified > 0 {
@@ -96,6 +108,7 @@ fn example(e: &Entry) -> String {
     use neardup_core::ledger::{Reason, Status};
     let reason = match e.reason {
         Some(Reason::Exact) => "exact duplicate",
+        Some(Reason::Near) => "near duplicate",
         Some(Reason::Repeat) => "repeat inside the record",
         Some(Reason::Repetition) => "repetitive",
         Some(Reason::Substring) => "repeated substring",

@@ -1,6 +1,9 @@
 //! Settings of a deduplication run.
 
+use std::path::PathBuf;
+
 use neardup_io::{Fields, Layout};
+use neardup_sketch::{Shingling, SketchKind};
 use serde::Serialize;
 
 use crate::repetition::Thresholds;
@@ -35,6 +38,82 @@ pub enum OnError {
 /// article is far longer.
 pub const DEFAULT_MIN_REPEAT: usize = 100;
 
+/// How candidate pairs are checked before they merge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verify {
+    /// Exact similarity on the shingle sets.
+    #[default]
+    Jaccard,
+    /// The MinHash estimate from the signatures.
+    Signature,
+    /// Trust the LSH candidates (similarity reported is the estimate).
+    None,
+}
+
+/// Which similarity the threshold applies to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Similarity {
+    /// |A∩B| / |A∪B|.
+    #[default]
+    Jaccard,
+    /// |A∩B| / min(|A|, |B|): the share of the shorter record found in the
+    /// longer; the shorter is the one removed.
+    Containment,
+}
+
+/// Near-duplicate detection settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NearOptions {
+    /// Similarity at or above which two records are duplicates.
+    pub threshold: f64,
+    /// Which similarity.
+    pub similarity: Similarity,
+    /// Shingles (`word:5`).
+    pub shingling: Shingling,
+    /// Classic MinHash or one-permutation hashing.
+    pub sketch: SketchKind,
+    /// Signature slots.
+    pub num_perm: usize,
+    /// Seed of shingle hashes and sketches.
+    pub seed: u64,
+    /// LSH banding; `None` picks the optimum for the threshold.
+    pub bands: Option<usize>,
+    /// Rows per band; `None` picks the optimum for the threshold.
+    pub rows: Option<usize>,
+    /// How candidates are checked.
+    pub verify: Verify,
+    /// For containment: the largest size ratio (longer / shorter) that
+    /// candidate generation is tuned for.
+    pub max_size_ratio: f64,
+    /// Memory for the LSH buckets before they spill to disk, in bytes.
+    #[serde(skip)]
+    pub memory: usize,
+    /// Where temporary files go (shingle sets, signatures, spilled buckets).
+    #[serde(skip)]
+    pub tmp_dir: PathBuf,
+}
+
+impl Default for NearOptions {
+    fn default() -> NearOptions {
+        NearOptions {
+            threshold: 0.8,
+            similarity: Similarity::Jaccard,
+            shingling: Shingling::Word(5),
+            sketch: SketchKind::MinHash,
+            num_perm: neardup_sketch::DEFAULT_NUM_PERM,
+            seed: neardup_sketch::DEFAULT_SEED,
+            bands: None,
+            rows: None,
+            verify: Verify::Jaccard,
+            max_size_ratio: 4.0,
+            memory: 1 << 30,
+            tmp_dir: std::env::temp_dir(),
+        }
+    }
+}
+
 /// Everything that decides what a run does.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -48,6 +127,8 @@ pub struct Config {
     pub keep: Keep,
     /// Remove exact duplicates (equal canonical text).
     pub exact: bool,
+    /// Remove near duplicates; `None` turns it off.
+    pub near: Option<NearOptions>,
     /// Cut passages of at least this many canonical characters that a
     /// record repeats; `None` turns it off.
     pub min_repeat: Option<usize>,
@@ -67,6 +148,7 @@ impl Default for Config {
             layout: Layout::default(),
             keep: Keep::First,
             exact: true,
+            near: Some(NearOptions::default()),
             min_repeat: Some(DEFAULT_MIN_REPEAT),
             stats: false,
             thresholds: Thresholds::default(),
@@ -84,6 +166,7 @@ impl Config {
             "id_field": self.fields.id,
             "keep": self.keep,
             "exact": self.exact,
+            "near": self.near,
             "min_repeat": self.min_repeat,
             "thresholds": self.thresholds.bounds,
             "hash": "xxh3-128",

@@ -12,6 +12,10 @@ pub enum Error {
     /// Reading inputs or writing outputs failed.
     #[error(transparent)]
     Io(#[from] neardup_io::Error),
+    /// Near-duplicate settings that cannot work, or a failure of its
+    /// temporary files.
+    #[error("near duplicates: {0}")]
+    Near(String),
     /// An input changed between the two passes over it.
     #[error("{source_name}: input changed while neardup was reading it (record {record})")]
     Changed {

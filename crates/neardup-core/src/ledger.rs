@@ -43,6 +43,8 @@ pub enum Status {
 pub enum Reason {
     /// Its canonical text equals another record's.
     Exact,
+    /// Its shingles are within the threshold of another record's.
+    Near,
     /// A passage repeated inside the record.
     Repeat,
     /// A substring that occurs earlier in the corpus.

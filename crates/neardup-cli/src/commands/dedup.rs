@@ -43,6 +43,7 @@ pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
             KeepArg::Longest => Keep::Longest,
         },
         exact: !args.no_exact,
+        near: args.near.to_options(args.run.tmp_dir.as_deref()),
         min_repeat: (!args.no_repeats).then_some(args.min_repeat.max(1)),
         stats: args.ledger.is_some(),
         thresholds,

@@ -3,12 +3,14 @@
 //! Per record, in parallel: parse, normalize (with the offset map when
 //! repeats are cut), find in-record repeats, compute repetition statistics,
 //! and hash the canonical form of the text *as it will be written* (so a
-//! record that said its body twice equals a record that says it once).
+//! record that said its body twice equals a record that says it once);
+//! with near duplicates on, fingerprint that same canonical form.
 
 use neardup_io::{record, Batch, Located, RawRecord, RecordReader, Source};
 use neardup_text::{Normalizer, OffsetMap};
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::near::{self, Collector, Sketching};
 use super::table::{apply_cuts, Cut, Info, State};
 use crate::config::{Config, OnError};
 use crate::error::{Error, Result};
@@ -20,17 +22,22 @@ use crate::repetition::Stats;
 /// Per-task scratch buffers, reused across the records of a batch.
 #[derive(Default)]
 struct Scratch {
+    /// After [`analyse_one`]: the canonical form of the text as it will be
+    /// written, which near-duplicate fingerprints are taken from.
     canon: String,
     map: OffsetMap,
     cut: String,
+    near: near::Scratch,
 }
 
 pub(super) fn run(
     sources: &[Source],
     cfg: &Config,
     norm: &Normalizer,
+    mut near: Option<(&Sketching, &mut Collector)>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Info>, u64)> {
+    let sketching = near.as_ref().map(|(s, _)| *s);
     let total = sources.iter().all(|s| s.compression == neardup_io::Compression::None);
     progress.phase("analyse", total.then(|| sources.iter().map(|s| s.size).sum()));
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
@@ -56,17 +63,29 @@ pub(super) fn run(
         });
         let work = |(at, batch): (u32, Batch)| {
             let mut s = Scratch::default();
+            let mut fingerprints = Vec::new();
             let infos: Vec<Info> = batch
                 .records
                 .iter()
                 .zip(at..)
-                .map(|(r, i)| analyse_one(i, sources, cfg, norm, r, &batch.data, &mut s))
+                .map(|(r, i)| {
+                    let info = analyse_one(i, sources, cfg, norm, r, &batch.data, &mut s);
+                    if let Some(sk) = sketching.filter(|_| matches!(info.state, State::Ok)) {
+                        fingerprints.push((i, sk.fingerprint(&s.canon, &mut s.near)));
+                    }
+                    info
+                })
                 .collect();
             let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
-            (infos, bytes)
+            (infos, fingerprints, bytes)
         };
-        crate::ordered::map_ordered(numbered, work, |(batch_infos, bytes)| {
+        crate::ordered::map_ordered(numbered, work, |(batch_infos, fingerprints, bytes)| {
             let n = batch_infos.len() as u64;
+            if let Some((_, collector)) = near.as_mut() {
+                for (i, fp) in &fingerprints {
+                    collector.add(*i, fp)?;
+                }
+            }
             for info in batch_infos {
                 if let (State::Rejected(e), OnError::Fail) = (&info.state, cfg.on_error) {
                     return Err(Error::BadRecord(Box::new(Located {

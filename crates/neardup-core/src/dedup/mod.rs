@@ -25,6 +25,8 @@
 
 mod analyse;
 mod exact;
+mod near;
+mod store;
 mod table;
 mod write;
 
@@ -40,6 +42,7 @@ use crate::error::{Error, Result};
 use crate::ledger::Entry;
 use crate::progress::Progress;
 
+pub use near::NearReport;
 pub use table::Cut;
 
 /// Totals of a run.
@@ -57,6 +60,8 @@ pub struct Summary {
     pub rejected: u64,
     /// Removed as exact duplicates.
     pub removed_exact: u64,
+    /// Removed as near duplicates.
+    pub removed_near: u64,
     /// Removed by repetition thresholds.
     pub removed_repetition: u64,
     /// Spans cut from modified records.
@@ -69,6 +74,8 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Near-duplicate banding and counts, when near duplicates were on.
+    pub near: Option<NearReport>,
     /// Up to [`Summary::EXAMPLES`] ledger entries of records that were
     /// modified, removed or rejected, for people to look at.
     #[serde(skip)]
@@ -107,11 +114,27 @@ pub fn run(
     let started = Instant::now();
     let norm = Normalizer::new(cfg.normalize.clone());
 
-    let (mut infos, bytes_in) = analyse::run(sources, cfg, &norm, progress)?;
+    let sketching = cfg.near.as_ref().map(near::Sketching::new).transpose()?;
+    let mut collector = match (&cfg.near, &sketching) {
+        (Some(opts), Some(sk)) => Some(near::Collector::new(opts, sk.params())?),
+        _ => None,
+    };
+    let near_io = sketching.as_ref().zip(collector.as_mut());
+    let (mut infos, bytes_in) = analyse::run(sources, cfg, &norm, near_io, progress)?;
     if cfg.exact {
         exact::decide(&mut infos, cfg.keep);
     }
-    let mut summary = Summary { bytes_in, ..Summary::default() };
+    let near = match collector {
+        Some(c) => {
+            progress.phase("near", None);
+            let report = c.decide(&mut infos, cfg.keep)?;
+            progress.finish();
+            Some(report)
+        }
+        None => None,
+    };
+    table::resolve_chains(&mut infos);
+    let mut summary = Summary { bytes_in, near, ..Summary::default() };
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
     write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
     summary.seconds = started.elapsed().as_secs_f64();

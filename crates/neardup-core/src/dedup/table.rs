@@ -95,6 +95,30 @@ impl Info {
     }
 }
 
+/// Points every duplicate at the record finally kept for it: an exact
+/// duplicate of a record later removed as a near duplicate of `k` becomes a
+/// near duplicate of `k`, with that similarity (their texts are the same).
+pub(crate) fn resolve_chains(infos: &mut [Info]) {
+    for i in 0..infos.len() {
+        let Decision::Duplicate { mut of, mut reason, mut similarity } = infos[i].decision else {
+            continue;
+        };
+        // Chains are short (exact, then near); the bound guards against a
+        // cycle that no stage should make.
+        for _ in 0..infos.len() {
+            match infos[of as usize].decision {
+                Decision::Duplicate { of: next, reason: r, similarity: s } if next != of => {
+                    of = next;
+                    reason = r;
+                    similarity = similarity.min(s);
+                }
+                _ => break,
+            }
+        }
+        infos[i].decision = Decision::Duplicate { of, reason, similarity };
+    }
+}
+
 /// `text` without the `cuts` (sorted, disjoint), into `out`.
 pub(crate) fn apply_cuts(text: &str, cuts: &[Cut], out: &mut String) {
     out.clear();

@@ -83,8 +83,10 @@ pub(super) fn run(
                     entry.duplicate_of = Some(id_of(of as usize));
                     entry.similarity = Some(similarity);
                     summary.removed += 1;
-                    if reason == Reason::Exact {
-                        summary.removed_exact += 1;
+                    match reason {
+                        Reason::Exact => summary.removed_exact += 1,
+                        Reason::Near => summary.removed_near += 1,
+                        _ => {}
                     }
                 }
                 (State::Ok, Decision::Keep) if info.cuts.is_empty() => {

@@ -1,0 +1,115 @@
+//! Per-record fingerprints kept on disk: shingle sets and signatures.
+//!
+//! Verifying a candidate pair needs both records' shingle sets, and the
+//! candidates are only known once every record has been read, so the sets
+//! must be kept — but not in memory: at ~8 bytes per word of text they are
+//! as large as the corpus. They go to an anonymous temp file (gone when the
+//! run ends, however it ends), appended in input order; memory holds one
+//! offset per record. Reads are positioned (`pread`), so lookups need no
+//! seek state and may come in any order.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// Append-only store of variable-length `u64` slices, by record index.
+pub(crate) struct SliceStore {
+    writer: Option<BufWriter<File>>,
+    file: Option<File>,
+    /// Start (in u64 words) of each record's slice; `u64::MAX` for none.
+    starts: Vec<u64>,
+    lens: Vec<u32>,
+    words: u64,
+}
+
+impl SliceStore {
+    pub(crate) fn new(tmp_dir: &Path) -> io::Result<SliceStore> {
+        let file = tempfile::tempfile_in(tmp_dir)?;
+        Ok(SliceStore {
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            file: None,
+            starts: Vec::new(),
+            lens: Vec::new(),
+            words: 0,
+        })
+    }
+
+    /// Appends the slice of record `index` (indexes must increase; records
+    /// skipped have no slice).
+    pub(crate) fn push(&mut self, index: usize, values: &[u64]) -> io::Result<()> {
+        let Some(w) = self.writer.as_mut() else {
+            return Err(io::Error::other("slice store already sealed"));
+        };
+        if self.starts.len() <= index {
+            self.starts.resize(index + 1, u64::MAX);
+            self.lens.resize(index + 1, 0);
+        }
+        self.starts[index] = self.words;
+        self.lens[index] = values.len() as u32;
+        for v in values {
+            w.write_all(&v.to_le_bytes())?;
+        }
+        self.words += values.len() as u64;
+        Ok(())
+    }
+
+    /// Ends writing; reads may start.
+    pub(crate) fn seal(&mut self) -> io::Result<()> {
+        if let Some(w) = self.writer.take() {
+            self.file = Some(w.into_inner().map_err(|e| e.into_error())?);
+        }
+        Ok(())
+    }
+
+    /// Reads record `index`'s slice into `out` (empty if it has none).
+    pub(crate) fn get(&self, index: usize, out: &mut Vec<u64>) -> io::Result<()> {
+        out.clear();
+        let (Some(&start), Some(&len)) = (self.starts.get(index), self.lens.get(index)) else {
+            return Ok(());
+        };
+        if start == u64::MAX || len == 0 {
+            return Ok(());
+        }
+        let Some(file) = self.file.as_ref() else {
+            return Err(io::Error::other("slice store read before sealing"));
+        };
+        let mut bytes = vec![0u8; len as usize * 8];
+        file.read_exact_at(&mut bytes, start * 8)?;
+        out.extend(bytes.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        }));
+        Ok(())
+    }
+
+    /// Bytes on disk.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        self.words * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_come_back_by_index() {
+        let mut s = SliceStore::new(&std::env::temp_dir()).unwrap();
+        s.push(0, &[1, 2, 3]).unwrap();
+        s.push(2, &[]).unwrap();
+        s.push(3, &[u64::MAX, 7]).unwrap();
+        s.seal().unwrap();
+        let mut out = Vec::new();
+        s.get(3, &mut out).unwrap();
+        assert_eq!(out, [u64::MAX, 7]);
+        s.get(0, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3]);
+        s.get(1, &mut out).unwrap();
+        assert!(out.is_empty());
+        s.get(9, &mut out).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(s.disk_bytes(), 40);
+    }
+}
