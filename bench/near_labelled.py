@@ -36,7 +36,8 @@ canonical form: lowercase (str.lower), split on Unicode whitespace
 document with fewer than 5 words has its whole word sequence as its one
 shingle. `folded_jaccard`: the same after NFKC, curly quotes to straight,
 dashes (em, en, figure, bar, minus) to `--`/`-`, and zero-width characters
-removed: what a typography-aware normalizer could reach.
+removed: what a typography-aware normalizer could reach. The pairs file is
+complete under both: it holds every pair with either Jaccard >= 0.8.
 """
 from __future__ import annotations
 
@@ -353,12 +354,15 @@ def main() -> int:
         pairs_out.append({"a": p["a"], "b": p["b"], "kind": p["kind"],
                           "true_jaccard": round(jaccard(sets[a], sets[b]), 6),
                           "folded_jaccard": round(jaccard(fset(a), fset(b)), 6), "edit": p["edit"]})
-    for a, b, jac in all_pairs_at_least(sets, THRESHOLD):
-        if (a, b) in labelled_keys:
-            continue
+    # Every other pair at or above the threshold, on the raw or on the
+    # folded form (a typography variant of one document can be a near copy
+    # of another), so that the file is complete under both definitions.
+    incidental = {(a, b) for a, b, _ in all_pairs_at_least(sets, THRESHOLD)}
+    incidental |= {(a, b) for a, b, _ in all_pairs_at_least([fset(k) for k in range(len(out_docs))], THRESHOLD)}
+    for a, b in sorted(incidental - labelled_keys):
         pairs_out.append({"a": out_docs[a][0], "b": out_docs[b][0], "kind": "incidental",
-                          "true_jaccard": round(jac, 6), "folded_jaccard": round(jaccard(fset(a), fset(b)), 6),
-                          "edit": {}})
+                          "true_jaccard": round(jaccard(sets[a], sets[b]), 6),
+                          "folded_jaccard": round(jaccard(fset(a), fset(b)), 6), "edit": {}})
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,22 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Remove duplicates and repeats; write kept records in the input's format.
     Dedup(Box<DedupArgs>),
+    /// Print which kept record each record belongs to (JSONL), or, with
+    /// `--pairs`, every pair of records within the threshold.
+    Clusters(Box<ClustersArgs>),
     /// Print the canonical form of a file (what matching sees).
     Normalize(NormalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClustersArgs {
+    #[command(flatten)]
+    pub(crate) dedup: DedupArgs,
+
+    /// Print every pair of records whose verified similarity reaches the
+    /// threshold (`{"a","b","similarity"}`) instead of one line per record.
+    #[arg(long)]
+    pub(crate) pairs: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.command {
         Command::Dedup(a) => a.run.threads,
+        Command::Clusters(a) => a.dedup.run.threads,
         Command::Normalize(_) => None,
     };
     if let Some(n) = threads {
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Dedup(a) => commands::dedup::run(*a),
+        Command::Clusters(a) => commands::clusters::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),
     };
     match result {

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neardup_core::clusters::ClusterSummary;
 use neardup_core::ledger::Entry;
-use neardup_core::Summary;
+use neardup_core::{NearReport, Summary};
 
 /// Version of the `--json` messages.
 pub(crate) const JSON_SCHEMA: u32 = 1;
@@ -37,23 +38,52 @@ impl Printer {
     /// The summary: JSON on stdout with `--json`; for people on stderr
     /// unless `--quiet`.
     pub(crate) fn summary(&self, s: &Summary) -> io::Result<()> {
-        if self.json {
-            let mut v = serde_json::Map::new();
-            v.insert("type".into(), "summary".into());
-            v.insert("schema".into(), JSON_SCHEMA.into());
-            if let serde_json::Value::Object(fields) =
-                serde_json::to_value(s).map_err(io::Error::from)?
-            {
-                v.extend(fields);
-            }
-            let mut out = io::stdout().lock();
-            serde_json::to_writer(&mut out, &v).map_err(io::Error::from)?;
-            out.write_all(b"\n")?;
-            out.flush()?;
+        self.json_summary(s)?;
+        self.human(&human(s))
+    }
+
+    /// The summary of `clusters`.
+    pub(crate) fn cluster_summary(&self, s: &ClusterSummary) -> io::Result<()> {
+        self.json_summary(s)?;
+        let sizes: Vec<String> =
+            s.histogram.iter().map(|(size, n)| format!("{n}×{size}")).collect();
+        let mut text = format!(
+            "neardup: read {} · {} clusters · {} duplicates · {} filtered · {} rejected · {:.2} s\n  cluster sizes (clusters×size): {}",
+            s.read,
+            s.clusters,
+            s.duplicates,
+            s.filtered,
+            s.rejected,
+            s.seconds,
+            sizes.join(" ")
+        );
+        if let Some(n) = &s.near {
+            text.push_str(&near_line(n));
         }
+        self.human(&text)
+    }
+
+    fn json_summary(&self, s: &impl serde::Serialize) -> io::Result<()> {
+        if !self.json {
+            return Ok(());
+        }
+        let mut v = serde_json::Map::new();
+        v.insert("type".into(), "summary".into());
+        v.insert("schema".into(), JSON_SCHEMA.into());
+        if let serde_json::Value::Object(fields) =
+            serde_json::to_value(s).map_err(io::Error::from)?
+        {
+            v.extend(fields);
+        }
+        let mut out = io::stdout().lock();
+        serde_json::to_writer(&mut out, &v).map_err(io::Error::from)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
+
+    fn human(&self, text: &str) -> io::Result<()> {
         if !self.quiet {
-            let mut err = io::stderr().lock();
-            writeln!(err, "{}", human(s))?;
+            writeln!(io::stderr().lock(), "{text}")?;
         }
         Ok(())
     }
@@ -78,16 +108,7 @@ fn human(s: &Summary) -> String {
         ));
     }
     if let Some(n) = &s.near {
-        let curve: Vec<String> =
-            n.s_curve.iter().map(|(s, p)| format!("{s:.2} → {p:.3}")).collect();
-        out.push_str(&format!(
-            "\n  near: {} bands × {} rows; P(candidate) at {}; {} candidate pairs, {} verified",
-            n.bands,
-            n.rows,
-            curve.join(", "),
-            n.candidates,
-            n.verified
-        ));
+        out.push_str(&near_line(n));
     }
     if s.modified > 0 {
         out.push_str(&format!("\n  cut: {} spans, {} of text", s.spans_cut, bytes(s.bytes_cut)));
@@ -102,6 +123,18 @@ fn human(s: &Summary) -> String {
         out.push_str(&format!("\n  … and {} more (see `--ledger`)", notable - shown));
     }
     out
+}
+
+fn near_line(n: &NearReport) -> String {
+    let curve: Vec<String> = n.s_curve.iter().map(|(s, p)| format!("{s:.2} → {p:.3}")).collect();
+    format!(
+        "\n  near: {} bands × {} rows; P(candidate) at {}; {} candidate pairs, {} verified",
+        n.bands,
+        n.rows,
+        curve.join(", "),
+        n.candidates,
+        n.verified
+    )
 }
 
 fn example(e: &Entry) -> String {

@@ -20,6 +20,6 @@ pub mod repeats;
 pub mod repetition;
 
 pub use config::{Config, Keep, OnError, DEFAULT_MIN_REPEAT};
-pub use dedup::{run, Cut, Summary};
+pub use dedup::{clusters, run, Cut, NearReport, Summary};
 pub use error::{Error, Result};
 pub use progress::{NoProgress, Progress};

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use neardup_core::repetition::Thresholds;
 use neardup_core::{Config, Keep, OnError};
-use neardup_io::{Discover, Fields, Format, Layout, Outputs, Target, Unit};
+use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
 use crate::args::{DedupArgs, FormatArg, KeepArg, OnErrorArg, RecordsArg};
 use crate::commands::ExitStatus;
@@ -13,6 +13,21 @@ pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
     if args.run.json && args.output.as_os_str() == "-" {
         bail!("`--json` prints the summary on standard output, where the records go too; give `-o` a file or directory");
     }
+    let (cfg, sources) = prepare(&args)?;
+    let mirror = args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir());
+    let target = Target::from_arg(&args.output, mirror);
+    let outputs = Outputs::new(target, &sources)?;
+
+    let printer = Printer::new(args.run.quiet, args.run.json);
+    let bar = printer.progress();
+    let summary = neardup_core::run(&sources, &cfg, outputs, args.ledger.as_deref(), &bar)?;
+    printer.summary(&summary)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The run's settings and inputs, from the flags shared by `dedup` and
+/// `clusters`.
+pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
     let mut thresholds =
         if args.drop_repetitive { Thresholds::gopher() } else { Thresholds::default() };
     for t in &args.repetition_threshold {
@@ -61,13 +76,5 @@ pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
         tmp_dir: args.run.tmp_dir.clone(),
     };
     let sources = discover.sources(&args.inputs)?;
-    let mirror = args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir());
-    let target = Target::from_arg(&args.output, mirror);
-    let outputs = Outputs::new(target, &sources)?;
-
-    let printer = Printer::new(args.run.quiet, args.run.json);
-    let bar = printer.progress();
-    let summary = neardup_core::run(&sources, &cfg, outputs, args.ledger.as_deref(), &bar)?;
-    printer.summary(&summary)?;
-    Ok(ExitStatus::Success)
+    Ok((cfg, sources))
 }

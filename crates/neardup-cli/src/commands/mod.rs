@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns an [`ExitStatus`].
 
+pub(crate) mod clusters;
 pub(crate) mod dedup;
 pub(crate) mod normalize;
 

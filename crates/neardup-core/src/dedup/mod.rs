@@ -24,6 +24,7 @@
 //! (pass 2); [`table`] holds what they share, the per-record [`table::Info`].
 
 mod analyse;
+pub mod clusters;
 mod exact;
 mod near;
 mod store;
@@ -102,6 +103,47 @@ impl Summary {
     }
 }
 
+/// What the deciding stages concluded, before anything is written.
+pub(crate) struct Plan {
+    pub(crate) infos: Vec<table::Info>,
+    pub(crate) bytes_in: u64,
+    pub(crate) near: Option<NearReport>,
+    /// With `all_pairs`: every candidate pair at or above the threshold.
+    pub(crate) pairs: Vec<(u32, u32, f32)>,
+}
+
+/// Pass 1 and the decisions: exact, then near duplicates.
+pub(crate) fn plan(
+    sources: &[Source],
+    cfg: &Config,
+    norm: &Normalizer,
+    all_pairs: bool,
+    progress: &dyn Progress,
+) -> Result<Plan> {
+    let sketching = cfg.near.as_ref().map(near::Sketching::new).transpose()?;
+    let mut collector = match (&cfg.near, &sketching) {
+        (Some(opts), Some(sk)) => Some(near::Collector::new(opts, sk.params())?),
+        _ => None,
+    };
+    let near_io = sketching.as_ref().zip(collector.as_mut());
+    let (mut infos, bytes_in) = analyse::run(sources, cfg, norm, near_io, progress)?;
+    if cfg.exact {
+        exact::decide(&mut infos, cfg.keep);
+    }
+    let mut pairs = Vec::new();
+    let near = match collector {
+        Some(c) => {
+            progress.phase("near", None);
+            let report = c.decide(&mut infos, cfg.keep, all_pairs.then_some(&mut pairs))?;
+            progress.finish();
+            Some(report)
+        }
+        None => None,
+    };
+    table::resolve_chains(&mut infos);
+    Ok(Plan { infos, bytes_in, near, pairs })
+}
+
 /// Runs deduplication of `sources` into `outputs`, writing the ledger to
 /// `ledger` if given.
 pub fn run(
@@ -113,27 +155,7 @@ pub fn run(
 ) -> Result<Summary> {
     let started = Instant::now();
     let norm = Normalizer::new(cfg.normalize.clone());
-
-    let sketching = cfg.near.as_ref().map(near::Sketching::new).transpose()?;
-    let mut collector = match (&cfg.near, &sketching) {
-        (Some(opts), Some(sk)) => Some(near::Collector::new(opts, sk.params())?),
-        _ => None,
-    };
-    let near_io = sketching.as_ref().zip(collector.as_mut());
-    let (mut infos, bytes_in) = analyse::run(sources, cfg, &norm, near_io, progress)?;
-    if cfg.exact {
-        exact::decide(&mut infos, cfg.keep);
-    }
-    let near = match collector {
-        Some(c) => {
-            progress.phase("near", None);
-            let report = c.decide(&mut infos, cfg.keep)?;
-            progress.finish();
-            Some(report)
-        }
-        None => None,
-    };
-    table::resolve_chains(&mut infos);
+    let Plan { infos, bytes_in, near, .. } = plan(sources, cfg, &norm, false, progress)?;
     let mut summary = Summary { bytes_in, near, ..Summary::default() };
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
     write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;

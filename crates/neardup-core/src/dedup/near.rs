@@ -47,6 +47,10 @@ use crate::ledger::Reason;
 /// bucket of thousands of near-identical pages.
 pub(crate) const MAX_PARTNERS: usize = 64;
 
+/// With verification on, the banding makes a pair at exactly the threshold
+/// a candidate at least this often (pairs above it, more often).
+const RECALL_AT_THRESHOLD: f64 = 0.995;
+
 /// What the workers need to fingerprint a record: read-only, shared.
 pub(crate) struct Sketching {
     shingling: Shingling,
@@ -67,6 +71,8 @@ pub(crate) struct Fingerprint {
 #[derive(Default)]
 pub(crate) struct Scratch {
     hashes: Vec<u64>,
+    /// The text with line breaks as spaces.
+    flat: String,
 }
 
 /// The banding chosen and what it does around the threshold.
@@ -101,22 +107,24 @@ impl Sketching {
             (Some(b), Some(r)) => LshParams::new(b, r),
             (b, r) => {
                 // A missed pair is lost for good, a false candidate costs one
-                // verification: with verification on, weigh misses 19 to 1
-                // (at 0.8 and 128 permutations: 16 × 8, P(candidate) 0.95 at
-                // the threshold, 0.9999 at 0.9). Unverified, the equal
+                // verification: with verification on, the banding that keeps
+                // P(candidate) ≥ 0.995 at the threshold with the fewest
+                // candidates (21 × 6 at 0.8 and 128 permutations).
+                // Unverified, the equal false-positive and false-negative
                 // weights datasketch uses (9 × 13).
-                let (fp, fnw) = if opts.verify == Verify::None { (0.5, 0.5) } else { (0.05, 0.95) };
-                let best = match opts.similarity {
-                    Similarity::Jaccard => {
-                        lsh::optimal_params(opts.threshold, opts.num_perm, fp, fnw)
+                let verified = opts.verify != Verify::None;
+                let target = match opts.similarity {
+                    Similarity::Jaccard => opts.threshold,
+                    // The Jaccard of a pair at the containment threshold and
+                    // the largest size ratio tuned for (LSH Ensemble).
+                    Similarity::Containment => {
+                        lsh::jaccard_from_containment(opts.threshold, opts.max_size_ratio)
                     }
-                    Similarity::Containment => lsh::optimal_params_containment(
-                        opts.threshold,
-                        opts.num_perm,
-                        opts.max_size_ratio,
-                        fp,
-                        fnw,
-                    ),
+                };
+                let best = if verified {
+                    lsh::recall_params(target, opts.num_perm, RECALL_AT_THRESHOLD)
+                } else {
+                    lsh::optimal_params(target, opts.num_perm, 0.5, 0.5)
                 }
                 .map_err(sketch_error)?;
                 // One given: fill the other from the permutations.
@@ -145,9 +153,22 @@ impl Sketching {
         self.params
     }
 
-    /// Fingerprints canonical `text`.
+    /// Fingerprints canonical `text`. Line and paragraph breaks count as
+    /// spaces here: the same words wrapped differently are the same text.
     pub(crate) fn fingerprint(&self, text: &str, s: &mut Scratch) -> Fingerprint {
         let mut fp = Fingerprint::default();
+        let text = if text.contains('\n') {
+            s.flat.clear();
+            for (i, part) in text.split('\n').filter(|p| !p.is_empty()).enumerate() {
+                if i > 0 {
+                    s.flat.push(' ');
+                }
+                s.flat.push_str(part);
+            }
+            s.flat.as_str()
+        } else {
+            text
+        };
         self.shingling.shingle_hashes(text, self.seed, &mut s.hashes);
         self.sketcher.sketch(&s.hashes, &mut fp.sig);
         if !minhash::is_empty_signature(&fp.sig) {
@@ -197,7 +218,16 @@ impl Collector {
     }
 
     /// Decides which live records are near duplicates of which kept ones.
-    pub(crate) fn decide(mut self, infos: &mut [Info], keep: Keep) -> Result<NearReport> {
+    ///
+    /// With `all_pairs`, also verifies every candidate pair (not only
+    /// against kept records) and collects those at or above the threshold
+    /// as `(record, record, similarity)`, the smaller index first, sorted.
+    pub(crate) fn decide(
+        mut self,
+        infos: &mut [Info],
+        keep: Keep,
+        mut all_pairs: Option<&mut Vec<(u32, u32, f32)>>,
+    ) -> Result<NearReport> {
         self.sets.seal()?;
         self.sigs.seal()?;
         let mut report = NearReport {
@@ -273,7 +303,7 @@ impl Collector {
             let mut loaded = false;
             let mut best: Option<(f64, u32)> = None;
             for &(_, earlier) in &edges[i..j] {
-                if !kept[earlier as usize] {
+                if !kept[earlier as usize] && all_pairs.is_none() {
                     continue;
                 }
                 let p = order[earlier as usize] as usize;
@@ -301,7 +331,10 @@ impl Collector {
                 };
                 report.verified += 1;
                 let pass = self.opts.verify == Verify::None || sim >= t;
-                if pass && best.is_none_or(|(s, _)| sim > s) {
+                if let Some(pairs) = all_pairs.as_mut().filter(|_| pass) {
+                    pairs.push(((d.min(p)) as u32, (d.max(p)) as u32, sim as f32));
+                }
+                if pass && kept[earlier as usize] && best.is_none_or(|(s, _)| sim > s) {
                     best = Some((sim, p as u32));
                 }
             }
@@ -312,6 +345,9 @@ impl Collector {
                 report.removed += 1;
             }
             i = j;
+        }
+        if let Some(pairs) = all_pairs {
+            pairs.sort_unstable_by_key(|&(a, b, _)| (a, b));
         }
         Ok(report)
     }

@@ -1,0 +1,36 @@
+//! `neardup clusters`: cluster assignments (or similar pairs) as JSONL.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{bail, Result};
+use neardup_io::AtomicFile;
+
+use crate::args::ClustersArgs;
+use crate::commands::{dedup, ExitStatus};
+use crate::printer::Printer;
+
+pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
+    let d = &args.dedup;
+    if d.ledger.is_some() {
+        bail!("`clusters` writes no ledger: its output is one line per record already");
+    }
+    if d.run.json && d.output.as_os_str() == "-" {
+        bail!("`--json` prints the summary on standard output, where the clusters go too; give `-o` a file");
+    }
+    let (cfg, sources) = dedup::prepare(d)?;
+    let printer = Printer::new(d.run.quiet, d.run.json);
+    let bar = printer.progress();
+    let summary = if d.output.as_os_str() == "-" {
+        let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+        let s = neardup_core::clusters::run(&sources, &cfg, &mut out, args.pairs, &bar)?;
+        out.flush()?;
+        s
+    } else {
+        let mut file = AtomicFile::create(&d.output)?;
+        let s = neardup_core::clusters::run(&sources, &cfg, &mut file, args.pairs, &bar)?;
+        file.commit()?;
+        s
+    };
+    printer.cluster_summary(&summary)?;
+    Ok(ExitStatus::Success)
+}
