@@ -21,8 +21,40 @@ pub(crate) enum Command {
     /// Print which kept record each record belongs to (JSONL), or, with
     /// `--pairs`, every pair of records within the threshold.
     Clusters(Box<ClustersArgs>),
+    /// Show why two texts are, or are not, near duplicates: canonical forms,
+    /// Jaccard, MinHash estimate, LSH bands, shared shingles, a diff.
+    Explain(Box<ExplainArgs>),
     /// Print the canonical form of a file (what matching sees).
     Normalize(NormalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    /// The first text: a file, or with `--in` a record id.
+    pub(crate) a: String,
+    /// The second text: a file, or with `--in` a record id.
+    pub(crate) b: String,
+
+    /// Look `A` and `B` up as record ids in these inputs.
+    #[arg(long = "in", value_name = "INPUT")]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// Shingles to list per group (shared, only in A, only in B).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) limit: usize,
+
+    /// Print the explanation as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+
+    #[command(flatten)]
+    pub(crate) near: NearArgs,
+
+    #[command(flatten)]
+    pub(crate) normalize: NormalizeOptions,
 }
 
 #[derive(Debug, Args)]

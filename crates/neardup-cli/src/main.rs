@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let threads = match &cli.command {
         Command::Dedup(a) => a.run.threads,
         Command::Clusters(a) => a.dedup.run.threads,
-        Command::Normalize(_) => None,
+        Command::Normalize(_) | Command::Explain(_) => None,
     };
     if let Some(n) = threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dedup(a) => commands::dedup::run(*a),
         Command::Clusters(a) => commands::clusters::run(*a),
+        Command::Explain(a) => commands::explain::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),
     };
     match result {

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod dedup;
 pub mod error;
+pub mod explain;
 pub mod ledger;
 mod ordered;
 pub mod progress;

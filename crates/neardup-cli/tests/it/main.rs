@@ -6,6 +6,7 @@
 
 mod dedup;
 mod errors;
+mod near;
 mod normalize;
 mod regression;
 

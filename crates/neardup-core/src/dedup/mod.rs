@@ -26,7 +26,7 @@
 mod analyse;
 pub mod clusters;
 mod exact;
-mod near;
+pub(crate) mod near;
 mod store;
 mod table;
 mod write;

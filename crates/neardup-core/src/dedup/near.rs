@@ -67,6 +67,23 @@ pub(crate) struct Fingerprint {
     keys: Vec<u64>,
 }
 
+impl Fingerprint {
+    /// The sorted, distinct shingle hashes.
+    pub(crate) fn set(&self) -> &[u64] {
+        &self.set
+    }
+
+    /// The signature.
+    pub(crate) fn signature(&self) -> &[u32] {
+        &self.sig
+    }
+
+    /// The LSH band keys (none for an empty text).
+    pub(crate) fn keys(&self) -> &[u64] {
+        &self.keys
+    }
+}
+
 /// Per-worker scratch.
 #[derive(Default)]
 pub(crate) struct Scratch {

@@ -1,0 +1,253 @@
+//! Why two texts are (or are not) near duplicates.
+//!
+//! `neardup explain A B` answers the question a user asks when a result
+//! surprises them: it shows each step the matcher takes on the two texts —
+//! canonical forms, exact Jaccard and containment of their shingle sets,
+//! the MinHash estimate, which LSH bands collided (and so whether the pair
+//! would even be compared), the verdict at the threshold — then the shingles
+//! they share and the ones they do not, and a line diff of the originals.
+
+use std::collections::BTreeSet;
+
+use neardup_sketch::{estimate_jaccard, jaccard, minhash, LshParams, Shingling};
+use neardup_text::Normalizer;
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::config::{NearOptions, Similarity, Verify};
+use crate::dedup::near::{Scratch, Sketching};
+use crate::error::Result;
+
+/// One side of the comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Side {
+    /// Its name (file or id).
+    pub name: String,
+    /// Bytes of original text.
+    pub bytes: usize,
+    /// Its canonical form.
+    pub canonical: String,
+    /// Distinct shingles.
+    pub shingles: usize,
+}
+
+/// A line of the diff of the originals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum DiffLine {
+    /// In both.
+    Same(String),
+    /// Only in A.
+    OnlyA(String),
+    /// Only in B.
+    OnlyB(String),
+}
+
+/// Everything `explain` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// First text.
+    pub a: Side,
+    /// Second text.
+    pub b: Side,
+    /// Shingling used.
+    pub shingling: String,
+    /// Exact Jaccard of the shingle sets.
+    pub jaccard: f64,
+    /// Exact containment |A∩B| / min(|A|, |B|).
+    pub containment: f64,
+    /// MinHash estimate of the Jaccard from the signatures.
+    pub estimate: f64,
+    /// Sketch kind and permutations.
+    pub sketch: String,
+    /// LSH bands and rows.
+    pub bands: usize,
+    /// Rows per band.
+    pub rows: usize,
+    /// Bands whose keys are equal (0-based).
+    pub collided_bands: Vec<usize>,
+    /// The similarity the threshold applies to, as verified.
+    pub similarity: f64,
+    /// The threshold.
+    pub threshold: f64,
+    /// Whether a run would find and merge them: a candidate, and the
+    /// verified similarity at or above the threshold.
+    pub duplicates: bool,
+    /// Shingles in both (as text), up to `limit`.
+    pub shared: Vec<String>,
+    /// Shingles only in A, up to `limit`.
+    pub only_a: Vec<String>,
+    /// Shingles only in B, up to `limit`.
+    pub only_b: Vec<String>,
+    /// Counts before the limit: shared, only in A, only in B.
+    pub counts: [usize; 3],
+    /// Line diff of the original texts.
+    pub diff: Vec<DiffLine>,
+}
+
+/// Explains the comparison of texts `a` and `b` (with display names) under
+/// the canonical form `norm` and near-duplicate settings `opts`; lists at
+/// most `limit` shingles per group.
+pub fn explain(
+    norm: &Normalizer,
+    opts: &NearOptions,
+    (name_a, a): (&str, &str),
+    (name_b, b): (&str, &str),
+    limit: usize,
+) -> Result<Explanation> {
+    let sketching = Sketching::new(opts)?;
+    let params: LshParams = sketching.params();
+    let ca = norm.canonical(a);
+    let cb = norm.canonical(b);
+    let mut scratch = Scratch::default();
+    let fa = sketching.fingerprint(&ca, &mut scratch);
+    let fb = sketching.fingerprint(&cb, &mut scratch);
+
+    let jac = jaccard::jaccard(fa.set(), fb.set());
+    let cont = jaccard::containment(fa.set(), fb.set());
+    let estimate = estimate_jaccard(fa.signature(), fb.signature());
+    let collided: Vec<usize> = if minhash::is_empty_signature(fa.signature()) {
+        Vec::new()
+    } else {
+        fa.keys()
+            .iter()
+            .zip(fb.keys())
+            .enumerate()
+            .filter(|(_, (x, y))| x == y)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let similarity = match (opts.verify, opts.similarity) {
+        (Verify::Jaccard, Similarity::Jaccard) => jac,
+        (Verify::Jaccard, Similarity::Containment) => cont,
+        (Verify::Signature | Verify::None, _) => estimate,
+    };
+    let candidate = !collided.is_empty();
+    let duplicates = candidate && (opts.verify == Verify::None || similarity >= opts.threshold);
+
+    // Shingles as text, for people: the same n-grams the hashes stand for.
+    let sa = shingle_texts(&ca, opts.shingling);
+    let sb = shingle_texts(&cb, opts.shingling);
+    let shared: Vec<String> = sa.intersection(&sb).cloned().collect();
+    let only_a: Vec<String> = sa.difference(&sb).cloned().collect();
+    let only_b: Vec<String> = sb.difference(&sa).cloned().collect();
+    let counts = [shared.len(), only_a.len(), only_b.len()];
+    let take = |v: Vec<String>| v.into_iter().take(limit).collect::<Vec<_>>();
+
+    let diff = TextDiff::from_lines(a, b)
+        .iter_all_changes()
+        .map(|c| {
+            let line = c.value().trim_end_matches(['\n', '\r']).to_string();
+            match c.tag() {
+                ChangeTag::Equal => DiffLine::Same(line),
+                ChangeTag::Delete => DiffLine::OnlyA(line),
+                ChangeTag::Insert => DiffLine::OnlyB(line),
+            }
+        })
+        .collect();
+
+    Ok(Explanation {
+        a: Side {
+            name: name_a.to_string(),
+            bytes: a.len(),
+            shingles: fa.set().len(),
+            canonical: ca,
+        },
+        b: Side {
+            name: name_b.to_string(),
+            bytes: b.len(),
+            shingles: fb.set().len(),
+            canonical: cb,
+        },
+        shingling: opts.shingling.to_string(),
+        jaccard: jac,
+        containment: cont,
+        estimate,
+        sketch: format!("{} × {}", opts.sketch, opts.num_perm),
+        bands: params.bands,
+        rows: params.rows,
+        collided_bands: collided,
+        similarity,
+        threshold: opts.threshold,
+        duplicates,
+        shared: take(shared),
+        only_a: take(only_a),
+        only_b: take(only_b),
+        counts,
+        diff,
+    })
+}
+
+/// The shingles of canonical `text` as strings (line breaks as spaces, as
+/// the fingerprint sees them), sorted.
+fn shingle_texts(text: &str, shingling: Shingling) -> BTreeSet<String> {
+    let flat: Vec<&str> = text.split_ascii_whitespace().collect();
+    let mut out = BTreeSet::new();
+    match shingling {
+        Shingling::Word(n) => {
+            if flat.len() <= n {
+                if !flat.is_empty() {
+                    out.insert(flat.join(" "));
+                }
+            } else {
+                for w in flat.windows(n) {
+                    out.insert(w.join(" "));
+                }
+            }
+        }
+        Shingling::Char(n) => {
+            let joined: Vec<char> = flat.join(" ").chars().collect();
+            if joined.len() <= n {
+                if !joined.is_empty() {
+                    out.insert(joined.iter().collect());
+                }
+            } else {
+                for w in joined.windows(n) {
+                    out.insert(w.iter().collect());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typographic_variants_explain_as_identical() {
+        let n = Normalizer::default();
+        let opts = NearOptions::default();
+        let a = "He said \"we will not resign\" -- and left the room at once, angry.";
+        let b =
+            "He said \u{201C}we will not resign\u{201D} \u{2014} and left the room at once, angry.";
+        let e = explain(&n, &opts, ("a", a), ("b", b), 5).unwrap();
+        assert_eq!(e.jaccard, 1.0);
+        assert_eq!(e.collided_bands.len(), e.bands);
+        assert!(e.duplicates);
+        assert_eq!(e.counts[1] + e.counts[2], 0);
+        assert_eq!(e.diff.len(), 2, "one line each side: {:?}", e.diff);
+    }
+
+    #[test]
+    fn unrelated_texts_share_nothing() {
+        let n = Normalizer::default();
+        let opts = NearOptions::default();
+        let e = explain(
+            &n,
+            &opts,
+            ("a", "the committee met on tuesday to discuss the budget"),
+            ("b", "rain is expected across the north by the evening"),
+            3,
+        )
+        .unwrap();
+        assert_eq!(e.jaccard, 0.0);
+        assert!(!e.duplicates);
+        assert!(e.shared.is_empty());
+        assert_eq!(e.only_a.len(), 3, "limited to 3");
+        assert_eq!(e.counts[1], 5, "9 words, 5 word 5-grams");
+        // The shingles shown are the ones hashed.
+        assert_eq!(e.counts[0] + e.counts[1], e.a.shingles);
+        assert_eq!(e.counts[0] + e.counts[2], e.b.shingles);
+    }
+}
