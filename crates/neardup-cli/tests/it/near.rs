@@ -142,3 +142,85 @@ fn explain_shows_why() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no record with id `zz`"), "{}", missing.stderr);
 }
+
+#[test]
+fn containment_removes_an_excerpt_of_a_longer_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "The committee met on Tuesday to discuss the budget for the coming year and the plans for the new library. \
+        Rain is expected across the northern half of the country, with strong winds along the coast by evening. \
+        Shares in the company fell sharply after it reported lower profits than analysts had forecast. \
+        The festival, which draws thousands of visitors each summer, will return to the old harbour this year. \
+        Researchers found that the new method reduced errors by a third compared with the previous approach.";
+    let excerpt = "Rain is expected across the northern half of the country, with strong winds along the coast by evening. \
+        Shares in the company fell sharply after it reported lower profits than analysts had forecast.";
+    let body = format!(
+        "{}\n{}\n",
+        serde_json::json!({"id": "excerpt", "text": excerpt}),
+        serde_json::json!({"id": "long", "text": long})
+    );
+    files(dir.path(), &[("c.jsonl", body.as_bytes())]);
+    // Jaccard sees two different texts ...
+    let jac = neardup(dir.path(), &["dedup", "c.jsonl"], None);
+    assert_eq!(jac.stdout_str().lines().count(), 2);
+    // ... containment sees the excerpt inside the longer one, and removes
+    // the shorter even though it comes first.
+    let run = neardup(
+        dir.path(),
+        &["dedup", "c.jsonl", "--similarity", "containment", "--ledger", "l.jsonl"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (header, e) = ledger(&dir.path().join("l.jsonl"));
+    assert_eq!(header["settings"]["near"]["similarity"], "containment");
+    assert_eq!(
+        (e[0]["status"].as_str(), e[0]["duplicate_of"].as_str()),
+        (Some("removed"), Some("long"))
+    );
+    assert_eq!(e[0]["similarity"], 1.0);
+    assert_eq!(e[1]["status"], "kept");
+}
+
+#[test]
+fn buckets_spilled_to_disk_give_the_same_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::new();
+    for i in 0..400 {
+        let t = format!(
+            "report number {} on the state of the harbour, the festival and the library budget, issue {}",
+            i % 40,
+            i % 7
+        );
+        body.push_str(&serde_json::json!({"id": i, "text": t}).to_string());
+        body.push('\n');
+    }
+    files(dir.path(), &[("s.jsonl", body.as_bytes())]);
+    let mut outs = Vec::new();
+    for memory in ["1G", "4K"] {
+        let run = neardup(
+            dir.path(),
+            &[
+                "dedup",
+                "s.jsonl",
+                "--no-exact",
+                "--memory",
+                memory,
+                "-o",
+                "o.jsonl",
+                "--ledger",
+                "l.jsonl",
+                "--json",
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let s: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        outs.push((
+            fs_err::read(dir.path().join("o.jsonl")).unwrap(),
+            fs_err::read(dir.path().join("l.jsonl")).unwrap(),
+            s["near"]["spilled_runs"].as_u64().unwrap(),
+        ));
+    }
+    assert_eq!(outs[0].2, 0);
+    assert!(outs[1].2 > 0, "4K of memory must spill");
+    assert_eq!((&outs[0].0, &outs[0].1), (&outs[1].0, &outs[1].1));
+}

@@ -30,7 +30,19 @@ pub(super) fn run(
         let header = ledger::Header {
             neardup_ledger: ledger::LEDGER_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),
-            settings: cfg.settings(),
+            settings: {
+                let mut s = cfg.settings();
+                // The banding in effect (chosen for the threshold unless set).
+                if let (Some(near), Some(obj)) =
+                    (&summary.near, s.get_mut("near").and_then(|n| n.as_object_mut()))
+                {
+                    obj.insert("bands".into(), near.bands.into());
+                    obj.insert("rows".into(), near.rows.into());
+                    obj.insert("hash".into(), neardup_sketch::hash::HASH_NAME.into());
+                    obj.insert("hash_version".into(), neardup_sketch::hash::HASH_VERSION.into());
+                }
+                s
+            },
         };
         serde_json::to_writer(&mut *l, &header).map_err(std::io::Error::from)?;
         l.write_all(b"\n")?;
