@@ -14,6 +14,7 @@ pub mod config;
 pub mod dedup;
 pub mod error;
 pub mod explain;
+mod hashing;
 pub mod ledger;
 mod ordered;
 pub mod progress;

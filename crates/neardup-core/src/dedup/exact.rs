@@ -1,15 +1,14 @@
 //! Exact duplicates: records whose canonical texts hash alike.
 
-use std::collections::HashMap;
-
 use super::table::{Decision, Info};
 use crate::config::Keep;
+use crate::hashing::PrehashedMap;
 use crate::ledger::Reason;
 
 /// Forms clusters of equal hashes among live records and marks all but the
 /// keep policy's survivor as duplicates of it; ties go to the first.
 pub(super) fn decide(infos: &mut [Info], keep: Keep) {
-    let mut best: HashMap<u128, u32> = HashMap::new();
+    let mut best: PrehashedMap<u128, u32> = PrehashedMap::default();
     for (i, info) in infos.iter().enumerate() {
         if !info.alive() {
             continue;

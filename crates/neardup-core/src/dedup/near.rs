@@ -28,7 +28,6 @@
 //! Buckets come out of the table sorted; candidate lists are sorted by
 //! rank; ties go to the record ranked first. Nothing depends on threads.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use neardup_sketch::{
@@ -40,6 +39,7 @@ use super::store::SliceStore;
 use super::table::{Decision, Info};
 use crate::config::{Keep, NearOptions, Similarity, Verify};
 use crate::error::Result;
+use crate::hashing::PrehashedSet;
 use crate::ledger::Reason;
 
 /// In a bucket, each record is paired only with the first this-many records
@@ -290,7 +290,7 @@ impl Collector {
         // A pair collides in many bands: deduplicate as pairs arrive, so
         // that memory holds distinct pairs only (a family of near copies
         // collides in every band).
-        let mut seen: HashSet<u64> = HashSet::new();
+        let mut seen: PrehashedSet<u64> = PrehashedSet::default();
         // A similarity join needs every pair; clustering, the first few.
         let partners = if all_pairs.is_some() { usize::MAX } else { MAX_PARTNERS };
         let mut ranks: Vec<u32> = Vec::new();
