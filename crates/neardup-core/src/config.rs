@@ -138,6 +138,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// What to do with bad records.
     pub on_error: OnError,
+    /// Read the inputs twice even when once would do (tests compare both).
+    #[doc(hidden)]
+    pub force_two_passes: bool,
 }
 
 impl Default for Config {
@@ -153,11 +156,19 @@ impl Default for Config {
             stats: false,
             thresholds: Thresholds::default(),
             on_error: OnError::Fail,
+            force_two_passes: false,
         }
     }
 }
 
 impl Config {
+    /// Whether every decision is known as soon as a record is read, so
+    /// that the inputs need to be read only once: the first copy is kept,
+    /// and no stage needs to see the whole corpus first.
+    pub fn single_pass(&self) -> bool {
+        self.keep == Keep::First && self.near.is_none() && !self.force_two_passes
+    }
+
     /// The settings that change results, for the ledger header.
     pub fn settings(&self) -> serde_json::Value {
         serde_json::json!({

@@ -87,6 +87,21 @@ proptest! {
     }
 
     #[test]
+    fn one_pass_and_two_passes_agree(records in prop::collection::vec(record(), 1..30)) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write_jsonl(dir.path(), &records);
+        let mut results = Vec::new();
+        for force_two_passes in [false, true] {
+            let cfg = Config { stats: true, near: None, force_two_passes, ..Config::default() };
+            prop_assert_eq!(cfg.single_pass(), !force_two_passes);
+            let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
+            let s = dedup(&input, &out, &ledger, &cfg);
+            results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap(), s.kept, s.removed));
+        }
+        prop_assert_eq!(&results[0], &results[1]);
+    }
+
+    #[test]
     fn outputs_do_not_depend_on_threads_or_batches(records in prop::collection::vec(record(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
         let input = write_jsonl(dir.path(), &records);

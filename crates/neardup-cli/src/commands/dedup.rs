@@ -66,6 +66,7 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
             OnErrorArg::Fail => OnError::Fail,
             OnErrorArg::Skip => OnError::Skip,
         },
+        force_two_passes: false,
     };
     let discover = Discover {
         format: match args.input.format {

@@ -42,6 +42,17 @@ fn malformed_json_stops_the_run_and_leaves_nothing() {
     let left: Vec<_> =
         fs_err::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["bad.jsonl"], "no output, no ledger, no temp files");
+    // The same when records are written as they are read (one pass): the
+    // good record before the bad one was already written, to a temp file.
+    let run = neardup(
+        dir.path(),
+        &["dedup", "bad.jsonl", "--no-near", "-o", "out.jsonl", "--ledger", "l.jsonl"],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    let left: Vec<_> =
+        fs_err::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["bad.jsonl"], "one pass: no output, no ledger, no temp files");
 }
 
 /// Each kind of bad input, as (file name, bytes, line, error).

@@ -11,13 +11,54 @@ use neardup_text::{Normalizer, OffsetMap};
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::near::{self, Collector, Sketching};
-use super::table::{apply_cuts, Cut, Info, State};
+use super::table::{apply_cuts, Cut, Decision, Info, State};
+use super::write::Writer;
+use super::Summary;
 use crate::config::{Config, OnError};
 use crate::error::{Error, Result};
+use crate::hashing::PrehashedMap;
 use crate::ledger::Reason;
 use crate::progress::Progress;
 use crate::repeats;
 use crate::repetition::Stats;
+use std::collections::hash_map::Entry;
+
+/// Single-pass mode: when the keep policy keeps the first copy and no stage
+/// needs the whole corpus (near duplicates, substrings), every decision is
+/// known as soon as a record is read, so records are decided and written
+/// right here, in input order, and the inputs are read once.
+pub(super) struct Stream<'a> {
+    pub(super) writer: Writer<'a>,
+    /// First record of each canonical hash, when exact dedup is on.
+    pub(super) exact: Option<PrehashedMap<u128, u32>>,
+    pub(super) summary: Summary,
+}
+
+impl Stream<'_> {
+    fn decide_and_write(
+        &mut self,
+        i: usize,
+        rec: &RawRecord,
+        data: &[u8],
+        infos: &mut [Info],
+    ) -> Result<()> {
+        if let Some(first) = self.exact.as_mut().filter(|_| infos[i].alive()) {
+            match first.entry(infos[i].hash) {
+                Entry::Occupied(e) => {
+                    infos[i].decision = Decision::Duplicate {
+                        of: *e.get(),
+                        reason: Reason::Exact,
+                        similarity: 1.0,
+                    };
+                }
+                Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                }
+            }
+        }
+        self.writer.record(i, rec, data, infos, &mut self.summary)
+    }
+}
 
 /// Per-task scratch buffers, reused across the records of a batch.
 #[derive(Default)]
@@ -35,6 +76,7 @@ pub(super) fn run(
     cfg: &Config,
     norm: &Normalizer,
     mut near: Option<(&Sketching, &mut Collector)>,
+    mut stream: Option<&mut Stream<'_>>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Info>, u64)> {
     let sketching = near.as_ref().map(|(s, _)| *s);
@@ -77,9 +119,10 @@ pub(super) fn run(
                 })
                 .collect();
             let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
-            (infos, fingerprints, bytes)
+            (batch, infos, fingerprints, bytes)
         };
-        crate::ordered::map_ordered(numbered, work, |(batch_infos, fingerprints, bytes)| {
+        crate::ordered::map_ordered(numbered, work, |(batch, batch_infos, fingerprints, bytes)| {
+            let first = infos.len();
             let n = batch_infos.len() as u64;
             if let Some((_, collector)) = near.as_mut() {
                 for (i, fp) in &fingerprints {
@@ -95,6 +138,11 @@ pub(super) fn run(
                     })));
                 }
                 infos.push(info);
+            }
+            if let Some(st) = stream.as_mut() {
+                for (i, rec) in (first..).zip(&batch.records) {
+                    st.decide_and_write(i, rec, &batch.data, &mut infos)?;
+                }
             }
             bytes_in += bytes;
             progress.advance(n, bytes);

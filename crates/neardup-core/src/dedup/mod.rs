@@ -126,7 +126,7 @@ pub(crate) fn plan(
         _ => None,
     };
     let near_io = sketching.as_ref().zip(collector.as_mut());
-    let (mut infos, bytes_in) = analyse::run(sources, cfg, norm, near_io, progress)?;
+    let (mut infos, bytes_in) = analyse::run(sources, cfg, norm, near_io, None, progress)?;
     if cfg.exact {
         exact::decide(&mut infos, cfg.keep);
     }
@@ -155,10 +155,23 @@ pub fn run(
 ) -> Result<Summary> {
     let started = Instant::now();
     let norm = Normalizer::new(cfg.normalize.clone());
-    let Plan { infos, bytes_in, near, .. } = plan(sources, cfg, &norm, false, progress)?;
-    let mut summary = Summary { bytes_in, near, ..Summary::default() };
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
-    write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
+    let mut summary = if cfg.single_pass() {
+        let writer = write::Writer::new(sources, cfg, outputs, ledger_file, None)?;
+        let exact = cfg.exact.then(Default::default);
+        let mut stream = analyse::Stream { writer, exact, summary: Summary::default() };
+        let (infos, bytes_in) =
+            analyse::run(sources, cfg, &norm, None, Some(&mut stream), progress)?;
+        let analyse::Stream { writer, mut summary, .. } = stream;
+        summary.bytes_in = bytes_in;
+        writer.finish(infos.len(), &mut summary)?;
+        summary
+    } else {
+        let Plan { infos, bytes_in, near, .. } = plan(sources, cfg, &norm, false, progress)?;
+        let mut summary = Summary { bytes_in, near, ..Summary::default() };
+        write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
+        summary
+    };
     summary.seconds = started.elapsed().as_secs_f64();
     summary.check_balance()?;
     Ok(summary)
