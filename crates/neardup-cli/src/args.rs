@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Find and remove repeated text: exact duplicates, passages a record says
-/// twice, repetitive records. Matching happens on a canonical form that
+/// Find and remove repeated text: exact and near duplicates, passages a
+/// record says twice, substrings repeated across a corpus, repetitive records. Matching happens on a canonical form that
 /// folds Unicode and typographic variants; what comes out is your own text.
 #[derive(Debug, Parser)]
 #[command(name = "neardup", version, about, max_term_width = 100)]
@@ -18,6 +18,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Remove duplicates and repeats; write kept records in the input's format.
     Dedup(Box<DedupArgs>),
+    /// Cut every substring of at least `--min-len` canonical bytes that occurs
+    /// elsewhere in the corpus (suffix arrays; Lee et al. 2022), keeping the
+    /// first occurrence; records left empty are removed.
+    Substrings(Box<SubstringsArgs>),
     /// Print which kept record each record belongs to (JSONL), or, with
     /// `--pairs`, every pair of records within the threshold.
     Clusters(Box<ClustersArgs>),
@@ -68,8 +72,9 @@ pub(crate) struct ClustersArgs {
     pub(crate) pairs: bool,
 }
 
+/// Inputs, outputs and how to run: what every corpus command shares.
 #[derive(Debug, Args)]
-pub(crate) struct DedupArgs {
+pub(crate) struct IoArgs {
     /// Inputs: files, directories (read recursively, in sorted order), or `-`
     /// for standard input. Plain text or JSONL, optionally gzip or zstd.
     #[arg(default_value = "-")]
@@ -86,6 +91,23 @@ pub(crate) struct DedupArgs {
 
     #[command(flatten)]
     pub(crate) input: InputArgs,
+
+    /// What to do with a bad record: stop (exit 2, no output) or reject it in
+    /// the ledger and go on.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
+    pub(crate) on_error: OnErrorArg,
+
+    #[command(flatten)]
+    pub(crate) normalize: NormalizeOptions,
+
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DedupArgs {
+    #[command(flatten)]
+    pub(crate) io: IoArgs,
 
     /// Which record of a group of duplicates stays.
     #[arg(long, value_enum, default_value_t = KeepArg::First)]
@@ -118,16 +140,52 @@ pub(crate) struct DedupArgs {
     #[arg(long, value_name = "NAME=VALUE")]
     pub(crate) repetition_threshold: Vec<String>,
 
-    /// What to do with a bad record: stop (exit 2, no output) or reject it in
-    /// the ledger and go on.
-    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
-    pub(crate) on_error: OnErrorArg,
+    /// After exact and near dedup, also cut substrings repeated across the
+    /// corpus (as `neardup substrings`; `--min-len` and the options below).
+    #[arg(long)]
+    pub(crate) substrings: bool,
 
     #[command(flatten)]
-    pub(crate) normalize: NormalizeOptions,
+    pub(crate) substring: SubstringArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubstringsArgs {
+    #[command(flatten)]
+    pub(crate) io: IoArgs,
 
     #[command(flatten)]
-    pub(crate) run: RunArgs,
+    pub(crate) substring: SubstringArgs,
+}
+
+/// Repeated substrings across the corpus.
+#[derive(Debug, Args)]
+pub(crate) struct SubstringArgs {
+    /// Shortest repeated substring cut, in bytes of canonical text (Lee et
+    /// al. cut 50 tokens, about 100 bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = neardup_core::config::DEFAULT_MIN_LEN,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub(crate) min_len: usize,
+
+    /// Cut a repeated substring only if it holds at least this many words.
+    #[arg(long, value_name = "WORDS", default_value_t = 0)]
+    pub(crate) min_tokens: usize,
+
+    /// Which occurrences go: all but the first, or every one (as Lee et
+    /// al.'s tool does).
+    #[arg(long, value_enum, default_value_t = RemoveArg::Later)]
+    pub(crate) remove: RemoveArg,
+
+    /// Remove a record left with fewer bytes of text than this once repeats
+    /// are cut (white space aside); one left empty is always removed.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub(crate) min_keep: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum RemoveArg {
+    Later,
+    All,
 }
 
 /// Near duplicates: MinHash LSH, verified.
@@ -179,10 +237,6 @@ pub(crate) struct NearArgs {
     /// shorter) candidate generation is tuned for.
     #[arg(long, default_value_t = 4.0)]
     pub(crate) max_size_ratio: f64,
-
-    /// Memory for LSH buckets before they spill to disk (e.g. `512M`, `8G`).
-    #[arg(long, default_value = "1G", value_parser = parse_size)]
-    pub(crate) memory: u64,
 }
 
 #[derive(Debug, Args)]
@@ -225,9 +279,14 @@ pub(crate) struct RunArgs {
     pub(crate) quiet: bool,
 
     /// Directory for temporary files (the stdin spool, shingle sets,
-    /// spilled LSH buckets).
+    /// spilled LSH buckets, suffix-array buckets).
     #[arg(long, value_name = "DIR")]
     pub(crate) tmp_dir: Option<PathBuf>,
+
+    /// Memory budget of the stages that spill to disk beyond it: LSH buckets,
+    /// suffix arrays (e.g. `512M`, `8G`).
+    #[arg(long, default_value = "1G", value_parser = parse_size)]
+    pub(crate) memory: u64,
 
     /// Records per batch handed to the workers (results never depend on it).
     #[arg(long, default_value_t = 1024, hide = true)]
@@ -385,6 +444,7 @@ impl NormalizeOptions {
 impl NearArgs {
     pub(crate) fn to_options(
         &self,
+        memory: u64,
         tmp_dir: Option<&std::path::Path>,
     ) -> Option<neardup_core::config::NearOptions> {
         use neardup_core::config::{NearOptions, Similarity, Verify};
@@ -412,8 +472,29 @@ impl NearArgs {
                 VerifyArg::None => Verify::None,
             },
             max_size_ratio: self.max_size_ratio,
-            memory: usize::try_from(self.memory).unwrap_or(usize::MAX),
+            memory: usize::try_from(memory).unwrap_or(usize::MAX),
             tmp_dir: tmp_dir.map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir),
         })
+    }
+}
+
+impl SubstringArgs {
+    pub(crate) fn to_options(
+        &self,
+        memory: u64,
+        tmp_dir: Option<&std::path::Path>,
+    ) -> neardup_core::config::SubstringOptions {
+        use neardup_core::config::{Remove, SubstringOptions};
+        SubstringOptions {
+            min_len: self.min_len,
+            min_tokens: self.min_tokens,
+            remove: match self.remove {
+                RemoveArg::Later => Remove::Later,
+                RemoveArg::All => Remove::All,
+            },
+            min_keep: self.min_keep,
+            memory: usize::try_from(memory).unwrap_or(usize::MAX),
+            tmp_dir: tmp_dir.map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir),
+        }
     }
 }

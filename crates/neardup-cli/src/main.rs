@@ -21,8 +21,9 @@ use commands::ExitStatus;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.command {
-        Command::Dedup(a) => a.run.threads,
-        Command::Clusters(a) => a.dedup.run.threads,
+        Command::Dedup(a) => a.io.run.threads,
+        Command::Substrings(a) => a.io.run.threads,
+        Command::Clusters(a) => a.dedup.io.run.threads,
         Command::Normalize(_) | Command::Explain(_) => None,
     };
     if let Some(n) = threads {
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Dedup(a) => commands::dedup::run(*a),
+        Command::Substrings(a) => commands::substrings::run(*a),
         Command::Clusters(a) => commands::clusters::run(*a),
         Command::Explain(a) => commands::explain::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),

@@ -103,8 +103,19 @@ fn human(s: &Summary) -> String {
     );
     if s.removed > 0 {
         out.push_str(&format!(
-            "\n  removed: {} exact duplicates, {} near duplicates, {} repetitive",
-            s.removed_exact, s.removed_near, s.removed_repetition
+            "\n  removed: {} exact duplicates, {} near duplicates, {} repetitive, {} emptied by substring cuts",
+            s.removed_exact, s.removed_near, s.removed_repetition, s.removed_substring
+        ));
+    }
+    if let Some(r) = &s.substrings {
+        out.push_str(&format!(
+            "\n  substrings: {} records ({} canonical) searched for repeats of {}+ bytes; {} spans cut from {} records, {} of text",
+            r.records,
+            bytes(r.canonical_bytes),
+            r.min_len,
+            r.cuts,
+            r.records_cut,
+            bytes(r.bytes_cut)
         ));
     }
     if let Some(n) = &s.near {
@@ -162,6 +173,15 @@ fn example(e: &Entry) -> String {
                 e.similarity.unwrap_or(1.0)
             )
         }
+        Status::Removed if e.reason == Some(Reason::Substring) => format!(
+            "removed `{}`: too little left once {} repeated substrings were cut{}",
+            e.id,
+            e.spans.len(),
+            e.duplicate_of
+                .as_ref()
+                .map(|of| format!(" (longest copy in `{of}`)"))
+                .unwrap_or_default()
+        ),
         Status::Removed => match &e.duplicate_of {
             Some(of) => format!(
                 "removed `{}`: {reason} of `{of}` (similarity {:.2})",

@@ -114,6 +114,53 @@ impl Default for NearOptions {
     }
 }
 
+/// Which occurrences of a repeated substring are cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Remove {
+    /// All but the first, in input order.
+    #[default]
+    Later,
+    /// Every occurrence, the first too (what Lee et al.'s tool does).
+    All,
+}
+
+/// Default `--min-len`: 100 canonical bytes, Lee et al.'s (2022) 50 tokens.
+pub const DEFAULT_MIN_LEN: usize = 100;
+
+/// Repeated-substring removal across the corpus (suffix arrays).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SubstringOptions {
+    /// Shortest repeat cut, in bytes of canonical text.
+    pub min_len: usize,
+    /// If above 0, a cut must hold at least this many words.
+    pub min_tokens: usize,
+    /// Which occurrences go.
+    pub remove: Remove,
+    /// A record left with fewer bytes of text than this (white space
+    /// aside) after cutting is removed; an empty one always is.
+    pub min_keep: usize,
+    /// Memory budget of the suffix-array stage, in bytes.
+    #[serde(skip)]
+    pub memory: usize,
+    /// Where its temporary files go.
+    #[serde(skip)]
+    pub tmp_dir: PathBuf,
+}
+
+impl Default for SubstringOptions {
+    fn default() -> SubstringOptions {
+        SubstringOptions {
+            min_len: DEFAULT_MIN_LEN,
+            min_tokens: 0,
+            remove: Remove::Later,
+            min_keep: 0,
+            memory: 1 << 30,
+            tmp_dir: std::env::temp_dir(),
+        }
+    }
+}
+
 /// Everything that decides what a run does.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -132,6 +179,8 @@ pub struct Config {
     /// Cut passages of at least this many canonical characters that a
     /// record repeats; `None` turns it off.
     pub min_repeat: Option<usize>,
+    /// Cut substrings repeated across the corpus; `None` turns it off.
+    pub substrings: Option<SubstringOptions>,
     /// Compute repetition statistics (for the ledger).
     pub stats: bool,
     /// Remove records whose statistics exceed these.
@@ -153,6 +202,7 @@ impl Default for Config {
             exact: true,
             near: Some(NearOptions::default()),
             min_repeat: Some(DEFAULT_MIN_REPEAT),
+            substrings: None,
             stats: false,
             thresholds: Thresholds::default(),
             on_error: OnError::Fail,
@@ -166,7 +216,10 @@ impl Config {
     /// that the inputs need to be read only once: the first copy is kept,
     /// and no stage needs to see the whole corpus first.
     pub fn single_pass(&self) -> bool {
-        self.keep == Keep::First && self.near.is_none() && !self.force_two_passes
+        self.keep == Keep::First
+            && self.near.is_none()
+            && self.substrings.is_none()
+            && !self.force_two_passes
     }
 
     /// The settings that change results, for the ledger header.
@@ -179,6 +232,7 @@ impl Config {
             "exact": self.exact,
             "near": self.near,
             "min_repeat": self.min_repeat,
+            "substrings": self.substrings,
             "thresholds": self.thresholds.bounds,
             "hash": "xxh3-128",
         })

@@ -16,6 +16,12 @@ pub enum Error {
     /// temporary files.
     #[error("near duplicates: {0}")]
     Near(String),
+    /// The repeated-substring stage failed (its temporary files, mostly).
+    #[error("repeated substrings: {0}")]
+    Substrings(Box<neardup_suffix::Error>),
+    /// A broken invariant: a bug, reported rather than hidden.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// An input changed between the two passes over it.
     #[error("{source_name}: input changed while neardup was reading it (record {record})")]
     Changed {

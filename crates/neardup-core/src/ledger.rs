@@ -15,6 +15,11 @@
 //! (for JSONL, the decoded text field), and `first[i]` is `[id, offset]`:
 //! the record holding the earlier copy of span `i` (itself, for a repeat
 //! inside the record) and the copy's byte offset in that record's text.
+//! With `--remove all` a repeated substring goes from every place, and
+//! `first` names the earliest *other* place (possibly later). A record that
+//! repeated substrings leave (nearly) empty is `removed` with reason
+//! `substring`, its `spans` and `first` still listed, and `duplicate_of`
+//! the record holding the copy of its longest span.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +52,9 @@ pub enum Reason {
     Near,
     /// A passage repeated inside the record.
     Repeat,
-    /// A substring that occurs earlier in the corpus.
+    /// A substring that occurs earlier in the corpus (or, with
+    /// `--remove all`, anywhere else); also the reason of a modified record
+    /// whose cuts have several reasons.
     Substring,
     /// Its repetition statistics exceed a threshold.
     Repetition,

@@ -120,6 +120,46 @@ impl OffsetMap {
         s..e
     }
 
+    /// Appends the map to `out` as `u64` words (two per piece, one header),
+    /// for callers that park maps on disk; [`OffsetMap::decode`] reads it back.
+    pub fn encode(&self, out: &mut Vec<u64>) {
+        out.push(u64::from(self.canon_len) | u64::from(self.orig_len) << 32);
+        for p in &self.pieces {
+            out.push(u64::from(p.canon) | u64::from(p.orig) << 32);
+            out.push(u64::from(p.orig_end) | u64::from(p.exact) << 32);
+        }
+    }
+
+    /// Reads a map written by [`OffsetMap::encode`] into `self`; `None` if
+    /// `words` is not such an encoding (then `self` is left empty).
+    pub fn decode(&mut self, words: &[u64]) -> Option<()> {
+        self.clear();
+        let (&head, rest) = words.split_first()?;
+        if rest.len() % 2 != 0 {
+            return None;
+        }
+        let lo = |w: u64| w as u32;
+        let hi = |w: u64| (w >> 32) as u32;
+        for pair in rest.chunks_exact(2) {
+            let piece = Piece {
+                canon: lo(pair[0]),
+                orig: hi(pair[0]),
+                orig_end: lo(pair[1]),
+                exact: hi(pair[1]) == 1,
+            };
+            let ordered =
+                self.pieces.last().is_none_or(|l| l.canon < piece.canon && l.orig <= piece.orig);
+            if !ordered || piece.orig > piece.orig_end || hi(pair[1]) > 1 {
+                self.clear();
+                return None;
+            }
+            self.pieces.push(piece);
+        }
+        self.canon_len = lo(head);
+        self.orig_len = hi(head);
+        Some(())
+    }
+
     // ---- building (used by the normalizer) ----
 
     /// Canonical bytes `canon..canon+len` copy original bytes `orig..orig+len`
@@ -246,5 +286,23 @@ mod tests {
         assert_eq!(m.to_original(2, Round::Down), 2);
         assert_eq!(m.to_original(3, Round::Down), 4);
         assert_eq!(m.original_range_inner(0, 3), 0..4);
+    }
+
+    #[test]
+    fn encode_decode_round_trips() {
+        let mut m = OffsetMap::new();
+        m.push_exact(0, 0, 3);
+        m.extend_last(2, 4);
+        m.push_group(3, 4, 7);
+        m.push_exact(4, 7, 2);
+        m.finish(6, 9);
+        let mut words = Vec::new();
+        m.encode(&mut words);
+        let mut back = OffsetMap::new();
+        assert_eq!(back.decode(&words), Some(()));
+        assert_eq!(back, m);
+        assert_eq!(back.decode(&words[..2]), None);
+        assert_eq!(back.pieces(), 0);
+        assert_eq!(back.decode(&[]), None);
     }
 }

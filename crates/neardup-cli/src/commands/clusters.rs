@@ -10,14 +10,19 @@ use crate::commands::{dedup, ExitStatus};
 use crate::printer::Printer;
 
 pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
-    let d = &args.dedup;
+    let d = &args.dedup.io;
+    if args.dedup.substrings {
+        bail!(
+            "`clusters` groups whole records; `--substrings` cuts spans: use `dedup --substrings`"
+        );
+    }
     if d.ledger.is_some() {
         bail!("`clusters` writes no ledger: its output is one line per record already");
     }
     if d.run.json && d.output.as_os_str() == "-" {
         bail!("`--json` prints the summary on standard output, where the clusters go too; give `-o` a file");
     }
-    let (cfg, sources) = dedup::prepare(d)?;
+    let (cfg, sources) = dedup::prepare(&args.dedup)?;
     let printer = Printer::new(d.run.quiet, d.run.json);
     let bar = printer.progress();
     let summary = if d.output.as_os_str() == "-" {

@@ -5,22 +5,28 @@ use neardup_core::repetition::Thresholds;
 use neardup_core::{Config, Keep, OnError};
 use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
-use crate::args::{DedupArgs, FormatArg, KeepArg, OnErrorArg, RecordsArg};
+use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, OnErrorArg, RecordsArg};
 use crate::commands::ExitStatus;
 use crate::printer::Printer;
 
 pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
-    if args.run.json && args.output.as_os_str() == "-" {
+    let (cfg, sources) = prepare(&args)?;
+    execute(&args.io, &cfg, &sources)
+}
+
+/// Runs `cfg` on `sources` into the outputs `io` names, and prints the
+/// summary: the whole of `dedup` and `substrings` once configured.
+pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<ExitStatus> {
+    if io.run.json && io.output.as_os_str() == "-" {
         bail!("`--json` prints the summary on standard output, where the records go too; give `-o` a file or directory");
     }
-    let (cfg, sources) = prepare(&args)?;
-    let mirror = args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir());
-    let target = Target::from_arg(&args.output, mirror);
-    let outputs = Outputs::new(target, &sources)?;
+    let mirror = io.inputs.len() > 1 || io.inputs.iter().any(|p| p.is_dir());
+    let target = Target::from_arg(&io.output, mirror);
+    let outputs = Outputs::new(target, sources)?;
 
-    let printer = Printer::new(args.run.quiet, args.run.json);
+    let printer = Printer::new(io.run.quiet, io.run.json);
     let bar = printer.progress();
-    let summary = neardup_core::run(&sources, &cfg, outputs, args.ledger.as_deref(), &bar)?;
+    let summary = neardup_core::run(sources, cfg, outputs, io.ledger.as_deref(), &bar)?;
     printer.summary(&summary)?;
     Ok(ExitStatus::Success)
 }
@@ -39,43 +45,54 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
             .with_context(|| format!("`--repetition-threshold {t}`: `{value}` is not a number"))?;
         thresholds.set(name, value).map_err(anyhow::Error::msg)?;
     }
+    let (mut cfg, sources) = prepare_io(&args.io)?;
+    let run = &args.io.run;
+    cfg.keep = match args.keep {
+        KeepArg::First => Keep::First,
+        KeepArg::Last => Keep::Last,
+        KeepArg::Longest => Keep::Longest,
+    };
+    cfg.exact = !args.no_exact;
+    cfg.near = args.near.to_options(run.memory, run.tmp_dir.as_deref());
+    cfg.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
+    cfg.thresholds = thresholds;
+    cfg.substrings =
+        args.substrings.then(|| args.substring.to_options(run.memory, run.tmp_dir.as_deref()));
+    Ok((cfg, sources))
+}
+
+/// Settings from the flags every corpus command shares (canonical form,
+/// record layout, fields, errors), with every stage at its default, and
+/// the inputs.
+pub(crate) fn prepare_io(io: &IoArgs) -> Result<(Config, Vec<Source>)> {
     let cfg = Config {
-        normalize: args.normalize.to_options(),
-        fields: Fields { text: args.input.text_field.clone(), id: args.input.id_field.clone() },
+        normalize: io.normalize.to_options(),
+        fields: Fields { text: io.input.text_field.clone(), id: io.input.id_field.clone() },
         layout: Layout {
-            unit: match args.input.records {
+            unit: match io.input.records {
                 RecordsArg::File => Unit::File,
                 RecordsArg::Lines => Unit::Lines,
                 RecordsArg::Paragraphs => Unit::Paragraphs,
             },
-            max_record_bytes: args.input.max_record_bytes,
-            batch_bytes: args.run.batch_bytes.max(1),
-            batch_records: args.run.batch_records.max(1),
+            max_record_bytes: io.input.max_record_bytes,
+            batch_bytes: io.run.batch_bytes.max(1),
+            batch_records: io.run.batch_records.max(1),
         },
-        keep: match args.keep {
-            KeepArg::First => Keep::First,
-            KeepArg::Last => Keep::Last,
-            KeepArg::Longest => Keep::Longest,
-        },
-        exact: !args.no_exact,
-        near: args.near.to_options(args.run.tmp_dir.as_deref()),
-        min_repeat: (!args.no_repeats).then_some(args.min_repeat.max(1)),
-        stats: args.ledger.is_some(),
-        thresholds,
-        on_error: match args.on_error {
+        stats: io.ledger.is_some(),
+        on_error: match io.on_error {
             OnErrorArg::Fail => OnError::Fail,
             OnErrorArg::Skip => OnError::Skip,
         },
-        force_two_passes: false,
+        ..Config::default()
     };
     let discover = Discover {
-        format: match args.input.format {
+        format: match io.input.format {
             FormatArg::Auto => None,
             FormatArg::Jsonl => Some(Format::Jsonl),
             FormatArg::Text => Some(Format::Text),
         },
-        tmp_dir: args.run.tmp_dir.clone(),
+        tmp_dir: io.run.tmp_dir.clone(),
     };
-    let sources = discover.sources(&args.inputs)?;
+    let sources = discover.sources(&io.inputs)?;
     Ok((cfg, sources))
 }

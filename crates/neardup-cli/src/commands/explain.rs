@@ -11,10 +11,9 @@ use crate::args::{ExplainArgs, FormatArg, RecordsArg};
 use crate::commands::ExitStatus;
 
 pub(crate) fn run(args: ExplainArgs) -> Result<ExitStatus> {
-    let Some(mut near) = args.near.to_options(None) else {
+    let Some(near) = args.near.to_options(0, None) else {
         bail!("`explain` compares near-duplicate fingerprints; drop `--no-near`");
     };
-    near.memory = 0;
     let fields = Fields { text: args.input.text_field.clone(), id: args.input.id_field.clone() };
     let format = match args.input.format {
         FormatArg::Auto => None,

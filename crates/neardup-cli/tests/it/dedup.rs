@@ -178,11 +178,11 @@ fn json_summary_and_human_summary() {
     insta::assert_snapshot!(run.snapshot(dir.path()), @r#"
     exit: 0
     ----- stdout -----
-    {"type":"summary","schema":1,"read":2,"kept":1,"modified":0,"removed":1,"rejected":0,"removed_exact":1,"removed_near":0,"removed_repetition":0,"spans_cut":0,"bytes_cut":0,"bytes_in":44,"bytes_out":22,"seconds":[SECONDS],"near":{"bands":21,"rows":6,"s_curve":[[0.7,0.9278],[0.8,0.9983],[0.9,1.0]],"candidates":0,"verified":0,"removed":0,"disk_bytes":1040,"spilled_runs":0}}
+    {"type":"summary","schema":1,"read":2,"kept":1,"modified":0,"removed":1,"rejected":0,"removed_exact":1,"removed_near":0,"removed_repetition":0,"removed_substring":0,"spans_cut":0,"bytes_cut":0,"bytes_in":44,"bytes_out":22,"seconds":[SECONDS],"near":{"bands":21,"rows":6,"s_curve":[[0.7,0.9278],[0.8,0.9983],[0.9,1.0]],"candidates":0,"verified":0,"removed":0,"disk_bytes":1040,"spilled_runs":0},"substrings":null}
 
     ----- stderr -----
     neardup: read 2 · kept 1 · modified 0 · removed 1 · rejected 0 · 44 B in, 22 B out, [SECONDS] s
-      removed: 1 exact duplicates, 0 near duplicates, 0 repetitive
+      removed: 1 exact duplicates, 0 near duplicates, 0 repetitive, 0 emptied by substring cuts
       near: 21 bands × 6 rows; P(candidate) at 0.70 → 0.928, 0.80 → 0.998, 0.90 → 1.000; 0 candidate pairs, 0 verified
       removed `2`: exact duplicate of `1` (similarity 1.00)
     "#);

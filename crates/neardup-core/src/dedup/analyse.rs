@@ -11,6 +11,7 @@ use neardup_text::{Normalizer, OffsetMap};
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::near::{self, Collector, Sketching};
+use super::substrings::Texts;
 use super::table::{apply_cuts, Cut, Decision, Info, State};
 use super::write::Writer;
 use super::Summary;
@@ -69,6 +70,9 @@ struct Scratch {
     map: OffsetMap,
     cut: String,
     near: near::Scratch,
+    /// The record's full canonical form, before in-record cuts, and its
+    /// offset map (encoded), when repeated substrings are on.
+    text: Option<(String, Vec<u64>)>,
 }
 
 pub(super) fn run(
@@ -77,6 +81,7 @@ pub(super) fn run(
     norm: &Normalizer,
     mut near: Option<(&Sketching, &mut Collector)>,
     mut stream: Option<&mut Stream<'_>>,
+    mut texts: Option<&mut Texts>,
     progress: &dyn Progress,
 ) -> Result<(Vec<Info>, u64)> {
     let sketching = near.as_ref().map(|(s, _)| *s);
@@ -106,6 +111,7 @@ pub(super) fn run(
         let work = |(at, batch): (u32, Batch)| {
             let mut s = Scratch::default();
             let mut fingerprints = Vec::new();
+            let mut canon_texts = Vec::new();
             let infos: Vec<Info> = batch
                 .records
                 .iter()
@@ -115,39 +121,51 @@ pub(super) fn run(
                     if let Some(sk) = sketching.filter(|_| matches!(info.state, State::Ok)) {
                         fingerprints.push((i, sk.fingerprint(&s.canon, &mut s.near)));
                     }
+                    if let Some(t) = s.text.take() {
+                        canon_texts.push((i, t));
+                    }
                     info
                 })
                 .collect();
             let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
-            (batch, infos, fingerprints, bytes)
+            (batch, infos, fingerprints, canon_texts, bytes)
         };
-        crate::ordered::map_ordered(numbered, work, |(batch, batch_infos, fingerprints, bytes)| {
-            let first = infos.len();
-            let n = batch_infos.len() as u64;
-            if let Some((_, collector)) = near.as_mut() {
-                for (i, fp) in &fingerprints {
-                    collector.add(*i, fp)?;
+        crate::ordered::map_ordered(
+            numbered,
+            work,
+            |(batch, batch_infos, fingerprints, canon_texts, bytes)| {
+                let first = infos.len();
+                let n = batch_infos.len() as u64;
+                if let Some((_, collector)) = near.as_mut() {
+                    for (i, fp) in &fingerprints {
+                        collector.add(*i, fp)?;
+                    }
                 }
-            }
-            for info in batch_infos {
-                if let (State::Rejected(e), OnError::Fail) = (&info.state, cfg.on_error) {
-                    return Err(Error::BadRecord(Box::new(Located {
-                        source_name: sources[info.source as usize].name.clone(),
-                        line: info.line,
-                        error: (**e).clone(),
-                    })));
+                if let Some(texts) = texts.as_mut() {
+                    for (i, (canon, map)) in &canon_texts {
+                        texts.push(*i, canon, map)?;
+                    }
                 }
-                infos.push(info);
-            }
-            if let Some(st) = stream.as_mut() {
-                for (i, rec) in (first..).zip(&batch.records) {
-                    st.decide_and_write(i, rec, &batch.data, &mut infos)?;
+                for info in batch_infos {
+                    if let (State::Rejected(e), OnError::Fail) = (&info.state, cfg.on_error) {
+                        return Err(Error::BadRecord(Box::new(Located {
+                            source_name: sources[info.source as usize].name.clone(),
+                            line: info.line,
+                            error: (**e).clone(),
+                        })));
+                    }
+                    infos.push(info);
                 }
-            }
-            bytes_in += bytes;
-            progress.advance(n, bytes);
-            Ok(())
-        })
+                if let Some(st) = stream.as_mut() {
+                    for (i, rec) in (first..).zip(&batch.records) {
+                        st.decide_and_write(i, rec, &batch.data, &mut infos)?;
+                    }
+                }
+                bytes_in += bytes;
+                progress.advance(n, bytes);
+                Ok(())
+            },
+        )
     });
     progress.finish();
     result.map(|()| (infos, bytes_in))
@@ -177,8 +195,13 @@ fn analyse_one(
     };
     info.id = parsed.id.map(String::into_boxed_str);
     let text = parsed.text.as_ref();
-    let with_map = cfg.min_repeat.is_some();
+    let with_map = cfg.min_repeat.is_some() || cfg.substrings.is_some();
     norm.normalize_into(text, &mut s.canon, with_map.then_some(&mut s.map));
+    if cfg.substrings.is_some() {
+        let mut map = Vec::with_capacity(1 + 2 * s.map.pieces());
+        s.map.encode(&mut map);
+        s.text = Some((s.canon.clone(), map));
+    }
 
     if let Some(min) = cfg.min_repeat {
         info.cuts = repeats::find(&s.canon, min)

@@ -9,7 +9,9 @@
 //!    grows with the number of records (about 80 bytes each, plus ids), not
 //!    with their text.
 //! 2. **Decide**: exact-duplicate clusters are formed from the hashes, and
-//!    the keep policy picks each cluster's survivor ([`exact`]).
+//!    the keep policy picks each cluster's survivor ([`exact`]); near
+//!    duplicates are clustered from their fingerprints ([`near`]); repeated
+//!    substrings are found among the records still kept ([`substrings`]).
 //! 3. **Write**: the inputs are read again with the same reader (so record
 //!    `k` is the same bytes), and each kept record is copied through
 //!    unchanged, or with its spans cut, to temp files that are renamed into
@@ -20,14 +22,16 @@
 //! input order from per-record results, so outputs do not depend on thread
 //! count or batch size.
 
-//! Each stage has its file: [`analyse`] (pass 1), [`exact`], [`write`]
-//! (pass 2); [`table`] holds what they share, the per-record [`table::Info`].
+//! Each stage has its file: [`analyse`] (pass 1), [`exact`], [`near`],
+//! [`substrings`], [`write`] (pass 2); [`table`] holds what they share, the
+//! per-record [`table::Info`].
 
 mod analyse;
 pub mod clusters;
 mod exact;
 pub(crate) mod near;
 mod store;
+pub(crate) mod substrings;
 mod table;
 mod write;
 
@@ -44,6 +48,7 @@ use crate::ledger::Entry;
 use crate::progress::Progress;
 
 pub use near::NearReport;
+pub use substrings::SubstringReport;
 pub use table::Cut;
 
 /// Totals of a run.
@@ -65,6 +70,8 @@ pub struct Summary {
     pub removed_near: u64,
     /// Removed by repetition thresholds.
     pub removed_repetition: u64,
+    /// Removed as (nearly) empty once repeated substrings were cut.
+    pub removed_substring: u64,
     /// Spans cut from modified records.
     pub spans_cut: u64,
     /// Bytes of text cut from modified records.
@@ -77,6 +84,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Near-duplicate banding and counts, when near duplicates were on.
     pub near: Option<NearReport>,
+    /// Repeated-substring counts, when that stage was on.
+    pub substrings: Option<SubstringReport>,
     /// Up to [`Summary::EXAMPLES`] ledger entries of records that were
     /// modified, removed or rejected, for people to look at.
     #[serde(skip)]
@@ -108,11 +117,13 @@ pub(crate) struct Plan {
     pub(crate) infos: Vec<table::Info>,
     pub(crate) bytes_in: u64,
     pub(crate) near: Option<NearReport>,
+    pub(crate) substrings: Option<SubstringReport>,
     /// With `all_pairs`: every candidate pair at or above the threshold.
     pub(crate) pairs: Vec<(u32, u32, f32)>,
 }
 
-/// Pass 1 and the decisions: exact, then near duplicates.
+/// Pass 1 and the decisions: exact, then near duplicates, then repeated
+/// substrings.
 pub(crate) fn plan(
     sources: &[Source],
     cfg: &Config,
@@ -126,7 +137,9 @@ pub(crate) fn plan(
         _ => None,
     };
     let near_io = sketching.as_ref().zip(collector.as_mut());
-    let (mut infos, bytes_in) = analyse::run(sources, cfg, norm, near_io, None, progress)?;
+    let mut texts = cfg.substrings.as_ref().map(substrings::Texts::new).transpose()?;
+    let (mut infos, bytes_in) =
+        analyse::run(sources, cfg, norm, near_io, None, texts.as_mut(), progress)?;
     if cfg.exact {
         exact::decide(&mut infos, cfg.keep);
     }
@@ -141,7 +154,11 @@ pub(crate) fn plan(
         None => None,
     };
     table::resolve_chains(&mut infos);
-    Ok(Plan { infos, bytes_in, near, pairs })
+    let substrings = match (texts, &cfg.substrings) {
+        (Some(texts), Some(opts)) => Some(substrings::decide(texts, &mut infos, opts, progress)?),
+        _ => None,
+    };
+    Ok(Plan { infos, bytes_in, near, substrings, pairs })
 }
 
 /// Runs deduplication of `sources` into `outputs`, writing the ledger to
@@ -161,14 +178,15 @@ pub fn run(
         let exact = cfg.exact.then(Default::default);
         let mut stream = analyse::Stream { writer, exact, summary: Summary::default() };
         let (infos, bytes_in) =
-            analyse::run(sources, cfg, &norm, None, Some(&mut stream), progress)?;
+            analyse::run(sources, cfg, &norm, None, Some(&mut stream), None, progress)?;
         let analyse::Stream { writer, mut summary, .. } = stream;
         summary.bytes_in = bytes_in;
         writer.finish(infos.len(), &mut summary)?;
         summary
     } else {
-        let Plan { infos, bytes_in, near, .. } = plan(sources, cfg, &norm, false, progress)?;
-        let mut summary = Summary { bytes_in, near, ..Summary::default() };
+        let Plan { infos, bytes_in, near, substrings, .. } =
+            plan(sources, cfg, &norm, false, progress)?;
+        let mut summary = Summary { bytes_in, near, substrings, ..Summary::default() };
         write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
         summary
     };

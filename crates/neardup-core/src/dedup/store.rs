@@ -1,4 +1,5 @@
-//! Per-record fingerprints kept on disk: shingle sets and signatures.
+//! Per-record data kept on disk: shingle sets and signatures for near
+//! duplicates, canonical texts and offset maps for repeated substrings.
 //!
 //! Verifying a candidate pair needs both records' shingle sets, and the
 //! candidates are only known once every record has been read, so the sets
@@ -13,14 +14,16 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// Append-only store of variable-length `u64` slices, by record index.
+/// Append-only store of variable-length slices (of `u64` or of bytes), by
+/// record index.
 pub(crate) struct SliceStore {
     writer: Option<BufWriter<File>>,
     file: Option<File>,
-    /// Start (in u64 words) of each record's slice; `u64::MAX` for none.
+    /// Start (in bytes) of each record's slice; `u64::MAX` for none.
     starts: Vec<u64>,
+    /// Length in bytes.
     lens: Vec<u32>,
-    words: u64,
+    bytes: u64,
 }
 
 impl SliceStore {
@@ -31,27 +34,39 @@ impl SliceStore {
             file: None,
             starts: Vec::new(),
             lens: Vec::new(),
-            words: 0,
+            bytes: 0,
         })
     }
 
     /// Appends the slice of record `index` (indexes must increase; records
     /// skipped have no slice).
     pub(crate) fn push(&mut self, index: usize, values: &[u64]) -> io::Result<()> {
+        let w = self.start(index, values.len() * 8)?;
+        for v in values {
+            w.write_all(&v.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// [`SliceStore::push`] for bytes.
+    pub(crate) fn push_bytes(&mut self, index: usize, bytes: &[u8]) -> io::Result<()> {
+        self.start(index, bytes.len())?.write_all(bytes)
+    }
+
+    fn start(&mut self, index: usize, len: usize) -> io::Result<&mut BufWriter<File>> {
         let Some(w) = self.writer.as_mut() else {
             return Err(io::Error::other("slice store already sealed"));
         };
+        let len =
+            u32::try_from(len).map_err(|_| io::Error::other("a record's slice exceeds 4 GiB"))?;
         if self.starts.len() <= index {
             self.starts.resize(index + 1, u64::MAX);
             self.lens.resize(index + 1, 0);
         }
-        self.starts[index] = self.words;
-        self.lens[index] = values.len() as u32;
-        for v in values {
-            w.write_all(&v.to_le_bytes())?;
-        }
-        self.words += values.len() as u64;
-        Ok(())
+        self.starts[index] = self.bytes;
+        self.lens[index] = len;
+        self.bytes += u64::from(len);
+        Ok(w)
     }
 
     /// Ends writing; reads may start.
@@ -65,6 +80,19 @@ impl SliceStore {
     /// Reads record `index`'s slice into `out` (empty if it has none).
     pub(crate) fn get(&self, index: usize, out: &mut Vec<u64>) -> io::Result<()> {
         out.clear();
+        let mut bytes = Vec::new();
+        self.get_bytes(index, &mut bytes)?;
+        out.extend(bytes.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        }));
+        Ok(())
+    }
+
+    /// [`SliceStore::get`] for bytes.
+    pub(crate) fn get_bytes(&self, index: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        out.clear();
         let (Some(&start), Some(&len)) = (self.starts.get(index), self.lens.get(index)) else {
             return Ok(());
         };
@@ -74,19 +102,13 @@ impl SliceStore {
         let Some(file) = self.file.as_ref() else {
             return Err(io::Error::other("slice store read before sealing"));
         };
-        let mut bytes = vec![0u8; len as usize * 8];
-        file.read_exact_at(&mut bytes, start * 8)?;
-        out.extend(bytes.chunks_exact(8).map(|c| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            u64::from_le_bytes(a)
-        }));
-        Ok(())
+        out.resize(len as usize, 0);
+        file.read_exact_at(out, start)
     }
 
     /// Bytes on disk.
     pub(crate) fn disk_bytes(&self) -> u64 {
-        self.words * 8
+        self.bytes
     }
 }
 
@@ -111,5 +133,23 @@ mod tests {
         s.get(9, &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.disk_bytes(), 40);
+    }
+
+    #[test]
+    fn byte_slices_come_back_by_index() {
+        let mut s = SliceStore::new(&std::env::temp_dir()).unwrap();
+        s.push_bytes(1, "naïve".as_bytes()).unwrap();
+        s.push_bytes(4, b"").unwrap();
+        s.push_bytes(5, b"x").unwrap();
+        s.seal().unwrap();
+        let mut out = Vec::new();
+        s.get_bytes(1, &mut out).unwrap();
+        assert_eq!(out, "naïve".as_bytes());
+        s.get_bytes(5, &mut out).unwrap();
+        assert_eq!(out, b"x");
+        s.get_bytes(0, &mut out).unwrap();
+        assert!(out.is_empty());
+        s.get_bytes(4, &mut out).unwrap();
+        assert!(out.is_empty());
     }
 }

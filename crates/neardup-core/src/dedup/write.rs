@@ -127,34 +127,50 @@ impl<'a> Writer<'a> {
                 }
             }
             (State::Ok, Decision::Keep) => {
-                entry.status = Status::Modified;
                 let uniform = info.cuts.iter().all(|c| c.reason == info.cuts[0].reason);
                 entry.reason = Some(if uniform { info.cuts[0].reason } else { Reason::Substring });
-                entry.similarity = Some(1.0);
                 entry.spans = info.cuts.iter().map(|c| [c.start, c.len]).collect();
                 entry.first = info
                     .cuts
                     .iter()
                     .map(|c| (id_of(c.first_record as usize), c.first_offset))
                     .collect();
-                summary.modified += 1;
-                summary.spans_cut += info.cuts.len() as u64;
-                summary.bytes_cut += info.cuts.iter().map(|c| c.len).sum::<u64>();
                 let content = rec.content(data);
                 let parsed = record::parse(src.format, content, &self.cfg.fields)
                     .map_err(|_| changed(sources, rec, k))?;
                 apply_cuts(&parsed.text, &info.cuts, &mut self.cut);
-                let buf = &mut self.buf;
-                buf.clear();
-                match (src.format, parsed.text_value) {
-                    (Format::Jsonl, Some(v)) => record::splice_json(content, v, &self.cut, buf),
-                    _ => buf.extend_from_slice(self.cut.as_bytes()),
+                let min_keep = self.cfg.substrings.as_ref().map(|o| o.min_keep.max(1));
+                if min_keep.is_some_and(|m| self.cut.trim().len() < m) {
+                    // Nothing (or too little) of its own is left: every
+                    // passage lives on elsewhere, in the record named by
+                    // its longest cut.
+                    entry.status = Status::Removed;
+                    entry.reason = Some(Reason::Substring);
+                    let longest = info.cuts.iter().max_by_key(|c| c.len).map(|c| c.first_record);
+                    entry.duplicate_of =
+                        longest.filter(|&r| r as usize != k).map(|r| id_of(r as usize));
+                    summary.removed += 1;
+                    summary.removed_substring += 1;
+                } else {
+                    entry.status = Status::Modified;
+                    entry.similarity = Some(1.0);
+                    summary.modified += 1;
+                    summary.spans_cut += info.cuts.len() as u64;
+                    summary.bytes_cut += info.cuts.iter().map(|c| c.len).sum::<u64>();
+                    let buf = &mut self.buf;
+                    buf.clear();
+                    match (src.format, parsed.text_value) {
+                        (Format::Jsonl, Some(v)) => {
+                            record::splice_json(content, v, &self.cut, buf);
+                        }
+                        _ => buf.extend_from_slice(self.cut.as_bytes()),
+                    }
+                    buf.extend_from_slice(&data[rec.end..rec.end + rec.tail]);
+                    if rec.tail == 0 && line_based {
+                        buf.push(b'\n');
+                    }
+                    self.outputs.write(src, rec.source, buf)?;
                 }
-                buf.extend_from_slice(&data[rec.end..rec.end + rec.tail]);
-                if rec.tail == 0 && line_based {
-                    buf.push(b'\n');
-                }
-                self.outputs.write(src, rec.source, buf)?;
             }
         }
         if entry.status != Status::Kept && summary.examples.len() < Summary::EXAMPLES {

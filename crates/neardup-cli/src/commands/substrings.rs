@@ -1,0 +1,17 @@
+//! `neardup substrings`: repeated-substring removal alone (no exact, near or
+//! in-record stages: repeats inside a record are repeated substrings too).
+
+use anyhow::Result;
+
+use crate::args::SubstringsArgs;
+use crate::commands::{dedup, ExitStatus};
+
+pub(crate) fn run(args: SubstringsArgs) -> Result<ExitStatus> {
+    let (mut cfg, sources) = dedup::prepare_io(&args.io)?;
+    let run = &args.io.run;
+    cfg.exact = false;
+    cfg.near = None;
+    cfg.min_repeat = None;
+    cfg.substrings = Some(args.substring.to_options(run.memory, run.tmp_dir.as_deref()));
+    dedup::execute(&args.io, &cfg, &sources)
+}

@@ -1,0 +1,241 @@
+//! Repeated substrings across the corpus: the last deciding stage.
+//!
+//! Pass 1 parks every record's canonical form and offset map on disk
+//! ([`Texts`]). Once exact and near duplicates are decided, the records still
+//! kept are fed, in input order, to `neardup-suffix`, which finds every span
+//! of at least `min_len` canonical bytes that occurs elsewhere (earlier, with
+//! [`Remove::Later`]). Each span is mapped back to the record's own bytes
+//! through its offset map (shrunk inward to whole original characters, so a
+//! typographic variant is cut exactly and the output stays valid UTF-8), and
+//! so is the offset of the copy it repeats. The cuts join the record's
+//! in-record ones; the writer then removes records left (nearly) empty.
+//!
+//! Removed records are left out on purpose: a passage whose only other copy
+//! sits in a removed duplicate is not repeated in the output, so it stays.
+
+use neardup_suffix::{Config as SuffixConfig, CorpusWriter, Mode, Phase};
+use neardup_text::{OffsetMap, Round};
+use serde::Serialize;
+
+use super::store::SliceStore;
+use super::table::{Cut, Info};
+use crate::config::{Remove, SubstringOptions};
+use crate::error::{Error, Result};
+use crate::ledger::Reason;
+use crate::progress::Progress;
+
+/// Canonical texts and offset maps by record, on disk (anonymous temp files).
+pub(crate) struct Texts {
+    canon: SliceStore,
+    maps: SliceStore,
+}
+
+impl Texts {
+    pub(crate) fn new(opts: &SubstringOptions) -> Result<Texts> {
+        let open = || SliceStore::new(&opts.tmp_dir).map_err(|e| tmp_error(&opts.tmp_dir, e));
+        Ok(Texts { canon: open()?, maps: open()? })
+    }
+
+    /// Parks record `index`'s canonical text and encoded offset map.
+    pub(crate) fn push(&mut self, index: u32, canon: &str, map: &[u64]) -> Result<()> {
+        self.canon.push_bytes(index as usize, canon.as_bytes())?;
+        self.maps.push(index as usize, map)?;
+        Ok(())
+    }
+}
+
+/// What the stage found, for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SubstringReport {
+    /// Shortest repeat cut, in canonical bytes.
+    pub min_len: usize,
+    /// Records searched (those still kept after exact and near dedup).
+    pub records: u64,
+    /// Canonical bytes searched.
+    pub canonical_bytes: u64,
+    /// Spans cut.
+    pub cuts: u64,
+    /// Original bytes in those spans.
+    pub bytes_cut: u64,
+    /// Records with at least one cut.
+    pub records_cut: u64,
+}
+
+/// Finds repeated substrings among the records still kept and adds their
+/// cuts to `infos`.
+pub(crate) fn decide(
+    mut texts: Texts,
+    infos: &mut [Info],
+    opts: &SubstringOptions,
+    progress: &dyn Progress,
+) -> Result<SubstringReport> {
+    texts.canon.seal()?;
+    texts.maps.seal()?;
+    let mut config = SuffixConfig::new(opts.min_len.max(1), &opts.tmp_dir);
+    config.mode = match opts.remove {
+        Remove::Later => Mode::Later,
+        Remove::All => Mode::All,
+    };
+    config.min_tokens = opts.min_tokens;
+    config.memory = opts.memory.max(1);
+    config.threads = rayon::current_num_threads();
+    let mut corpus = CorpusWriter::new(config).map_err(suffix_error)?;
+
+    // Suffix-crate document `d` is record `records[d]`.
+    let mut records: Vec<u32> = Vec::new();
+    let mut buf = Vec::new();
+    for (i, info) in infos.iter().enumerate() {
+        if info.alive() {
+            texts.canon.get_bytes(i, &mut buf)?;
+            corpus.add(&buf).map_err(suffix_error)?;
+            records.push(i as u32);
+        }
+    }
+    let mut report = SubstringReport {
+        min_len: opts.min_len,
+        records: records.len() as u64,
+        canonical_bytes: corpus.bytes(),
+        ..SubstringReport::default()
+    };
+    let repeats = corpus.finish(&Bars(progress)).map_err(suffix_error)?;
+
+    progress.phase("cut", None);
+    let mut maps = Maps::default();
+    for doc in repeats.iter() {
+        let doc = doc.map_err(suffix_error)?;
+        let record = records[doc.doc as usize];
+        let mut cuts = Vec::with_capacity(doc.cuts.len());
+        for c in &doc.cuts {
+            let own = maps.get(&texts.maps, record)?;
+            let range = own.original_range_inner(c.start, c.end());
+            if range.is_empty() {
+                continue;
+            }
+            let first_record = records[c.first_doc as usize];
+            let first = maps.get(&texts.maps, first_record)?;
+            cuts.push(Cut {
+                start: range.start as u64,
+                len: range.len() as u64,
+                first_record,
+                first_offset: first.to_original(c.first_offset, Round::Up) as u64,
+                reason: Reason::Substring,
+            });
+        }
+        if cuts.is_empty() {
+            continue;
+        }
+        report.cuts += cuts.len() as u64;
+        report.bytes_cut += cuts.iter().map(|c| c.len).sum::<u64>();
+        report.records_cut += 1;
+        let info = &mut infos[record as usize];
+        info.cuts = merge(std::mem::take(&mut info.cuts), cuts);
+        progress.advance(1, 0);
+    }
+    progress.finish();
+    Ok(report)
+}
+
+/// The two most recently used offset maps: the record being cut and the
+/// one its copy lives in (often the same, or the same for many cuts).
+#[derive(Default)]
+struct Maps {
+    slots: [(Option<u32>, OffsetMap); 2],
+    words: Vec<u64>,
+    next: usize,
+}
+
+impl Maps {
+    fn get(&mut self, store: &SliceStore, record: u32) -> Result<&OffsetMap> {
+        if let Some(i) = self.slots.iter().position(|(r, _)| *r == Some(record)) {
+            return Ok(&self.slots[i].1);
+        }
+        let i = self.next;
+        self.next ^= 1;
+        store.get(record as usize, &mut self.words)?;
+        let slot = &mut self.slots[i];
+        if slot.1.decode(&self.words).is_none() {
+            return Err(Error::Internal(format!("offset map of record {record} is corrupt")));
+        }
+        slot.0 = Some(record);
+        Ok(&slot.1)
+    }
+}
+
+/// Both cut lists as one: sorted, overlapping or touching cuts joined (the
+/// earlier-starting one names the reason and the copy).
+pub(crate) fn merge(a: Vec<Cut>, b: Vec<Cut>) -> Vec<Cut> {
+    let mut all = a;
+    all.extend(b);
+    all.sort_by_key(|c| (c.start, std::cmp::Reverse(c.len)));
+    let mut out: Vec<Cut> = Vec::with_capacity(all.len());
+    for c in all {
+        match out.last_mut() {
+            Some(last) if c.start <= last.start + last.len => {
+                let end = (last.start + last.len).max(c.start + c.len);
+                last.len = end - last.start;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `neardup-suffix`'s phases on our progress bar.
+struct Bars<'a>(&'a dyn Progress);
+
+impl neardup_suffix::Progress for Bars<'_> {
+    fn start(&self, phase: Phase, total: u64) {
+        let name = match phase {
+            Phase::Partition => "partition",
+            Phase::Build => "build",
+            Phase::Find => "find",
+        };
+        self.0.phase(name, Some(total));
+    }
+    fn advance(&self, _phase: Phase, delta: u64) {
+        self.0.advance(0, delta);
+    }
+    fn finish(&self, _phase: Phase) {
+        self.0.finish();
+    }
+}
+
+fn suffix_error(e: neardup_suffix::Error) -> Error {
+    Error::Substrings(Box::new(e))
+}
+
+fn tmp_error(dir: &std::path::Path, e: std::io::Error) -> Error {
+    std::io::Error::new(e.kind(), format!("creating a temporary file in {}: {e}", dir.display()))
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(start: u64, len: u64, reason: Reason) -> Cut {
+        Cut { start, len, first_record: 0, first_offset: start, reason }
+    }
+
+    #[test]
+    fn merge_joins_overlapping_and_touching_cuts() {
+        let a = vec![cut(10, 5, Reason::Repeat), cut(40, 5, Reason::Repeat)];
+        let b = vec![
+            cut(12, 8, Reason::Substring),
+            cut(20, 3, Reason::Substring),
+            cut(60, 1, Reason::Substring),
+        ];
+        let m = merge(a, b);
+        assert_eq!(
+            m.iter().map(|c| (c.start, c.len, c.reason)).collect::<Vec<_>>(),
+            [(10, 13, Reason::Repeat), (40, 5, Reason::Repeat), (60, 1, Reason::Substring)]
+        );
+    }
+
+    #[test]
+    fn merge_keeps_a_cut_inside_another_once() {
+        let m = merge(vec![cut(0, 100, Reason::Substring)], vec![cut(10, 5, Reason::Repeat)]);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].start, m[0].len, m[0].reason), (0, 100, Reason::Substring));
+    }
+}
