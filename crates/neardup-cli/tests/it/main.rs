@@ -9,6 +9,7 @@ mod errors;
 mod near;
 mod normalize;
 mod regression;
+mod substrings;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
