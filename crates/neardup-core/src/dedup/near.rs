@@ -190,12 +190,14 @@ impl Sketching {
             text
         };
         self.shingling.shingle_hashes(text, self.seed, &mut s.hashes);
+        // A sketch is a function of the set, so the set is sketched: each
+        // shingle a text repeats (boilerplate, lists) is hashed once.
+        shingle::into_set(&mut s.hashes);
         self.sketcher.sketch(&s.hashes, &mut fp.sig);
         if !minhash::is_empty_signature(&fp.sig) {
             // The signature has `num_perm ≥ bands·rows` slots: cannot fail.
             let _ = self.params.band_keys(&fp.sig, &mut fp.keys);
         }
-        shingle::into_set(&mut s.hashes);
         fp.set = s.hashes.clone();
         fp
     }
