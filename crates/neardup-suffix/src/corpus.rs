@@ -57,13 +57,49 @@ pub(crate) struct Corpus {
     pub(crate) ends: TempFile,
     pub(crate) docs: u64,
     pub(crate) min_len: u64,
-    /// Window starts over all documents.
+    /// Window starts over all documents searched.
     pub(crate) windows: u64,
+    /// Documents left out of the search (a bit per document), if any: their
+    /// bytes keep their positions but hold no window.
+    pub(crate) skip: Option<Vec<u64>>,
+    /// Bytes of the documents searched.
+    pub(crate) live_bytes: u64,
 }
 
 impl Corpus {
+    /// Bytes of the documents searched.
     pub(crate) fn bytes(&self) -> u64 {
-        self.text.len()
+        self.live_bytes
+    }
+
+    /// Whether document `d` is left out.
+    pub(crate) fn skipped(&self, d: u64) -> bool {
+        self.skip.as_ref().is_some_and(|bits| bits[usize_of(d / 64)] >> (d % 64) & 1 == 1)
+    }
+
+    /// Leaves out the documents for which `keep` is false; recounts windows
+    /// and bytes.
+    pub(crate) fn retain(&mut self, keep: &dyn Fn(u32) -> bool) -> Result<()> {
+        let mut bits = vec![0u64; usize_of(self.docs.div_ceil(64))];
+        let (mut windows, mut bytes, mut pos, mut any) = (0, 0, 0u64, false);
+        let mut ends = self.ends.reader(0, self.ends.len(), 1 << 16);
+        for d in 0..self.docs {
+            let end = ends.read_u64()?;
+            let len = end.saturating_sub(pos);
+            pos = end;
+            // Documents are numbered by `u32` (`CorpusWriter::add`).
+            if keep(d as u32) {
+                windows += windows_in(len, self.min_len);
+                bytes += len;
+            } else {
+                bits[usize_of(d / 64)] |= 1 << (d % 64);
+                any = true;
+            }
+        }
+        self.skip = any.then_some(bits);
+        self.windows = windows;
+        self.live_bytes = bytes;
+        Ok(())
     }
 
     /// The corpus as segments of at most `max_windows` window starts each.
@@ -99,12 +135,12 @@ impl SegmentSource for CorpusSegments<'_> {
         let mut text = c.text.reader(0, c.text.len(), 1 << 20);
         let mut buf: Vec<u8> = Vec::new();
         let mut pos = 0u64;
-        for _ in 0..c.docs {
+        for d in 0..c.docs {
             let end = ends.read_u64()?;
             let Some(len) = end.checked_sub(pos) else {
                 return Err(c.ends.scratch().corrupt("document ends go backwards"));
             };
-            let total = windows_in(len, l);
+            let total = if c.skipped(d) { 0 } else { windows_in(len, l) };
             if total == 0 {
                 text.skip(len)?;
                 pos = end;
@@ -235,12 +271,16 @@ mod tests {
             e.write_u64(t.len()).unwrap();
             windows += windows_in(d.len() as u64, l);
         }
+        let text = t.finish().unwrap();
+        let live_bytes = text.len();
         let c = Corpus {
-            text: t.finish().unwrap(),
+            text,
             ends: e.finish().unwrap(),
             docs: docs.len() as u64,
             min_len: l,
             windows,
+            skip: None,
+            live_bytes,
         };
         (dir, c)
     }
@@ -274,6 +314,23 @@ mod tests {
                 assert_eq!(c.windows, want.len() as u64);
             }
         }
+    }
+
+    #[test]
+    fn skipped_documents_hold_no_window() {
+        let docs: Vec<&[u8]> = vec![b"abcdefghij", b"klmnop", b"qrstuvw", b"xyz"];
+        let (_d, mut c) = corpus(&docs, 3);
+        c.retain(&|d| d != 1 && d != 3).unwrap();
+        assert_eq!((c.windows, c.bytes()), (8 + 5, 17));
+        let mut seen = Vec::new();
+        c.segments(100)
+            .for_each(&mut |s| {
+                seen.extend(s.start..s.start + s.windows);
+                Ok(Flow::Continue)
+            })
+            .unwrap();
+        // Document 2 keeps its positions (16..23) though document 1 is out.
+        assert_eq!(seen, (0..8).chain(16..21).collect::<Vec<u64>>());
     }
 
     #[test]

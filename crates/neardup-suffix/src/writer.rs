@@ -97,14 +97,32 @@ impl CorpusWriter {
     /// and about `memory` bytes; temporary files are gone when this returns
     /// (they never had names), whether it succeeds or not.
     pub fn finish(self, progress: &dyn Progress) -> Result<Repeats> {
+        self.finish_only(&|_| true, progress)
+    }
+
+    /// [`CorpusWriter::finish`] over the documents `keep` accepts: the
+    /// others are as if never added (no cut in them, no copy of anything
+    /// in them), but keep their index. For a caller that learns which
+    /// documents matter only after adding them all (neardup adds every
+    /// record, then drops duplicates), without writing the corpus twice.
+    pub fn finish_only(
+        self,
+        keep: &dyn Fn(u32) -> bool,
+        progress: &dyn Progress,
+    ) -> Result<Repeats> {
         let CorpusWriter { cfg, scratch, text, ends, docs, windows } = self;
-        let corpus = Corpus {
-            text: text.finish()?,
+        let text = text.finish()?;
+        let live_bytes = text.len();
+        let mut corpus = Corpus {
+            text,
             ends: ends.finish()?,
             docs,
             min_len: cfg.min_len as u64,
             windows,
+            skip: None,
+            live_bytes,
         };
+        corpus.retain(keep)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
             .build()
@@ -129,6 +147,24 @@ mod tests {
         let r = w.finish(&NoProgress).unwrap();
         assert_eq!(r.stats().docs, 2);
         assert_eq!(r.iter().count(), 0);
+    }
+
+    #[test]
+    fn left_out_documents_neither_lose_nor_give_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |keep: &dyn Fn(u32) -> bool| {
+            let mut w = CorpusWriter::new(Config::new(8, dir.path())).unwrap();
+            for d in ["one two three four", "one two three four", "zero one two three four"] {
+                w.add_str(d).unwrap();
+            }
+            let r = w.finish_only(keep, &NoProgress).unwrap();
+            r.iter().map(|d| d.unwrap()).map(|d| (d.doc, d.cuts[0].first_doc)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(&|_| true), [(1, 0), (2, 0)]);
+        // Without document 0, document 1 holds the first copy.
+        assert_eq!(run(&|d| d != 0), [(2, 1)]);
+        // Without document 1, nothing changes for document 2.
+        assert_eq!(run(&|d| d != 1), [(2, 0)]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Per-record data kept on disk: shingle sets and signatures for near
-//! duplicates, canonical texts and offset maps for repeated substrings.
+//! duplicates, offset maps for repeated substrings.
 //!
 //! Verifying a candidate pair needs both records' shingle sets, and the
 //! candidates are only known once every record has been read, so the sets
@@ -14,8 +14,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// Append-only store of variable-length slices (of `u64` or of bytes), by
-/// record index.
+/// Append-only store of variable-length `u64` slices, by record index.
 pub(crate) struct SliceStore {
     writer: Option<BufWriter<File>>,
     file: Option<File>,
@@ -46,11 +45,6 @@ impl SliceStore {
             w.write_all(&v.to_le_bytes())?;
         }
         Ok(())
-    }
-
-    /// [`SliceStore::push`] for bytes.
-    pub(crate) fn push_bytes(&mut self, index: usize, bytes: &[u8]) -> io::Result<()> {
-        self.start(index, bytes.len())?.write_all(bytes)
     }
 
     fn start(&mut self, index: usize, len: usize) -> io::Result<&mut BufWriter<File>> {
@@ -90,8 +84,7 @@ impl SliceStore {
         Ok(())
     }
 
-    /// [`SliceStore::get`] for bytes.
-    pub(crate) fn get_bytes(&self, index: usize, out: &mut Vec<u8>) -> io::Result<()> {
+    fn get_bytes(&self, index: usize, out: &mut Vec<u8>) -> io::Result<()> {
         out.clear();
         let (Some(&start), Some(&len)) = (self.starts.get(index), self.lens.get(index)) else {
             return Ok(());
@@ -133,23 +126,5 @@ mod tests {
         s.get(9, &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.disk_bytes(), 40);
-    }
-
-    #[test]
-    fn byte_slices_come_back_by_index() {
-        let mut s = SliceStore::new(&std::env::temp_dir()).unwrap();
-        s.push_bytes(1, "naïve".as_bytes()).unwrap();
-        s.push_bytes(4, b"").unwrap();
-        s.push_bytes(5, b"x").unwrap();
-        s.seal().unwrap();
-        let mut out = Vec::new();
-        s.get_bytes(1, &mut out).unwrap();
-        assert_eq!(out, "naïve".as_bytes());
-        s.get_bytes(5, &mut out).unwrap();
-        assert_eq!(out, b"x");
-        s.get_bytes(0, &mut out).unwrap();
-        assert!(out.is_empty());
-        s.get_bytes(4, &mut out).unwrap();
-        assert!(out.is_empty());
     }
 }

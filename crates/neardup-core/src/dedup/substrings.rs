@@ -1,8 +1,9 @@
 //! Repeated substrings across the corpus: the last deciding stage.
 //!
-//! Pass 1 parks every record's canonical form and offset map on disk
-//! ([`Texts`]). Once exact and near duplicates are decided, the records still
-//! kept are fed, in input order, to `neardup-suffix`, which finds every span
+//! Pass 1 streams every record's canonical form to `neardup-suffix`'s corpus
+//! and parks its offset map ([`Texts`]), both on disk. Once exact and near
+//! duplicates are decided, the records still kept are searched (the others
+//! are masked out, never copied), and `neardup-suffix` finds every span
 //! of at least `min_len` canonical bytes that occurs elsewhere (earlier, with
 //! [`Remove::Later`]). Each span is mapped back to the record's own bytes
 //! through its offset map (shrunk inward to whole original characters, so a
@@ -24,21 +25,36 @@ use crate::error::{Error, Result};
 use crate::ledger::Reason;
 use crate::progress::Progress;
 
-/// Canonical texts and offset maps by record, on disk (anonymous temp files).
+/// What pass 1 collects: each readable record's canonical text, streamed
+/// to the suffix-array corpus (on disk), and its offset map, parked on disk.
 pub(crate) struct Texts {
-    canon: SliceStore,
+    corpus: CorpusWriter,
     maps: SliceStore,
+    /// Corpus document `d` is record `records[d]`.
+    records: Vec<u32>,
 }
 
 impl Texts {
     pub(crate) fn new(opts: &SubstringOptions) -> Result<Texts> {
-        let open = || SliceStore::new(&opts.tmp_dir).map_err(|e| tmp_error(&opts.tmp_dir, e));
-        Ok(Texts { canon: open()?, maps: open()? })
+        let mut config = SuffixConfig::new(opts.min_len.max(1), &opts.tmp_dir);
+        config.mode = match opts.remove {
+            Remove::Later => Mode::Later,
+            Remove::All => Mode::All,
+        };
+        config.min_tokens = opts.min_tokens;
+        config.memory = opts.memory.max(1);
+        config.threads = rayon::current_num_threads();
+        Ok(Texts {
+            corpus: CorpusWriter::new(config).map_err(suffix_error)?,
+            maps: SliceStore::new(&opts.tmp_dir).map_err(|e| tmp_error(&opts.tmp_dir, e))?,
+            records: Vec::new(),
+        })
     }
 
-    /// Parks record `index`'s canonical text and encoded offset map.
+    /// Adds record `index`'s canonical text and encoded offset map.
     pub(crate) fn push(&mut self, index: u32, canon: &str, map: &[u64]) -> Result<()> {
-        self.canon.push_bytes(index as usize, canon.as_bytes())?;
+        self.corpus.add_str(canon).map_err(suffix_error)?;
+        self.records.push(index);
         self.maps.push(index as usize, map)?;
         Ok(())
     }
@@ -64,55 +80,35 @@ pub struct SubstringReport {
 /// Finds repeated substrings among the records still kept and adds their
 /// cuts to `infos`.
 pub(crate) fn decide(
-    mut texts: Texts,
+    texts: Texts,
     infos: &mut [Info],
     opts: &SubstringOptions,
     progress: &dyn Progress,
 ) -> Result<SubstringReport> {
-    texts.canon.seal()?;
-    texts.maps.seal()?;
-    let mut config = SuffixConfig::new(opts.min_len.max(1), &opts.tmp_dir);
-    config.mode = match opts.remove {
-        Remove::Later => Mode::Later,
-        Remove::All => Mode::All,
-    };
-    config.min_tokens = opts.min_tokens;
-    config.memory = opts.memory.max(1);
-    config.threads = rayon::current_num_threads();
-    let mut corpus = CorpusWriter::new(config).map_err(suffix_error)?;
-
-    // Suffix-crate document `d` is record `records[d]`.
-    let mut records: Vec<u32> = Vec::new();
-    let mut buf = Vec::new();
-    for (i, info) in infos.iter().enumerate() {
-        if info.alive() {
-            texts.canon.get_bytes(i, &mut buf)?;
-            corpus.add(&buf).map_err(suffix_error)?;
-            records.push(i as u32);
-        }
-    }
-    let mut report = SubstringReport {
-        min_len: opts.min_len,
-        records: records.len() as u64,
-        canonical_bytes: corpus.bytes(),
-        ..SubstringReport::default()
-    };
-    let repeats = corpus.finish(&Bars(progress)).map_err(suffix_error)?;
+    let Texts { corpus, mut maps, records } = texts;
+    maps.seal()?;
+    // Only the records still kept are searched: a passage whose other copy
+    // was in a removed duplicate is not repeated in the output.
+    let alive = |d: u32| infos[records[d as usize] as usize].alive();
+    let mut report = SubstringReport { min_len: opts.min_len, ..SubstringReport::default() };
+    let repeats = corpus.finish_only(&alive, &Bars(progress)).map_err(suffix_error)?;
+    report.records = records.iter().filter(|&&r| infos[r as usize].alive()).count() as u64;
+    report.canonical_bytes = repeats.stats().bytes;
 
     progress.phase("cut", None);
-    let mut maps = Maps::default();
+    let mut cache = Maps::default();
     for doc in repeats.iter() {
         let doc = doc.map_err(suffix_error)?;
         let record = records[doc.doc as usize];
         let mut cuts = Vec::with_capacity(doc.cuts.len());
         for c in &doc.cuts {
-            let own = maps.get(&texts.maps, record)?;
+            let own = cache.get(&maps, record)?;
             let range = own.original_range_inner(c.start, c.end());
             if range.is_empty() {
                 continue;
             }
             let first_record = records[c.first_doc as usize];
-            let first = maps.get(&texts.maps, first_record)?;
+            let first = cache.get(&maps, first_record)?;
             cuts.push(Cut {
                 start: range.start as u64,
                 len: range.len() as u64,
