@@ -19,12 +19,38 @@
 //!   characters of all words.
 //!
 //! Gopher's thresholds are [`Thresholds::gopher`].
+//!
+//! A record longer than [`MAX_STATS_BYTES`] of canonical text is measured on
+//! its first [`MAX_STATS_BYTES`] (cut at a line break when there is one):
+//! the n-gram tables cost memory in proportion to the words measured (about
+//! 50 bytes each), and Gopher's measures were made for web pages, not for
+//! book-sized texts, whose opening megabytes show their repetitiveness as
+//! well as the rest would.
 
 use std::collections::HashMap;
 
 use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
+
+/// The most canonical bytes of one record that are measured.
+pub const MAX_STATS_BYTES: usize = 8 << 20;
+
+/// `text`, or its first [`MAX_STATS_BYTES`] ending at a line break (at a
+/// character boundary if there is none).
+fn measured_prefix(text: &str) -> &str {
+    if text.len() <= MAX_STATS_BYTES {
+        return text;
+    }
+    let mut end = MAX_STATS_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    match memchr::memrchr(b'\n', &text.as_bytes()[..end]) {
+        Some(nl) if nl > 0 => &text[..nl],
+        _ => &text[..end],
+    }
+}
 
 /// Repetition statistics of one record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -120,8 +146,10 @@ impl Stats {
         })
     }
 
-    /// Computes the statistics of canonical `text`.
+    /// Computes the statistics of canonical `text` (of its first
+    /// [`MAX_STATS_BYTES`]).
     pub fn of(text: &str) -> Stats {
+        let text = measured_prefix(text);
         let chars = text.chars().count().max(1) as f32;
         let (dl, dlc, nl) = duplicates(text, segment::lines(text));
         let (dp, dpc, np) = duplicates(text, segment::paragraphs(text));
@@ -248,5 +276,16 @@ mod tests {
         assert!(t.set("no_such", 0.1).is_err());
         t.set("dup_10gram_char_frac", 0.5).unwrap();
         assert_eq!(t.exceeded(&s), None);
+    }
+
+    #[test]
+    fn huge_records_are_measured_on_their_opening() {
+        let line = "a line that is said once and then again and again\n";
+        let text = line.repeat(MAX_STATS_BYTES / line.len() * 3);
+        let prefix = measured_prefix(&text);
+        assert!(prefix.len() <= MAX_STATS_BYTES && prefix.len() > MAX_STATS_BYTES - line.len());
+        assert!(text[prefix.len()..].starts_with('\n'), "cut at a line break");
+        let wide = "é".repeat(MAX_STATS_BYTES);
+        assert!(measured_prefix(&wide).len() <= MAX_STATS_BYTES);
     }
 }
