@@ -259,8 +259,8 @@ pub(crate) struct InputArgs {
     #[arg(long, default_value = "id")]
     pub(crate) id_field: String,
 
-    /// Reject records larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    /// Reject records larger than this (bytes, or `64M`, `2G`).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub(crate) max_record_bytes: u64,
 }
 
@@ -300,6 +300,10 @@ pub(crate) struct RunArgs {
 /// Canonical-form options; the defaults are what neardup matches on.
 #[derive(Debug, Args)]
 pub(crate) struct NormalizeOptions {
+    /// No canonical form: match the text's own bytes (as byte-level tools
+    /// do); the options below are then ignored.
+    #[arg(long)]
+    pub(crate) raw: bool,
     /// Skip Unicode NFKC.
     #[arg(long)]
     pub(crate) no_nfkc: bool,
@@ -425,6 +429,7 @@ pub(crate) enum WhitespaceArg {
 impl NormalizeOptions {
     pub(crate) fn to_options(&self) -> neardup_text::Options {
         neardup_text::Options {
+            raw: self.raw,
             nfkc: !self.no_nfkc,
             typography: !self.no_typography,
             invisible: !self.no_invisible,

@@ -67,6 +67,10 @@ pub enum Whitespace {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Options {
+    /// No canonical form at all: the text is matched as its own bytes and
+    /// every other option is ignored (what byte-level tools, such as Lee et
+    /// al.'s suffix-array tool, see).
+    pub raw: bool,
     /// Apply Unicode NFKC.
     pub nfkc: bool,
     /// Fold quotes, apostrophes, primes, dashes and ellipses.
@@ -88,6 +92,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
+            raw: false,
             nfkc: true,
             typography: true,
             invisible: true,
@@ -357,6 +362,13 @@ impl Normalizer {
     fn run<M: MapSink>(&self, text: &str, buf: &mut Vec<u8>, map: &mut M) {
         let input = text.as_bytes();
         let n = input.len();
+        if self.opts.raw {
+            buf.extend_from_slice(input);
+            if n > 0 {
+                map.exact(0, 0, n);
+            }
+            return;
+        }
         let mut e = Emitter {
             input,
             out: buf,
@@ -890,5 +902,17 @@ mod tests {
         let a = "to \"strengthen cooperation\" -- nearly al-Assad's";
         let b = "to \u{201C}strengthen cooperation\u{201D} \u{2014} nearly al-Assad\u{2019}s";
         assert_eq!(canon(a), canon(b));
+    }
+
+    #[test]
+    fn raw_is_the_identity() {
+        let raw = Normalizer::new(Options { raw: true, ..Options::default() });
+        let text = "\u{201C}Ａ\u{A0}ﬁ\t\t\u{64F}--\r\n\n\n\u{200B}x ";
+        let c = raw.normalize(text);
+        assert_eq!(c.text, text);
+        for i in 0..=text.len() {
+            assert_eq!(c.map.to_original(i, crate::Round::Down), i);
+        }
+        assert_eq!(raw.canonical(""), "");
     }
 }
