@@ -91,7 +91,7 @@ pub(crate) fn decide(
     // was in a removed duplicate is not repeated in the output.
     let alive = |d: u32| infos[records[d as usize] as usize].alive();
     let mut report = SubstringReport { min_len: opts.min_len, ..SubstringReport::default() };
-    let repeats = corpus.finish_only(&alive, &Bars(progress)).map_err(suffix_error)?;
+    let repeats = corpus.finish_only(&alive, &Bars::new(progress)).map_err(suffix_error)?;
     report.records = records.iter().filter(|&&r| infos[r as usize].alive()).count() as u64;
     report.canonical_bytes = repeats.stats().bytes;
 
@@ -176,23 +176,46 @@ pub(crate) fn merge(a: Vec<Cut>, b: Vec<Cut>) -> Vec<Cut> {
     out
 }
 
-/// `neardup-suffix`'s phases on our progress bar.
-struct Bars<'a>(&'a dyn Progress);
+/// `neardup-suffix`'s phases on our progress bar: `partition` (bytes, when
+/// the corpus is split into buckets), then `build+find` (suffix arrays built
+/// and scanned bucket by bucket, so the two advance together: one bar of
+/// twice the windows).
+struct Bars<'a> {
+    progress: &'a dyn Progress,
+    windows: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> Bars<'a> {
+    fn new(progress: &'a dyn Progress) -> Bars<'a> {
+        Bars { progress, windows: Default::default() }
+    }
+
+    fn search(&self) {
+        let total = 2 * self.windows.load(std::sync::atomic::Ordering::Relaxed);
+        self.progress.phase("build+find", Some(total));
+    }
+}
 
 impl neardup_suffix::Progress for Bars<'_> {
     fn start(&self, phase: Phase, total: u64) {
-        let name = match phase {
-            Phase::Partition => "partition",
-            Phase::Build => "build",
-            Phase::Find => "find",
-        };
-        self.0.phase(name, Some(total));
+        match phase {
+            Phase::Build => {
+                self.windows.store(total, std::sync::atomic::Ordering::Relaxed);
+                self.search();
+            }
+            Phase::Find => {}
+            Phase::Partition => self.progress.phase("partition", Some(total)),
+        }
     }
     fn advance(&self, _phase: Phase, delta: u64) {
-        self.0.advance(0, delta);
+        self.progress.advance(0, delta);
     }
-    fn finish(&self, _phase: Phase) {
-        self.0.finish();
+    fn finish(&self, phase: Phase) {
+        match phase {
+            Phase::Partition => self.search(),
+            Phase::Build => {}
+            Phase::Find => self.progress.finish(),
+        }
     }
 }
 
