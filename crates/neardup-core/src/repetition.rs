@@ -27,11 +27,11 @@
 //! book-sized texts, whose opening megabytes show their repetitiveness as
 //! well as the rest would.
 
-use std::collections::HashMap;
-
 use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
+
+use crate::hashing::{PrehashedMap, PrehashedSet};
 
 /// The most canonical bytes of one record that are measured.
 pub const MAX_STATS_BYTES: usize = 8 << 20;
@@ -161,7 +161,8 @@ impl Stats {
             .collect();
         let word_chars = words.iter().map(|w| w.1).sum::<usize>().max(1) as f32;
         let top = |n: usize| top_ngram_chars(&words, n) as f32 / word_chars;
-        let dup = |n: usize| dup_ngram_chars(&words, n) as f32 / word_chars;
+        let dups = dup_ngram_chars(&words);
+        let dup = |n: usize| dups[n - 5] as f32 / word_chars;
         Stats {
             dup_line_frac: frac(dl, nl),
             dup_para_frac: frac(dp, np),
@@ -185,7 +186,7 @@ fn duplicates(
     text: &str,
     parts: impl Iterator<Item = std::ops::Range<usize>>,
 ) -> (usize, usize, usize) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = PrehashedSet::default();
     let (mut dups, mut dup_chars, mut all) = (0, 0, 0);
     for r in parts {
         all += 1;
@@ -209,7 +210,8 @@ fn top_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
     if words.len() < n {
         return 0;
     }
-    let mut counts: HashMap<u64, (usize, usize)> = HashMap::new();
+    let mut counts: PrehashedMap<u64, (usize, usize)> =
+        PrehashedMap::with_capacity_and_hasher(words.len(), Default::default());
     for i in 0..=words.len() - n {
         let chars: usize = words[i..i + n].iter().map(|w| w.1).sum();
         counts.entry(ngram_hash(words, i, n)).or_insert((0, chars)).0 += 1;
@@ -222,22 +224,33 @@ fn top_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
         .map_or(0, |(c, total)| if c > 1 { total } else { 0 })
 }
 
-fn dup_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
-    if words.len() < n {
-        return 0;
-    }
-    let hashes: Vec<u64> = (0..=words.len() - n).map(|i| ngram_hash(words, i, n)).collect();
-    let mut counts: HashMap<u64, u32> = HashMap::with_capacity(hashes.len());
-    for &h in &hashes {
-        *counts.entry(h).or_insert(0) += 1;
-    }
+/// Characters of the words covered by duplicated word n-grams, for n =
+/// 5..=10. An (n+1)-gram that occurs twice starts with an n-gram that
+/// occurs twice, so each n is counted among the previous n's duplicated
+/// positions only: after n = 5 the tables hold the repeats, not the text.
+fn dup_ngram_chars(words: &[(u64, usize)]) -> [usize; 6] {
+    let mut out = [0; 6];
+    let mut candidates: Vec<usize> = (0..words.len()).collect();
+    let mut counts: PrehashedMap<u64, u32> = PrehashedMap::default();
     let mut covered = vec![false; words.len()];
-    for (i, h) in hashes.iter().enumerate() {
-        if counts[h] > 1 {
+    for (slot, n) in (5..=10).enumerate() {
+        candidates.retain(|&i| i + n <= words.len());
+        if candidates.is_empty() {
+            break;
+        }
+        counts.clear();
+        counts.reserve(candidates.len());
+        for &i in &candidates {
+            *counts.entry(ngram_hash(words, i, n)).or_insert(0) += 1;
+        }
+        candidates.retain(|&i| counts[&ngram_hash(words, i, n)] > 1);
+        covered.iter_mut().for_each(|c| *c = false);
+        for &i in &candidates {
             covered[i..i + n].iter_mut().for_each(|c| *c = true);
         }
+        out[slot] = words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum();
     }
-    words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum()
+    out
 }
 
 #[cfg(test)]
@@ -287,5 +300,38 @@ mod tests {
         assert!(text[prefix.len()..].starts_with('\n'), "cut at a line break");
         let wide = "é".repeat(MAX_STATS_BYTES);
         assert!(measured_prefix(&wide).len() <= MAX_STATS_BYTES);
+    }
+
+    /// The n-gram tables of every n over every position: what
+    /// [`dup_ngram_chars`] computes with smaller tables.
+    fn dup_ngram_chars_naive(words: &[(u64, usize)], n: usize) -> usize {
+        if words.len() < n {
+            return 0;
+        }
+        let hashes: Vec<u64> = (0..=words.len() - n).map(|i| ngram_hash(words, i, n)).collect();
+        let mut counts = std::collections::HashMap::new();
+        for h in &hashes {
+            *counts.entry(h).or_insert(0) += 1;
+        }
+        let mut covered = vec![false; words.len()];
+        for (i, h) in hashes.iter().enumerate() {
+            if counts[h] > 1 {
+                covered[i..i + n].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pruned_ngram_tables_agree_with_full_ones(
+            ids in proptest::collection::vec(0u64..4, 0..120),
+        ) {
+            let words: Vec<(u64, usize)> = ids.iter().map(|&w| (xxh3_64(&w.to_le_bytes()), w as usize + 1)).collect();
+            let fast = dup_ngram_chars(&words);
+            for n in 5..=10 {
+                proptest::prop_assert_eq!(fast[n - 5], dup_ngram_chars_naive(&words, n), "n = {}", n);
+            }
+        }
     }
 }
