@@ -96,19 +96,24 @@ pub(crate) fn decide(
     report.canonical_bytes = repeats.stats().bytes;
 
     progress.phase("cut", None);
-    let mut cache = Maps::default();
+    let (mut own, mut copy) = (Map::default(), Map::default());
     for doc in repeats.iter() {
         let doc = doc.map_err(suffix_error)?;
         let record = records[doc.doc as usize];
+        own.load(&maps, record)?;
         let mut cuts = Vec::with_capacity(doc.cuts.len());
         for c in &doc.cuts {
-            let own = cache.get(&maps, record)?;
-            let range = own.original_range_inner(c.start, c.end());
+            let range = own.map.original_range_inner(c.start, c.end());
             if range.is_empty() {
                 continue;
             }
             let first_record = records[c.first_doc as usize];
-            let first = cache.get(&maps, first_record)?;
+            let first = if first_record == record {
+                &own.map
+            } else {
+                copy.load(&maps, first_record)?;
+                &copy.map
+            };
             cuts.push(Cut {
                 start: range.start as u64,
                 len: range.len() as u64,
@@ -131,29 +136,27 @@ pub(crate) fn decide(
     Ok(report)
 }
 
-/// The two most recently used offset maps: the record being cut and the
-/// one its copy lives in (often the same, or the same for many cuts).
+/// One record's offset map, read from the store unless it is loaded already
+/// (cuts of one record often point at the same copy: boilerplate).
 #[derive(Default)]
-struct Maps {
-    slots: [(Option<u32>, OffsetMap); 2],
+struct Map {
+    record: Option<u32>,
+    map: OffsetMap,
     words: Vec<u64>,
-    next: usize,
 }
 
-impl Maps {
-    fn get(&mut self, store: &SliceStore, record: u32) -> Result<&OffsetMap> {
-        if let Some(i) = self.slots.iter().position(|(r, _)| *r == Some(record)) {
-            return Ok(&self.slots[i].1);
+impl Map {
+    fn load(&mut self, store: &SliceStore, record: u32) -> Result<()> {
+        if self.record == Some(record) {
+            return Ok(());
         }
-        let i = self.next;
-        self.next ^= 1;
         store.get(record as usize, &mut self.words)?;
-        let slot = &mut self.slots[i];
-        if slot.1.decode(&self.words).is_none() {
+        if self.map.decode(&self.words).is_none() {
+            self.record = None;
             return Err(Error::Internal(format!("offset map of record {record} is corrupt")));
         }
-        slot.0 = Some(record);
-        Ok(&slot.1)
+        self.record = Some(record);
+        Ok(())
     }
 }
 
