@@ -41,8 +41,14 @@ impl SliceStore {
     /// skipped have no slice).
     pub(crate) fn push(&mut self, index: usize, values: &[u64]) -> io::Result<()> {
         let w = self.start(index, values.len() * 8)?;
-        for v in values {
-            w.write_all(&v.to_le_bytes())?;
+        // Little-endian bytes, a block at a time (one `write_all` per value
+        // cost 2 % of a near-duplicate run).
+        let mut block = [0u8; 512];
+        for chunk in values.chunks(block.len() / 8) {
+            for (b, v) in block.chunks_exact_mut(8).zip(chunk) {
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+            w.write_all(&block[..chunk.len() * 8])?;
         }
         Ok(())
     }
@@ -126,5 +132,19 @@ mod tests {
         s.get(9, &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.disk_bytes(), 40);
+    }
+
+    #[test]
+    fn long_slices_span_several_write_blocks() {
+        let mut s = SliceStore::new(&std::env::temp_dir()).unwrap();
+        let long: Vec<u64> = (0..1000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        s.push(0, &long[..64]).unwrap();
+        s.push(1, &long).unwrap();
+        s.seal().unwrap();
+        let mut out = Vec::new();
+        s.get(1, &mut out).unwrap();
+        assert_eq!(out, long);
+        s.get(0, &mut out).unwrap();
+        assert_eq!(out, long[..64]);
     }
 }
