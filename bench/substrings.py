@@ -12,24 +12,27 @@ the tree):
            (a) google   bench/peers/google_substrings.sh all.txt DIR 100 THREADS
                         (make, self-similar, collect, finish; Lee et al. 2022)
            (b) neardup  `neardup substrings all.txt --records file --max-record-bytes 2147483648
-                        --remove all` with the raw-bytes flags (--no-nfkc --no-typography
-                        --no-invisible --no-case-fold --whitespace keep): the whole file as
-                        ONE record, every occurrence cut -- Google's job (`2G` is refused by
-                        --max-record-bytes, hence the number)
+                        --remove all`: the whole file as ONE record, every occurrence cut --
+                        Google's job. Run twice: with `--raw` (no canonical form; only in
+                        binaries that have it: the byte-identical job) and with the five
+                        raw-bytes flags (--no-nfkc --no-typography --no-invisible
+                        --no-case-fold --whitespace keep), which still fold some characters
+                        (see `overlap`). The binary is copied to bench/out/substrings/bin/
+                        first, so a rebuild of target/ during the run changes nothing.
            (c) neardup  `neardup substrings all.jsonl --remove later` (the real job:
                         canonical form, per record, first occurrence kept), for reference
            (b) and (c) run with --ledger (the spans come from it) and, unless
-           --no-without-ledger, once more without it (the ledger costs time: it carries
-           repetition statistics per record); ranges then come from the --json summary.
+           --no-without-ledger, once more without it (what the ledger costs); ranges then
+           come from the --json summary.
   overlap  Google's remove.byterange against (b)'s ledger spans of the single record
            ([offset, len] -> [start, end)). Google cuts bytes and may split UTF-8
            characters (its issue #53): each Google range is shrunk inward to character
            boundaries (leading continuation bytes dropped; at the end a partial
            trailing character dropped) before comparing. Reports bytes in both, only
            Google, only neardup, whether the range sets are identical, and how many
-           raw Google ranges are not valid UTF-8 as cut. Even with the raw-bytes flags
-           neardup folds Unicode spaces (NBSP, U+3000, ...) and line separators, so when the
-           sets differ, the "fold check" runs Google again on the text with exactly those
+           raw Google ranges are not valid UTF-8 as cut. Done for both (b) runs. Even
+           with the raw-bytes flags neardup folds Unicode spaces (NBSP, U+3000, ...) and
+           line separators, so when that set differs, the "fold check" runs Google again on the text with exactly those
            folds applied (checked against `neardup normalize` with the same flags) and
            compares its ranges, mapped back to original offsets, with neardup's.
   fold     the fold check alone, on the (b) ledgers an earlier run left in
@@ -43,12 +46,12 @@ the tree):
   scale    neardup (real job) on /work/corpus/scale/x4.jsonl and x16.jsonl (bench/scale.py
            builds them); Google on x4.txt (bench/jsonl_to_text.py) when `make`'s
            ~13 bytes of RAM per input byte fit in this machine's memory, else reported as
-           not fitting; with Google's ranges at hand, neardup's raw one-record job on
-           x4.txt too, and its overlap.
+           not fitting; with Google's ranges at hand, neardup's one-record jobs (b) on
+           x4.txt too, and their overlap (fold check only with --fold-check-scale: ~17 GB).
 
 Peer results are cached in bench/out/substrings/google/ keyed by input path, size,
 mtime, length and threads; `--reuse-peer` uses the cache (default: run the peer
-again in this run). Google's `make` is given oom_score_adj 1000, so if memory runs
+again in this run; `--reuse-peer scale-x4` reuses only the 4x run, `all` everything). Google's `make` is given oom_score_adj 1000, so if memory runs
 out the kernel kills it first. When `neardup substrings` is not in the binary yet,
 (b) falls back to the `byterange` example of neardup-suffix (same ranges, printed in
 Google's `collect` format) and (c), typo and scale are skipped with a note.
@@ -971,7 +974,8 @@ def main() -> int:
                                                       text=True).stdout
     example = ROOT / "target" / "release" / "examples" / "byterange"
     if not have_cli:
-        note(f"`{args.neardup} substrings` is not available: (b) uses the neardup-suffix byterange example"
+        note(("--use-example" if args.use_example else f"`{args.neardup} substrings` is not available")
+             + ": (b) uses the neardup-suffix byterange example"
              + ("" if example.exists() else " (missing too: build it with `cargo build --release -p neardup-suffix "
                                             "--example byterange`)") + "; (c), typo and scale need the CLI")
     started = _dt.datetime.now()

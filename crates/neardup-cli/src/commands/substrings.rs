@@ -12,6 +12,9 @@ pub(crate) fn run(args: SubstringsArgs) -> Result<ExitStatus> {
     cfg.exact = false;
     cfg.near = None;
     cfg.min_repeat = None;
+    // Gopher statistics judge whole records, which is `dedup`'s job; they
+    // would cost this one time for a ledger column nobody asked for.
+    cfg.stats = false;
     cfg.substrings = Some(args.substring.to_options(run.memory, run.tmp_dir.as_deref()));
     dedup::execute(&args.io, &cfg, &sources)
 }

@@ -50,6 +50,7 @@ fn later_copies_are_cut_and_emptied_records_removed() {
     assert_eq!(entries[1]["first"][0], serde_json::json!(["in/a.txt", 17]));
     assert_eq!(entries[2]["status"], "removed");
     assert_eq!(entries[2]["reason"], "substring");
+    assert!(entries.iter().all(|e| e["repetition"].is_null()), "no Gopher statistics here");
 }
 
 #[test]

@@ -69,9 +69,10 @@ pub struct SubstringReport {
     pub records: u64,
     /// Canonical bytes searched.
     pub canonical_bytes: u64,
-    /// Spans cut.
+    /// Spans cut, including those of records then removed as emptied
+    /// (the summary's top-level `spans_cut` counts modified records only).
     pub cuts: u64,
-    /// Original bytes in those spans.
+    /// Original bytes in those spans (likewise).
     pub bytes_cut: u64,
     /// Records with at least one cut.
     pub records_cut: u64,
