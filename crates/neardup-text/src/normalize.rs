@@ -342,6 +342,15 @@ impl Normalizer {
         s
     }
 
+    /// The canonical form's bytes, into `out` (cleared first), for callers
+    /// that only hash them: what [`Normalizer::normalize_into`] writes,
+    /// without checking again that it is UTF-8 (it always is; that check is
+    /// 8 % of an exact-dedup run).
+    pub fn normalize_bytes_into(&self, text: &str, out: &mut Vec<u8>) {
+        out.clear();
+        self.run(text, out, &mut NoMap);
+    }
+
     /// Writes the canonical form of `text` into `out` (cleared first) and,
     /// if given, its offset map into `map`. Reuse `out` and `map` across
     /// records to avoid allocating.

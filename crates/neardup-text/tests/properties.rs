@@ -64,6 +64,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
+    fn bytes_only_normalization_gives_the_same_bytes(s in tricky_string()) {
+        let mut bytes = vec![b'x'];
+        for o in option_sets() {
+            let n = Normalizer::new(o.clone());
+            n.normalize_bytes_into(&s, &mut bytes);
+            prop_assert_eq!(&bytes, n.canonical(&s).as_bytes(), "options {:?}", o);
+        }
+    }
+
+    #[test]
     fn normalization_is_idempotent(s in tricky_string()) {
         for o in option_sets() {
             let n = Normalizer::new(o.clone());

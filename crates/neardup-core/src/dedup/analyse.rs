@@ -69,6 +69,8 @@ struct Scratch {
     canon: String,
     map: OffsetMap,
     cut: String,
+    /// The canonical bytes, when only their hash is needed.
+    bytes: Vec<u8>,
     near: near::Scratch,
     /// The record's full canonical form, before in-record cuts, and its
     /// offset map (encoded), when repeated substrings are on.
@@ -196,6 +198,14 @@ fn analyse_one(
     info.id = parsed.id.map(String::into_boxed_str);
     let text = parsed.text.as_ref();
     let with_map = cfg.min_repeat.is_some() || cfg.substrings.is_some();
+    let stats = cfg.stats || !cfg.thresholds.is_empty();
+    if !with_map && !stats && cfg.near.is_none() {
+        // Only the hash is needed: skip the canonical text as a `String`.
+        norm.normalize_bytes_into(text, &mut s.bytes);
+        info.hash = xxh3_128(&s.bytes);
+        info.len = text.len() as u64;
+        return info;
+    }
     norm.normalize_into(text, &mut s.canon, with_map.then_some(&mut s.map));
     if cfg.substrings.is_some() {
         let mut map = Vec::with_capacity(1 + 2 * s.map.pieces());
@@ -219,7 +229,7 @@ fn analyse_one(
             })
             .collect();
     }
-    if cfg.stats || !cfg.thresholds.is_empty() {
+    if stats {
         let stats = Stats::of(&s.canon);
         if let Some(why) = cfg.thresholds.exceeded(&stats) {
             info.state = State::Filtered(why.into_boxed_str());
