@@ -484,6 +484,14 @@ impl NearArgs {
 }
 
 impl SubstringArgs {
+    /// Whether any option differs from its default.
+    pub(crate) fn is_set(&self) -> bool {
+        self.min_len != neardup_core::config::DEFAULT_MIN_LEN
+            || self.min_tokens != 0
+            || !matches!(self.remove, RemoveArg::Later)
+            || self.min_keep != 0
+    }
+
     pub(crate) fn to_options(
         &self,
         memory: u64,

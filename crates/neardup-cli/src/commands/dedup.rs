@@ -45,6 +45,9 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
             .with_context(|| format!("`--repetition-threshold {t}`: `{value}` is not a number"))?;
         thresholds.set(name, value).map_err(anyhow::Error::msg)?;
     }
+    if !args.substrings && args.substring.is_set() {
+        bail!("`--min-len`, `--min-tokens`, `--remove` and `--min-keep` set up `--substrings`: add it");
+    }
     let (mut cfg, sources) = prepare_io(&args.io)?;
     let run = &args.io.run;
     cfg.keep = match args.keep {

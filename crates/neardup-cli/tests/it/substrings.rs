@@ -130,6 +130,9 @@ fn bad_settings_are_refused() {
     let run = neardup(dir.path(), &["substrings", "in", "--min-len", "0"], None);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--min-len"), "{}", run.stderr);
+    let run = neardup(dir.path(), &["dedup", "in", "--min-len", "50"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("add it"), "{}", run.stderr);
     let run = neardup(dir.path(), &["clusters", "in", "--substrings"], None);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("dedup --substrings"), "{}", run.stderr);
