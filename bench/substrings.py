@@ -228,16 +228,25 @@ def has_substrings(neardup: str) -> bool:
     return p.returncode == 0
 
 
-def read_ledger(path: Path) -> tuple[dict | None, list[dict]]:
-    header, recs = None, []
+def ledger_lines(path: Path):
+    """Yields (is_header, object) for each non-blank line of a ledger, streaming."""
+    seen_header = False
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.strip():
                 continue
             o = json.loads(line)
-            if header is None and "neardup_ledger" in o:
-                header = o
-                continue
+            is_header = not seen_header and "neardup_ledger" in o
+            seen_header = seen_header or is_header
+            yield is_header, o
+
+
+def read_ledger(path: Path) -> tuple[dict | None, list[dict]]:
+    header, recs = None, []
+    for is_header, o in ledger_lines(path):
+        if is_header:
+            header = o
+        else:
             recs.append(o)
     return header, recs
 
@@ -249,30 +258,26 @@ def ledger_totals(path: Path) -> dict:
     spans = covered = 0
     bad = []
     header = None
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            o = json.loads(line)
-            if header is None and "neardup_ledger" in o:
-                header = o
-                continue
-            st = o.get("status")
-            status[st] = status.get(st, 0) + 1
-            prev = -1
-            bs = by_status.setdefault(st, [0, 0])
-            for off, ln in o.get("spans") or []:
-                bs[0] += 1
-                bs[1] += ln
-                if off < prev or ln <= 0:
-                    bad.append((o.get("id"), off, ln))
-                prev = off + ln
-                spans += 1
-                covered += ln
-            if st == "modified" and not o.get("spans"):
-                bad.append((o.get("id"), "modified without spans"))
-            if st == "kept" and o.get("spans"):
-                bad.append((o.get("id"), "kept with spans"))
+    for is_header, o in ledger_lines(path):
+        if is_header:
+            header = o
+            continue
+        st = o.get("status")
+        status[st] = status.get(st, 0) + 1
+        prev = -1
+        bs = by_status.setdefault(st, [0, 0])
+        for off, ln in o.get("spans") or []:
+            bs[0] += 1
+            bs[1] += ln
+            if off < prev or ln <= 0:
+                bad.append((o.get("id"), off, ln))
+            prev = off + ln
+            spans += 1
+            covered += ln
+        if st == "modified" and not o.get("spans"):
+            bad.append((o.get("id"), "modified without spans"))
+        if st == "kept" and o.get("spans"):
+            bad.append((o.get("id"), "kept with spans"))
     return {"header": header, "status": status, "records": sum(status.values()), "spans": spans,
             "bytes": covered, "bad": bad, "by_status": by_status}
 
