@@ -266,12 +266,26 @@ fn typographic(ascii: &str) -> String {
         .replace("plain", "pla\u{200B}in")
 }
 
-fn planted_run(records: &[String], min_len: usize) -> Run {
+/// Runs `records` (as `r0`, `r1`, ...) with `opts` (temp files in the
+/// run's own directory) through `config`.
+fn run_records(
+    records: &[String],
+    opts: SubstringOptions,
+    config: impl FnOnce(SubstringOptions) -> Config,
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let input = write_jsonl(dir.path(), records);
-    let opts =
-        SubstringOptions { min_len, tmp_dir: dir.path().to_path_buf(), ..Default::default() };
-    run(dir.path(), &input, &substrings_config(opts, Options::default()))
+    let opts = SubstringOptions { tmp_dir: dir.path().to_path_buf(), ..opts };
+    run(dir.path(), &input, &config(opts))
+}
+
+/// `neardup substrings` on `records`, canonical form, with `opts`.
+fn substrings_run(records: &[String], opts: SubstringOptions) -> Run {
+    run_records(records, opts, |o| substrings_config(o, Options::default()))
+}
+
+fn planted_run(records: &[String], min_len: usize) -> Run {
+    substrings_run(records, SubstringOptions { min_len, ..Default::default() })
 }
 
 #[test]
@@ -336,11 +350,11 @@ fn removed_duplicates_are_not_a_source_of_repeats() {
     let p = passage(SOURCE, 120);
     let (a, _) = plant(0, &p);
     let (c, in_c) = plant(2, &p);
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_jsonl(dir.path(), &[a.clone(), a.clone(), c]);
-    let opts = SubstringOptions { tmp_dir: dir.path().to_path_buf(), ..Default::default() };
-    let cfg = Config { near: None, substrings: Some(opts), ..Config::default() };
-    let r = run(dir.path(), &input, &cfg);
+    let r = run_records(&[a.clone(), a, c], SubstringOptions::default(), |o| Config {
+        near: None,
+        substrings: Some(o),
+        ..Config::default()
+    });
     assert_eq!(r.ledger[1]["reason"], "exact");
     assert_eq!(spans_of(&r.ledger[2]), vec![[in_c.start as u64, in_c.len() as u64]]);
     assert_eq!(r.ledger[2]["first"][0][0], "r0");
@@ -360,11 +374,7 @@ fn emptied_records_are_removed_and_min_keep_applies() {
     assert_eq!(r.ledger[2]["status"], "modified");
     assert_eq!(r.summary.removed_substring, 1);
 
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_jsonl(dir.path(), &records);
-    let opts =
-        SubstringOptions { min_keep: 10, tmp_dir: dir.path().to_path_buf(), ..Default::default() };
-    let r = run(dir.path(), &input, &substrings_config(opts, Options::default()));
+    let r = substrings_run(&records, SubstringOptions { min_keep: 10, ..Default::default() });
     assert_eq!(r.ledger[2]["status"], "removed", "` ok.` is under 10 bytes");
     assert_eq!(r.summary.removed_substring, 2);
 }
@@ -374,14 +384,7 @@ fn remove_all_cuts_the_first_copy_too() {
     let p = passage(SOURCE, 120);
     let (a, in_a) = plant(0, &p);
     let (b, in_b) = plant(1, &p);
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_jsonl(dir.path(), &[a, b]);
-    let opts = SubstringOptions {
-        remove: Remove::All,
-        tmp_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    let r = run(dir.path(), &input, &substrings_config(opts, Options::default()));
+    let r = substrings_run(&[a, b], SubstringOptions { remove: Remove::All, ..Default::default() });
     assert_eq!(spans_of(&r.ledger[0]), vec![[in_a.start as u64, in_a.len() as u64]]);
     assert_eq!(spans_of(&r.ledger[1]), vec![[in_b.start as u64, in_b.len() as u64]]);
     // The other place each copy lives.

@@ -154,10 +154,7 @@ pub(crate) fn plan(
         None => None,
     };
     table::resolve_chains(&mut infos);
-    let substrings = match (texts, &cfg.substrings) {
-        (Some(texts), Some(opts)) => Some(substrings::decide(texts, &mut infos, opts, progress)?),
-        _ => None,
-    };
+    let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
     Ok(Plan { infos, bytes_in, near, substrings, pairs })
 }
 

@@ -80,18 +80,6 @@ impl SliceStore {
     /// Reads record `index`'s slice into `out` (empty if it has none).
     pub(crate) fn get(&self, index: usize, out: &mut Vec<u64>) -> io::Result<()> {
         out.clear();
-        let mut bytes = Vec::new();
-        self.get_bytes(index, &mut bytes)?;
-        out.extend(bytes.chunks_exact(8).map(|c| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            u64::from_le_bytes(a)
-        }));
-        Ok(())
-    }
-
-    fn get_bytes(&self, index: usize, out: &mut Vec<u8>) -> io::Result<()> {
-        out.clear();
         let (Some(&start), Some(&len)) = (self.starts.get(index), self.lens.get(index)) else {
             return Ok(());
         };
@@ -101,8 +89,14 @@ impl SliceStore {
         let Some(file) = self.file.as_ref() else {
             return Err(io::Error::other("slice store read before sealing"));
         };
-        out.resize(len as usize, 0);
-        file.read_exact_at(out, start)
+        let mut bytes = vec![0u8; len as usize];
+        file.read_exact_at(&mut bytes, start)?;
+        out.extend(bytes.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        }));
+        Ok(())
     }
 
     /// Bytes on disk.

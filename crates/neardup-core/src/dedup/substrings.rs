@@ -32,6 +32,7 @@ pub(crate) struct Texts {
     maps: SliceStore,
     /// Corpus document `d` is record `records[d]`.
     records: Vec<u32>,
+    min_len: usize,
 }
 
 impl Texts {
@@ -48,6 +49,7 @@ impl Texts {
             corpus: CorpusWriter::new(config).map_err(suffix_error)?,
             maps: SliceStore::new(&opts.tmp_dir).map_err(|e| tmp_error(&opts.tmp_dir, e))?,
             records: Vec::new(),
+            min_len: opts.min_len,
         })
     }
 
@@ -83,17 +85,19 @@ pub struct SubstringReport {
 pub(crate) fn decide(
     texts: Texts,
     infos: &mut [Info],
-    opts: &SubstringOptions,
     progress: &dyn Progress,
 ) -> Result<SubstringReport> {
-    let Texts { corpus, mut maps, records } = texts;
+    let Texts { corpus, mut maps, records, min_len } = texts;
     maps.seal()?;
     // Only the records still kept are searched: a passage whose other copy
     // was in a removed duplicate is not repeated in the output.
     let alive = |d: u32| infos[records[d as usize] as usize].alive();
-    let mut report = SubstringReport { min_len: opts.min_len, ..SubstringReport::default() };
+    let mut report = SubstringReport {
+        min_len,
+        records: (0..records.len() as u32).filter(|&d| alive(d)).count() as u64,
+        ..SubstringReport::default()
+    };
     let repeats = corpus.finish_only(&alive, &Bars::new(progress)).map_err(suffix_error)?;
-    report.records = records.iter().filter(|&&r| infos[r as usize].alive()).count() as u64;
     report.canonical_bytes = repeats.stats().bytes;
 
     progress.phase("cut", None);
