@@ -63,6 +63,11 @@ impl Printer {
         self.human(&text)
     }
 
+    /// A warning on stderr, unless `--quiet`.
+    pub(crate) fn warning(&self, text: &str) -> io::Result<()> {
+        self.human(&format!("neardup: warning: {text}"))
+    }
+
     fn json_summary(&self, s: &impl serde::Serialize) -> io::Result<()> {
         if !self.json {
             return Ok(());
@@ -123,6 +128,10 @@ fn human(s: &Summary) -> String {
     }
     if s.modified > 0 {
         out.push_str(&format!("\n  cut: {} spans, {} of text", s.spans_cut, bytes(s.bytes_cut)));
+    }
+    for w in &s.warnings {
+        out.push_str("\n  warning: ");
+        out.push_str(w);
     }
     for e in &s.examples {
         out.push_str("\n  ");

@@ -91,6 +91,20 @@ pub struct Source {
 }
 
 impl Source {
+    /// A plain JSONL source named `name`, for tests that only write.
+    #[cfg(test)]
+    pub(crate) fn for_tests(name: &str) -> Source {
+        Source {
+            path: PathBuf::from(name),
+            name: name.to_string(),
+            rel: PathBuf::from(name),
+            format: Format::Jsonl,
+            compression: Compression::None,
+            size: 0,
+            _spool: None,
+        }
+    }
+
     /// Opens the source for reading, decompressing as needed.
     pub fn open(&self) -> Result<Box<dyn BufRead + Send>> {
         let file = fs::File::open(&self.path)?;

@@ -103,6 +103,9 @@ pub struct RecordReader<'a> {
     bytes_read: u64,
 }
 
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 struct Cursor {
     source: u32,
     unit: Unit,
@@ -262,7 +265,14 @@ impl<'a> RecordReader<'a> {
                     Ok(l @ (Line::Read(_) | Line::Last(_))) => {
                         cur.line += 1;
                         let (content_end, tail) = line_end(&batch.data, start);
-                        if batch.data[start..content_end].iter().all(u8::is_ascii_whitespace) {
+                        // A byte-order mark opens many Windows-written and
+                        // CSV-exported files; it is not part of the record.
+                        let bom = line_no == 1 && batch.data[start..].starts_with(BOM);
+                        let content_start = if bom { start + BOM.len() } else { start };
+                        if batch.data[content_start..content_end]
+                            .iter()
+                            .all(u8::is_ascii_whitespace)
+                        {
                             // Blank lines are not records.
                             batch.data.truncate(start);
                         } else {
@@ -270,7 +280,7 @@ impl<'a> RecordReader<'a> {
                             batch.records.push(RawRecord {
                                 source: cur.source,
                                 line: line_no,
-                                start,
+                                start: content_start,
                                 end: content_end,
                                 tail,
                                 error: None,
@@ -551,6 +561,17 @@ mod tests {
             read(&s, Layout::default()),
             [rec(1, "{\"a\":1}", "\n"), rec(4, "{\"b\":2}", "\r\n"), rec(5, "{\"c\":3}", "")]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_record() {
+        let (_d, srcs) =
+            sources(&[("a.jsonl", b"\xEF\xBB\xBF{\"text\":\"x\"}\n{\"text\":\"y\"}\n")]);
+        let got = read(&srcs, Layout::default());
+        assert_eq!(got, [rec(1, "{\"text\":\"x\"}", "\n"), rec(2, "{\"text\":\"y\"}", "\n")]);
+        // A line that is only a BOM is blank.
+        let (_d, srcs) = sources(&[("b.jsonl", b"\xEF\xBB\xBF\n{\"text\":\"y\"}\n")]);
+        assert_eq!(read(&srcs, Layout::default()), [rec(2, "{\"text\":\"y\"}", "\n")]);
     }
 
     #[test]

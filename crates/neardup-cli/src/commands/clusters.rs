@@ -32,6 +32,12 @@ pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
         s
     } else {
         let mut file = AtomicFile::create(&d.output)?;
+        for p in file.stale_removed() {
+            printer.warning(&format!(
+                "removed `{}`, a temp file left by a run that was killed",
+                p.display()
+            ))?;
+        }
         let s = neardup_core::clusters::run(&sources, &cfg, &mut file, args.pairs, &bar)?;
         file.commit()?;
         s

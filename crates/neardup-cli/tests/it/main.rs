@@ -8,6 +8,7 @@ mod dedup;
 mod errors;
 mod near;
 mod normalize;
+mod outputs;
 mod regression;
 mod substrings;
 

@@ -86,6 +86,10 @@ pub struct Summary {
     pub near: Option<NearReport>,
     /// Repeated-substring counts, when that stage was on.
     pub substrings: Option<SubstringReport>,
+    /// Things a person should know that did not stop the run (temp files
+    /// left by a killed run, removed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Up to [`Summary::EXAMPLES`] ledger entries of records that were
     /// modified, removed or rejected, for people to look at.
     #[serde(skip)]
@@ -170,6 +174,8 @@ pub fn run(
     let started = Instant::now();
     let norm = Normalizer::new(cfg.normalize.clone());
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
+    let stale: Vec<String> =
+        ledger_file.iter().flat_map(|l| stale_warnings(l.stale_removed())).collect();
     let mut summary = if cfg.single_pass() {
         let writer = write::Writer::new(sources, cfg, outputs, ledger_file, None)?;
         let exact = cfg.exact.then(Default::default);
@@ -187,7 +193,16 @@ pub fn run(
         write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
         summary
     };
+    summary.warnings.splice(0..0, stale);
     summary.seconds = started.elapsed().as_secs_f64();
     summary.check_balance()?;
     Ok(summary)
+}
+
+/// Says which temp files left by killed runs were removed.
+pub(crate) fn stale_warnings(paths: &[std::path::PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| format!("removed `{}`, a temp file left by a run that was killed", p.display()))
+        .collect()
 }

@@ -189,6 +189,7 @@ impl<'a> Writer<'a> {
             return Err(Error::Changed { source_name: "inputs".to_string(), record: summary.read });
         }
         summary.bytes_out = self.outputs.bytes_written();
+        summary.warnings.extend(super::stale_warnings(self.outputs.stale_removed()));
         summary.check_balance()?;
         self.outputs.commit()?;
         if let Some(l) = self.ledger {
