@@ -51,6 +51,19 @@ pub(crate) struct ExplainArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
+    /// As `dedup --no-exact`.
+    #[arg(long)]
+    pub(crate) no_exact: bool,
+
+    /// As `dedup --no-repeats`.
+    #[arg(long)]
+    pub(crate) no_repeats: bool,
+
+    /// As `dedup --min-repeat`.
+    #[arg(long, value_name = "CHARS", default_value_t = neardup_core::DEFAULT_MIN_REPEAT,
+          value_parser = neardup_core::settings::parse::positive)]
+    pub(crate) min_repeat: usize,
+
     #[command(flatten)]
     pub(crate) input: InputArgs,
 
@@ -163,7 +176,7 @@ pub(crate) struct SubstringsArgs {
 pub(crate) struct SubstringArgs {
     /// Shortest repeated substring cut, in bytes of canonical text (Lee et
     /// al. cut 50 tokens, about 100 bytes).
-    #[arg(long, value_name = "BYTES", default_value_t = neardup_core::config::DEFAULT_MIN_LEN,
+    #[arg(long, value_name = "BYTES", default_value_t = neardup_core::DEFAULT_MIN_LEN,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) min_len: usize,
 
@@ -196,7 +209,7 @@ pub(crate) struct NearArgs {
     pub(crate) no_near: bool,
 
     /// Similarity at or above which two records are near duplicates.
-    #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
+    #[arg(long, default_value_t = 0.8, value_parser = neardup_core::settings::parse::unit_interval)]
     pub(crate) threshold: f64,
 
     /// Which similarity: Jaccard, or containment (the share of the shorter
@@ -205,7 +218,7 @@ pub(crate) struct NearArgs {
     pub(crate) similarity: SimilarityArg,
 
     /// Shingles: `word:N` (word n-grams) or `char:N` (character n-grams).
-    #[arg(long, default_value = "word:5", value_parser = parse_shingle)]
+    #[arg(long, default_value = "word:5", value_parser = neardup_core::settings::parse::shingle)]
     pub(crate) shingle: neardup_sketch::Shingling,
 
     /// Sketch: classic MinHash, or one-permutation hashing (faster).
@@ -213,7 +226,8 @@ pub(crate) struct NearArgs {
     pub(crate) sketch: SketchArg,
 
     /// Signature length (permutations).
-    #[arg(long, default_value_t = neardup_sketch::DEFAULT_NUM_PERM)]
+    #[arg(long, default_value_t = neardup_sketch::DEFAULT_NUM_PERM,
+          value_parser = neardup_core::settings::parse::positive)]
     pub(crate) num_perm: usize,
 
     /// Seed of shingle hashes and sketches (signatures compare across runs
@@ -222,11 +236,11 @@ pub(crate) struct NearArgs {
     pub(crate) seed: u64,
 
     /// LSH bands (default: the optimum for `--threshold`).
-    #[arg(long)]
+    #[arg(long, value_parser = neardup_core::settings::parse::positive)]
     pub(crate) bands: Option<usize>,
 
     /// LSH rows per band (default: the optimum for `--threshold`).
-    #[arg(long)]
+    #[arg(long, value_parser = neardup_core::settings::parse::positive)]
     pub(crate) rows: Option<usize>,
 
     /// How candidate pairs are checked before they merge.
@@ -235,7 +249,7 @@ pub(crate) struct NearArgs {
 
     /// For `--similarity containment`: the largest length ratio (longer /
     /// shorter) candidate generation is tuned for.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 4.0, value_parser = neardup_core::settings::parse::ratio)]
     pub(crate) max_size_ratio: f64,
 }
 
@@ -363,33 +377,9 @@ pub(crate) enum VerifyArg {
     None,
 }
 
-fn unit_interval(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}` is not a number between 0 and 1")),
-    }
-}
-
-fn parse_shingle(s: &str) -> Result<neardup_sketch::Shingling, String> {
-    s.parse().map_err(|e: neardup_sketch::Error| e.to_string())
-}
-
 /// `123`, `64K`, `512M`, `8G` (powers of 1024).
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        Some('T') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    num.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(|v| (v * mult as f64) as u64)
-        .ok_or_else(|| format!("`{s}` is not a size (like `512M` or `8G`)"))
+    neardup_core::settings::parse::size(s)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -447,16 +437,12 @@ impl NormalizeOptions {
 }
 
 impl NearArgs {
-    pub(crate) fn to_options(
-        &self,
-        memory: u64,
-        tmp_dir: Option<&std::path::Path>,
-    ) -> Option<neardup_core::config::NearOptions> {
-        use neardup_core::config::{NearOptions, Similarity, Verify};
+    pub(crate) fn to_settings(&self) -> Option<neardup_core::NearSettings> {
+        use neardup_core::{NearSettings, Similarity, Verify};
         if self.no_near {
             return None;
         }
-        Some(NearOptions {
+        Some(NearSettings {
             threshold: self.threshold,
             similarity: match self.similarity {
                 SimilarityArg::Jaccard => Similarity::Jaccard,
@@ -477,8 +463,6 @@ impl NearArgs {
                 VerifyArg::None => Verify::None,
             },
             max_size_ratio: self.max_size_ratio,
-            memory: usize::try_from(memory).unwrap_or(usize::MAX),
-            tmp_dir: tmp_dir.map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir),
         })
     }
 }
@@ -486,19 +470,15 @@ impl NearArgs {
 impl SubstringArgs {
     /// Whether any option differs from its default.
     pub(crate) fn is_set(&self) -> bool {
-        self.min_len != neardup_core::config::DEFAULT_MIN_LEN
+        self.min_len != neardup_core::DEFAULT_MIN_LEN
             || self.min_tokens != 0
             || !matches!(self.remove, RemoveArg::Later)
             || self.min_keep != 0
     }
 
-    pub(crate) fn to_options(
-        &self,
-        memory: u64,
-        tmp_dir: Option<&std::path::Path>,
-    ) -> neardup_core::config::SubstringOptions {
-        use neardup_core::config::{Remove, SubstringOptions};
-        SubstringOptions {
+    pub(crate) fn to_settings(&self) -> neardup_core::SubstringSettings {
+        use neardup_core::{Remove, SubstringSettings};
+        SubstringSettings {
             min_len: self.min_len,
             min_tokens: self.min_tokens,
             remove: match self.remove {
@@ -506,8 +486,6 @@ impl SubstringArgs {
                 RemoveArg::All => Remove::All,
             },
             min_keep: self.min_keep,
-            memory: usize::try_from(memory).unwrap_or(usize::MAX),
-            tmp_dir: tmp_dir.map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir),
         }
     }
 }

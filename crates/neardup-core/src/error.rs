@@ -12,6 +12,15 @@ pub enum Error {
     /// Reading inputs or writing outputs failed.
     #[error(transparent)]
     Io(#[from] neardup_io::Error),
+    /// Settings that cannot work together, or a bad value.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingError),
+    /// More records than one run can index.
+    #[error("more than {limit} records in one run: split the input into batches (an index, `--index`, takes them one after another)")]
+    TooManyRecords {
+        /// The most records a run holds.
+        limit: u64,
+    },
     /// Near-duplicate settings that cannot work, or a failure of its
     /// temporary files.
     #[error("near duplicates: {0}")]

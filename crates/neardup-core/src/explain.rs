@@ -1,22 +1,30 @@
-//! Why two texts are (or are not) near duplicates.
+//! Why two texts are (or are not) duplicates, and what `dedup` does with
+//! them.
 //!
 //! `neardup explain A B` answers the question a user asks when a result
-//! surprises them: it shows each step the matcher takes on the two texts —
-//! canonical forms, exact Jaccard and containment of their shingle sets,
-//! the MinHash estimate, which LSH bands collided (and so whether the pair
-//! would even be compared), the verdict at the threshold — then the shingles
-//! they share and the ones they do not, and a line diff of the originals.
+//! surprises them. It runs the very analysis and decisions of a `dedup` run
+//! over the two records, A read first ([`crate::Analyzer`],
+//! [`crate::Deduper`]), and reports what that run decides for each; then each
+//! step behind it: the passages cut from either text before matching (a
+//! record that says its body twice is matched as said once), whether the
+//! canonical forms of the texts as written are equal (an exact duplicate),
+//! and, on those same texts, exact Jaccard and containment of their shingle
+//! sets, the MinHash estimate, which LSH bands collided (so whether the pair
+//! is even compared), the verdict at the threshold; then the shingles they
+//! share and the ones they do not, and a line diff of the originals.
 
 use std::collections::BTreeSet;
 
-use neardup_sketch::{estimate_jaccard, jaccard, minhash, LshParams, Shingling};
-use neardup_text::Normalizer;
+use neardup_sketch::{estimate_jaccard, jaccard, minhash, Shingling};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::config::{NearOptions, Similarity, Verify};
-use crate::dedup::near::{Scratch, Sketching};
-use crate::error::Result;
+use crate::analysis::{cut_into, Analyzer};
+use crate::decide::Deduper;
+use crate::error::{Error, Result};
+use crate::ledger::{Reason, Status};
+use crate::progress::NoProgress;
+use crate::settings::{OnError, Resources, Settings, Similarity, Verify};
 
 /// One side of the comparison.
 #[derive(Clone, Debug, Serialize)]
@@ -25,10 +33,31 @@ pub struct Side {
     pub name: String,
     /// Bytes of original text.
     pub bytes: usize,
-    /// Its canonical form.
+    /// Passages it repeats, cut before matching: `[offset, length]` in its
+    /// original bytes.
+    pub repeats: Vec<[u64; 2]>,
+    /// The canonical form of its text as written (repeats cut): what is
+    /// matched.
     pub canonical: String,
     /// Distinct shingles.
     pub shingles: usize,
+    /// What `dedup` does with it, A read first.
+    pub decision: SideDecision,
+}
+
+/// What a `dedup` run over the two records decides for one of them.
+#[derive(Clone, Debug, Serialize)]
+pub struct SideDecision {
+    /// Kept, modified (repeats cut), removed or rejected.
+    pub status: Status,
+    /// Why, when removed or modified.
+    pub reason: Option<Reason>,
+    /// The other record's name, when removed as its duplicate.
+    pub duplicate_of: Option<String>,
+    /// Similarity to it.
+    pub similarity: Option<f32>,
+    /// Why it was removed for repetition.
+    pub error: Option<String>,
 }
 
 /// A line of the diff of the originals.
@@ -49,6 +78,9 @@ pub struct Explanation {
     pub a: Side,
     /// Second text.
     pub b: Side,
+    /// Whether the canonical forms of the texts as written are equal (an
+    /// exact duplicate, whatever the near-duplicate settings).
+    pub exact: bool,
     /// Shingling used.
     pub shingling: String,
     /// Exact Jaccard of the shingle sets.
@@ -69,8 +101,8 @@ pub struct Explanation {
     pub similarity: f64,
     /// The threshold.
     pub threshold: f64,
-    /// Whether a run would find and merge them: a candidate, and the
-    /// verified similarity at or above the threshold.
+    /// Whether they are near duplicates: a candidate, and the verified
+    /// similarity at or above the threshold.
     pub duplicates: bool,
     /// Shingles in both (as text), up to `limit`.
     pub shared: Vec<String>,
@@ -84,33 +116,70 @@ pub struct Explanation {
     pub diff: Vec<DiffLine>,
 }
 
-/// Explains the comparison of texts `a` and `b` (with display names) under
-/// the canonical form `norm` and near-duplicate settings `opts`; lists at
-/// most `limit` shingles per group.
+/// Explains the comparison of texts `a` and `b` (with display names)
+/// under `settings`, as a `dedup` run over the two records (A first) sees
+/// them; lists at most `limit` shingles per group.
+///
+/// # Errors
+/// Near duplicates off (there is nothing to compare fingerprints of),
+/// settings that cannot work, or temp files failing.
 pub fn explain(
-    norm: &Normalizer,
-    opts: &NearOptions,
+    settings: &Settings,
+    resources: &Resources,
     (name_a, a): (&str, &str),
     (name_b, b): (&str, &str),
     limit: usize,
 ) -> Result<Explanation> {
-    let sketching = Sketching::new(opts)?;
-    let params: LshParams = sketching.params();
-    let ca = norm.canonical(a);
-    let cb = norm.canonical(b);
-    let mut scratch = Scratch::default();
-    let fa = sketching.fingerprint(&ca, &mut scratch);
-    let fb = sketching.fingerprint(&cb, &mut scratch);
+    let Some(opts) = settings.near.as_ref() else {
+        return Err(Error::Near(
+            "explaining compares fingerprints: near duplicates must be on".into(),
+        ));
+    };
+    let analyzer = Analyzer::new(settings, false)?;
+    let (aa, ab) = (analyzer.analyse(a), analyzer.analyse(b));
 
-    let jac = jaccard::jaccard(fa.set(), fb.set());
-    let cont = jaccard::containment(fa.set(), fb.set());
-    let estimate = estimate_jaccard(fa.signature(), fb.signature());
-    let collided: Vec<usize> = if minhash::is_empty_signature(fa.signature()) {
+    // What dedup decides: the same decisions over the two records.
+    let mut d = Deduper::new(&analyzer, resources, OnError::Fail, vec![String::new()])?;
+    d.push((0, 1), Some(name_a.into()), Ok(aa.clone()))?;
+    d.push((0, 2), Some(name_b.into()), Ok(ab.clone()))?;
+    let decisions = d.decide(false, &NoProgress)?;
+    let mut cut = String::new();
+    let decide = |k: usize, text: &str, cut: &mut String| {
+        let needs = decisions.needs_cut_text(k);
+        if needs {
+            cut_into(text, decisions.cuts(k).iter().map(|c| (c.start, c.len)), cut);
+        }
+        let o = decisions.outcome(k, needs.then_some(cut.as_str()));
+        SideDecision {
+            status: o.status,
+            reason: o.reason,
+            duplicate_of: o.duplicate_of.map(|i| decisions.id(i as usize)),
+            similarity: o.similarity,
+            error: o.error,
+        }
+    };
+    let (da, db) = (decide(0, a, &mut cut), decide(1, b, &mut cut));
+
+    // Each step, on the texts as written.
+    let written = |text: &str, a: &crate::Analysis| {
+        let mut out = String::new();
+        cut_into(text, a.repeats.iter().map(|r| (r.start, r.len)), &mut out);
+        analyzer.normalizer().canonical(&out)
+    };
+    let (ca, cb) = (written(a, &aa), written(b, &ab));
+    let (fa, fb) =
+        (aa.fingerprint.clone().unwrap_or_default(), ab.fingerprint.clone().unwrap_or_default());
+    let params = analyzer.banding().unwrap_or(neardup_sketch::LshParams { bands: 0, rows: 0 });
+
+    let jac = jaccard::jaccard(&fa.set, &fb.set);
+    let cont = jaccard::containment(&fa.set, &fb.set);
+    let estimate = estimate_jaccard(&fa.signature, &fb.signature);
+    let collided: Vec<usize> = if minhash::is_empty_signature(&fa.signature) {
         Vec::new()
     } else {
-        fa.keys()
+        fa.band_keys
             .iter()
-            .zip(fb.keys())
+            .zip(&fb.band_keys)
             .enumerate()
             .filter(|(_, (x, y))| x == y)
             .map(|(i, _)| i)
@@ -145,19 +214,25 @@ pub fn explain(
         })
         .collect();
 
+    let repeats = |x: &crate::Analysis| x.repeats.iter().map(|r| [r.start, r.len]).collect();
     Ok(Explanation {
         a: Side {
             name: name_a.to_string(),
             bytes: a.len(),
-            shingles: fa.set().len(),
+            repeats: repeats(&aa),
+            shingles: fa.set.len(),
             canonical: ca,
+            decision: da,
         },
         b: Side {
             name: name_b.to_string(),
             bytes: b.len(),
-            shingles: fb.set().len(),
+            repeats: repeats(&ab),
+            shingles: fb.set.len(),
             canonical: cb,
+            decision: db,
         },
+        exact: aa.hash == ab.hash,
         shingling: opts.shingling.to_string(),
         jaccard: jac,
         containment: cont,
@@ -216,13 +291,15 @@ mod tests {
 
     #[test]
     fn typographic_variants_explain_as_identical() {
-        let n = Normalizer::default();
-        let opts = NearOptions::default();
+        let s = Settings::default();
+        let r = Resources::default();
         let a = "He said \"we will not resign\" -- and left the room at once, angry.";
         let b =
             "He said \u{201C}we will not resign\u{201D} \u{2014} and left the room at once, angry.";
-        let e = explain(&n, &opts, ("a", a), ("b", b), 5).unwrap();
+        let e = explain(&s, &r, ("a", a), ("b", b), 5).unwrap();
         assert_eq!(e.jaccard, 1.0);
+        assert!(e.exact, "the canonical forms are equal");
+        assert_eq!(e.b.decision.reason, Some(Reason::Exact));
         assert_eq!(e.collided_bands.len(), e.bands);
         assert!(e.duplicates);
         assert_eq!(e.counts[1] + e.counts[2], 0);
@@ -231,11 +308,9 @@ mod tests {
 
     #[test]
     fn unrelated_texts_share_nothing() {
-        let n = Normalizer::default();
-        let opts = NearOptions::default();
         let e = explain(
-            &n,
-            &opts,
+            &Settings::default(),
+            &Resources::default(),
             ("a", "the committee met on tuesday to discuss the budget"),
             ("b", "rain is expected across the north by the evening"),
             3,
@@ -249,5 +324,26 @@ mod tests {
         // The shingles shown are the ones hashed.
         assert_eq!(e.counts[0] + e.counts[1], e.a.shingles);
         assert_eq!(e.counts[0] + e.counts[2], e.b.shingles);
+        assert_eq!(e.b.decision.status, Status::Kept);
+    }
+
+    /// B is A said twice: `dedup` cuts B's repeat and then removes B as an
+    /// exact duplicate of A; `explain` must say so, not "0.67, not near
+    /// duplicates" from the uncut text.
+    #[test]
+    fn a_record_said_twice_explains_as_dedup_decides() {
+        let a = "The council approved the new budget after a long debate about schools, \
+                 roads and the harbour, and the mayor thanked everyone who took part.";
+        let b = format!("{a}\n{}", a.replace('"', "\u{201C}"));
+        let e =
+            explain(&Settings::default(), &Resources::default(), ("a", a), ("b", &b), 3).unwrap();
+        assert_eq!(e.b.repeats.len(), 1, "B's second copy is cut before matching");
+        assert!(e.exact);
+        assert_eq!(e.jaccard, 1.0);
+        assert!(e.duplicates);
+        assert_eq!(e.b.decision.status, Status::Removed);
+        assert_eq!(e.b.decision.reason, Some(Reason::Exact));
+        assert_eq!(e.b.decision.duplicate_of.as_deref(), Some("a"));
+        assert_eq!(e.a.decision.status, Status::Kept);
     }
 }

@@ -96,6 +96,10 @@ pub struct Header {
     pub neardup_ledger: u32,
     /// neardup's version.
     pub version: String,
+    /// [`crate::Settings::fingerprint`] of the settings below: runs, indexes
+    /// and Python results with the same fingerprint decide alike.
+    #[serde(default)]
+    pub fingerprint: String,
     /// The settings that decide results.
     pub settings: serde_json::Value,
 }

@@ -72,7 +72,9 @@ pub struct Stats {
 }
 
 /// Upper bounds; a record above any is removed with reason `repetition`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// In JSON, the list of `[name, bound]` pairs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Thresholds {
     /// `(name, bound)` pairs, names as in [`Stats`].
     pub bounds: Vec<(String, f32)>,

@@ -7,8 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use neardup_core::config::NearOptions;
-use neardup_core::{Config, Keep, NoProgress};
+use neardup_core::{Config, Keep, NearSettings, NoProgress, Settings};
 use neardup_io::{Discover, Outputs, Target};
 use neardup_sketch::{jaccard, shingle, Shingling};
 use neardup_text::Normalizer;
@@ -106,7 +105,7 @@ fn oracle_jaccard(a: &str, b: &str) -> f64 {
     let set = |t: &str| {
         let flat = n.canonical(t).split_ascii_whitespace().collect::<Vec<_>>().join(" ");
         let mut h = Vec::new();
-        Shingling::Word(5).shingle_hashes(&flat, NearOptions::default().seed, &mut h);
+        Shingling::Word(5).shingle_hashes(&flat, NearSettings::default().seed, &mut h);
         shingle::into_set(&mut h);
         h
     };
@@ -114,7 +113,10 @@ fn oracle_jaccard(a: &str, b: &str) -> f64 {
 }
 
 fn near_only(keep: Keep) -> Config {
-    Config { exact: false, min_repeat: None, keep, ..Config::default() }
+    Config {
+        settings: Settings { exact: false, min_repeat: None, keep, ..Settings::default() },
+        ..Config::default()
+    }
 }
 
 proptest! {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use neardup_core::{Config, NoProgress, Summary};
+use neardup_core::{Config, NoProgress, Settings, Summary};
 use neardup_io::{Discover, Outputs, Target};
 use proptest::prelude::*;
 
@@ -92,7 +92,8 @@ proptest! {
         let input = write_jsonl(dir.path(), &records);
         let mut results = Vec::new();
         for force_two_passes in [false, true] {
-            let cfg = Config { stats: true, near: None, force_two_passes, ..Config::default() };
+            let settings = Settings { near: None, ..Settings::default() };
+            let cfg = Config { stats: true, settings, force_two_passes, ..Config::default() };
             prop_assert_eq!(cfg.single_pass(), !force_two_passes);
             let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
             let s = dedup(&input, &out, &ledger, &cfg);
@@ -109,7 +110,7 @@ proptest! {
         for (threads, batch_records) in [(1, 4096), (2, 1), (3, 7)] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let mut cfg = Config { stats: true, ..Config::default() };
-            cfg.layout.batch_records = batch_records;
+            cfg.input.layout.batch_records = batch_records;
             let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
             pool.install(|| dedup(&input, &out, &ledger, &cfg));
             results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap()));

@@ -7,8 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use neardup_core::config::{Remove, SubstringOptions};
-use neardup_core::{Config, NoProgress, Summary};
+use neardup_core::{Config, NoProgress, Remove, Resources, Settings, SubstringSettings, Summary};
 use neardup_io::{Discover, Outputs, Target};
 use neardup_text::{Normalizer, Options};
 use proptest::prelude::*;
@@ -25,14 +24,25 @@ fn write_jsonl(dir: &Path, records: &[String]) -> PathBuf {
     path
 }
 
+/// Substring settings and the resources of their run.
+#[derive(Clone, Default)]
+struct SubstringOptions {
+    settings: SubstringSettings,
+    resources: Resources,
+}
+
 /// Substrings alone, as `neardup substrings` runs them.
 fn substrings_config(opts: SubstringOptions, normalize: Options) -> Config {
     Config {
-        normalize,
-        exact: false,
-        near: None,
-        min_repeat: None,
-        substrings: Some(opts),
+        settings: Settings {
+            normalize,
+            exact: false,
+            near: None,
+            min_repeat: None,
+            substrings: Some(opts.settings),
+            ..Settings::default()
+        },
+        resources: opts.resources,
         ..Config::default()
     }
 }
@@ -159,10 +169,12 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let input = write_jsonl(dir.path(), &texts);
         let opts = SubstringOptions {
-            min_len: len,
-            remove: if later { Remove::Later } else { Remove::All },
-            tmp_dir: dir.path().to_path_buf(),
-            ..SubstringOptions::default()
+            settings: SubstringSettings {
+                min_len: len,
+                remove: if later { Remove::Later } else { Remove::All },
+                ..SubstringSettings::default()
+            },
+            resources: Resources { tmp_dir: dir.path().to_path_buf(), ..Resources::default() },
         };
         let r = run(dir.path(), &input, &substrings_config(opts, identity()));
         let want = oracle(&texts, len, later);
@@ -193,10 +205,8 @@ proptest! {
         let mut results = Vec::new();
         for (threads, memory) in [(1, 1 << 30), (2, 300), (3, 4096)] {
             let opts = SubstringOptions {
-                min_len: len,
-                memory,
-                tmp_dir: dir.path().to_path_buf(),
-                ..SubstringOptions::default()
+                settings: SubstringSettings { min_len: len, ..SubstringSettings::default() },
+                resources: Resources { memory, tmp_dir: dir.path().to_path_buf() },
             };
             let cfg = substrings_config(opts, Options::default());
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -275,7 +285,10 @@ fn run_records(
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let input = write_jsonl(dir.path(), records);
-    let opts = SubstringOptions { tmp_dir: dir.path().to_path_buf(), ..opts };
+    let opts = SubstringOptions {
+        resources: Resources { tmp_dir: dir.path().to_path_buf(), ..opts.resources },
+        ..opts
+    };
     run(dir.path(), &input, &config(opts))
 }
 
@@ -284,8 +297,12 @@ fn substrings_run(records: &[String], opts: SubstringOptions) -> Run {
     run_records(records, opts, |o| substrings_config(o, Options::default()))
 }
 
+fn with(settings: SubstringSettings) -> SubstringOptions {
+    SubstringOptions { settings, ..Default::default() }
+}
+
 fn planted_run(records: &[String], min_len: usize) -> Run {
-    substrings_run(records, SubstringOptions { min_len, ..Default::default() })
+    substrings_run(records, with(SubstringSettings { min_len, ..Default::default() }))
 }
 
 #[test]
@@ -351,8 +368,8 @@ fn removed_duplicates_are_not_a_source_of_repeats() {
     let (a, _) = plant(0, &p);
     let (c, in_c) = plant(2, &p);
     let r = run_records(&[a.clone(), a, c], SubstringOptions::default(), |o| Config {
-        near: None,
-        substrings: Some(o),
+        settings: Settings { near: None, substrings: Some(o.settings), ..Settings::default() },
+        resources: o.resources,
         ..Config::default()
     });
     assert_eq!(r.ledger[1]["reason"], "exact");
@@ -374,7 +391,8 @@ fn emptied_records_are_removed_and_min_keep_applies() {
     assert_eq!(r.ledger[2]["status"], "modified");
     assert_eq!(r.summary.removed_substring, 1);
 
-    let r = substrings_run(&records, SubstringOptions { min_keep: 10, ..Default::default() });
+    let r =
+        substrings_run(&records, with(SubstringSettings { min_keep: 10, ..Default::default() }));
     assert_eq!(r.ledger[2]["status"], "removed", "` ok.` is under 10 bytes");
     assert_eq!(r.summary.removed_substring, 2);
 }
@@ -384,7 +402,10 @@ fn remove_all_cuts_the_first_copy_too() {
     let p = passage(SOURCE, 120);
     let (a, in_a) = plant(0, &p);
     let (b, in_b) = plant(1, &p);
-    let r = substrings_run(&[a, b], SubstringOptions { remove: Remove::All, ..Default::default() });
+    let r = substrings_run(
+        &[a, b],
+        with(SubstringSettings { remove: Remove::All, ..Default::default() }),
+    );
     assert_eq!(spans_of(&r.ledger[0]), vec![[in_a.start as u64, in_a.len() as u64]]);
     assert_eq!(spans_of(&r.ledger[1]), vec![[in_b.start as u64, in_b.len() as u64]]);
     // The other place each copy lives.

@@ -31,22 +31,16 @@
 //! million documents before the first spill. Run files take the same 16
 //! bytes per entry on disk.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::extsort::{ExternalSorter, Sorted};
 
 /// Bytes per in-memory entry (one document in one band).
 pub const ENTRY_BYTES: usize = 16;
 
 /// Runs merged at once; more runs are first merged in passes of this many.
-pub const FAN_IN: usize = 64;
-
-/// Read and write buffer per run file.
-const IO_BUFFER: usize = 64 * 1024;
+pub use crate::extsort::FAN_IN;
 
 /// One bucket: the documents whose band `band` has key `key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,18 +72,8 @@ pub struct Bucket<'a> {
 #[derive(Debug)]
 pub struct BucketTable {
     bands: usize,
-    budget_entries: usize,
-    tmp_dir: PathBuf,
-    mem: Vec<u128>,
-    runs: Vec<Run>,
+    sorter: ExternalSorter<u128>,
     inserted: u64,
-}
-
-/// A sorted run in an anonymous temporary file.
-#[derive(Debug)]
-struct Run {
-    file: File,
-    entries: u64,
 }
 
 #[inline]
@@ -117,14 +101,9 @@ impl BucketTable {
                 expected: "1 to 4294967295",
             });
         }
-        Ok(BucketTable {
-            bands,
-            budget_entries: (memory_budget_bytes / ENTRY_BYTES).max(bands),
-            tmp_dir: tmp_dir.to_owned(),
-            mem: Vec::new(),
-            runs: Vec::new(),
-            inserted: 0,
-        })
+        // At least one document's entries fit.
+        let budget = memory_budget_bytes.max(bands * ENTRY_BYTES);
+        Ok(BucketTable { bands, sorter: ExternalSorter::new(budget, tmp_dir, false), inserted: 0 })
     }
 
     /// Adds document `doc` (a dense index) with one key per band. Spills a
@@ -137,15 +116,11 @@ impl BucketTable {
         if band_keys.len() != self.bands {
             return Err(Error::BandCount { expected: self.bands, found: band_keys.len() });
         }
-        if self.mem.len() + self.bands > self.budget_entries {
-            self.spill()?;
+        for (band, &key) in band_keys.iter().enumerate() {
+            if let Err(source) = self.sorter.push(pack(band, key, doc)) {
+                return Err(Error::Spill { dir: self.sorter.tmp_dir().to_owned(), source });
+            }
         }
-        if self.mem.capacity() - self.mem.len() < self.bands {
-            // Grow by doubling, but never past the budget.
-            let want = (self.mem.capacity() * 2).max(1024).min(self.budget_entries);
-            self.mem.reserve_exact(want.max(self.mem.len() + self.bands) - self.mem.len());
-        }
-        self.mem.extend(band_keys.iter().enumerate().map(|(band, &key)| pack(band, key, doc)));
         self.inserted += 1;
         Ok(())
     }
@@ -165,134 +140,31 @@ impl BucketTable {
     /// Runs spilled to disk so far.
     #[must_use]
     pub fn spilled_runs(&self) -> usize {
-        self.runs.len()
+        self.sorter.spilled_runs()
     }
 
     /// Bytes of entries held in memory (capacity, not length).
     #[must_use]
     pub fn memory_usage(&self) -> usize {
-        self.mem.capacity() * ENTRY_BYTES
-    }
-
-    fn spill_err(&self) -> impl Fn(std::io::Error) -> Error + '_ {
-        |source| Error::Spill { dir: self.tmp_dir.clone(), source }
-    }
-
-    /// Sorts the in-memory entries and writes them as a new run.
-    fn spill(&mut self) -> Result<()> {
-        if self.mem.is_empty() {
-            return Ok(());
-        }
-        self.mem.sort_unstable();
-        let run = write_run(&self.tmp_dir, self.mem.iter().copied()).map_err(self.spill_err())?;
-        self.runs.push(run);
-        self.mem.clear();
-        Ok(())
+        self.sorter.memory_usage()
     }
 
     /// Ends insertion and returns the buckets, merging runs as needed.
     ///
     /// # Errors
     /// [`Error::Spill`] if merging runs fails.
-    pub fn finish(mut self) -> Result<Buckets> {
-        self.mem.sort_unstable();
-        // Keep merging the oldest runs until one final merge can take them all.
-        while self.runs.len() > FAN_IN {
-            let batch: Vec<Run> = self.runs.drain(..FAN_IN).collect();
-            let mut merger = Merger::new(batch.into_iter().map(Source::file).collect())
-                .map_err(self.spill_err())?;
-            let run =
-                write_run_fallible(&self.tmp_dir, || merger.next()).map_err(self.spill_err())?;
-            self.runs.push(run);
-        }
-        let mut sources: Vec<Source> = self.runs.drain(..).map(Source::file).collect();
-        sources.push(Source::Mem(std::mem::take(&mut self.mem).into_iter()));
-        let merger = Merger::new(sources).map_err(self.spill_err())?;
-        Ok(Buckets { merger, pending: None, docs: Vec::new(), tmp_dir: self.tmp_dir })
-    }
-}
-
-fn write_run(dir: &Path, entries: impl Iterator<Item = u128>) -> std::io::Result<Run> {
-    let mut it = entries;
-    write_run_fallible(dir, || Ok(it.next()))
-}
-
-fn write_run_fallible(
-    dir: &Path,
-    mut next: impl FnMut() -> std::io::Result<Option<u128>>,
-) -> std::io::Result<Run> {
-    let mut w = BufWriter::with_capacity(IO_BUFFER, tempfile::tempfile_in(dir)?);
-    let mut entries = 0u64;
-    while let Some(e) = next()? {
-        w.write_all(&e.to_le_bytes())?;
-        entries += 1;
-    }
-    let mut file = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-    file.seek(SeekFrom::Start(0))?;
-    Ok(Run { file, entries })
-}
-
-/// A sorted stream of entries: a run file or the in-memory remainder.
-enum Source {
-    File { reader: BufReader<File>, left: u64 },
-    Mem(std::vec::IntoIter<u128>),
-}
-
-impl Source {
-    fn file(run: Run) -> Source {
-        Source::File { reader: BufReader::with_capacity(IO_BUFFER, run.file), left: run.entries }
-    }
-
-    fn next(&mut self) -> std::io::Result<Option<u128>> {
-        match self {
-            Source::Mem(it) => Ok(it.next()),
-            Source::File { left: 0, .. } => Ok(None),
-            Source::File { reader, left } => {
-                let mut buf = [0u8; ENTRY_BYTES];
-                reader.read_exact(&mut buf)?;
-                *left -= 1;
-                Ok(Some(u128::from_le_bytes(buf)))
-            }
-        }
-    }
-}
-
-/// K-way merge of sorted sources with a min-heap of their heads. Equal
-/// entries from different sources come out adjacent; ties are broken by
-/// source index, though equal `u128`s are indistinguishable anyway.
-struct Merger {
-    sources: Vec<Source>,
-    heap: BinaryHeap<Reverse<(u128, usize)>>,
-}
-
-impl Merger {
-    fn new(mut sources: Vec<Source>) -> std::io::Result<Merger> {
-        let mut heap = BinaryHeap::with_capacity(sources.len());
-        for (i, s) in sources.iter_mut().enumerate() {
-            if let Some(e) = s.next()? {
-                heap.push(Reverse((e, i)));
-            }
-        }
-        Ok(Merger { sources, heap })
-    }
-
-    fn next(&mut self) -> std::io::Result<Option<u128>> {
-        let Some(Reverse((e, i))) = self.heap.pop() else {
-            return Ok(None);
-        };
-        if let Some(next) = self.sources.get_mut(i) {
-            if let Some(n) = next.next()? {
-                self.heap.push(Reverse((n, i)));
-            }
-        }
-        Ok(Some(e))
+    pub fn finish(self) -> Result<Buckets> {
+        let tmp_dir = self.sorter.tmp_dir().to_owned();
+        let merger =
+            self.sorter.finish().map_err(|source| Error::Spill { dir: tmp_dir.clone(), source })?;
+        Ok(Buckets { merger, pending: None, docs: Vec::new(), tmp_dir })
     }
 }
 
 /// The buckets of a finished [`BucketTable`], streamed in `(band, key)`
 /// order. Holds one bucket's documents at a time.
 pub struct Buckets {
-    merger: Merger,
+    merger: Sorted<u128>,
     pending: Option<u128>,
     docs: Vec<u32>,
     tmp_dir: PathBuf,

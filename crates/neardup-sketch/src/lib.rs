@@ -75,6 +75,7 @@
 pub mod bucket;
 mod densify;
 mod error;
+pub mod extsort;
 pub mod hash;
 pub mod jaccard;
 mod kernel;

@@ -283,6 +283,29 @@ pub fn recall_params(threshold: f64, num_perm: usize, recall: f64) -> Result<Lsh
     Ok(best)
 }
 
+/// With verified candidates, the probability that a pair at exactly the
+/// threshold becomes a candidate, at least, under [`banding_for`].
+pub const RECALL_AT_THRESHOLD: f64 = 0.995;
+
+/// The banding neardup uses for a Jaccard `threshold`: every face and file
+/// that needs one calls this, so that they agree.
+///
+/// With `verified` candidates (each checked exactly before it counts), a
+/// missed pair is lost for good and a false candidate costs one comparison:
+/// [`recall_params`] at [`RECALL_AT_THRESHOLD`] (`21 × 6` at 0.8 and 128
+/// permutations). Unverified, the equal false-positive and false-negative
+/// weights of [`optimal_params`] (`9 × 13`).
+///
+/// # Errors
+/// As [`recall_params`] and [`optimal_params`].
+pub fn banding_for(threshold: f64, num_perm: usize, verified: bool) -> Result<LshParams> {
+    if verified {
+        recall_params(threshold, num_perm, RECALL_AT_THRESHOLD)
+    } else {
+        optimal_params(threshold, num_perm, 0.5, 0.5)
+    }
+}
+
 /// The Jaccard similarity of two sets when the smaller is a fraction
 /// `containment` contained in the larger and `size_ratio = |larger| /
 /// |smaller| ≥ 1`: `J = c / (ratio + 1 − c)`.

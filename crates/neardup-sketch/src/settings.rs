@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::hash::{HASH_NAME, HASH_VERSION};
-use crate::lsh::{optimal_params, LshParams};
+use crate::lsh::{banding_for, LshParams};
 use crate::minhash::{SketchKind, Sketcher};
 use crate::shingle::Shingling;
 
@@ -82,11 +82,12 @@ impl Settings {
         Ok(s)
     }
 
-    /// Settings whose banding is [`optimal_params`] for a Jaccard
-    /// `threshold` with equal false-positive and false-negative weights.
+    /// Settings whose banding is neardup's for a Jaccard `threshold` with
+    /// verified candidates ([`banding_for`]: `21 × 6` at 0.8), the same
+    /// banding `neardup dedup` uses.
     ///
     /// # Errors
-    /// As [`Settings::new`] and [`optimal_params`].
+    /// As [`Settings::new`] and [`banding_for`].
     pub fn for_threshold(
         shingling: Shingling,
         kind: SketchKind,
@@ -94,7 +95,7 @@ impl Settings {
         seed: u64,
         threshold: f64,
     ) -> Result<Settings> {
-        let lsh = optimal_params(threshold, num_perm, 0.5, 0.5)?;
+        let lsh = banding_for(threshold, num_perm, true)?;
         Settings::new(shingling, kind, num_perm, seed, lsh)
     }
 
@@ -223,10 +224,10 @@ mod tests {
     }
 
     #[test]
-    fn for_threshold_uses_optimal_params() {
+    fn for_threshold_uses_the_banding_dedup_uses() {
         let s =
             Settings::for_threshold(Shingling::default(), SketchKind::Oph, 128, 1, 0.8).unwrap();
-        assert_eq!((s.bands, s.rows), (9, 13));
+        assert_eq!((s.bands, s.rows), (21, 6));
         assert_eq!(s.sketcher().unwrap().num_perm(), 128);
     }
 }

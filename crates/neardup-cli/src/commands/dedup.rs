@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use neardup_core::repetition::Thresholds;
-use neardup_core::{Config, Keep, OnError};
+use neardup_core::{Config, Input, Keep, OnError, Resources, Settings};
 use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
 use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, OnErrorArg, RecordsArg};
@@ -49,18 +49,18 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
         bail!("`--min-len`, `--min-tokens`, `--remove` and `--min-keep` set up `--substrings`: add it");
     }
     let (mut cfg, sources) = prepare_io(&args.io)?;
-    let run = &args.io.run;
-    cfg.keep = match args.keep {
+    let s = &mut cfg.settings;
+    s.keep = match args.keep {
         KeepArg::First => Keep::First,
         KeepArg::Last => Keep::Last,
         KeepArg::Longest => Keep::Longest,
     };
-    cfg.exact = !args.no_exact;
-    cfg.near = args.near.to_options(run.memory, run.tmp_dir.as_deref());
-    cfg.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
-    cfg.thresholds = thresholds;
-    cfg.substrings =
-        args.substrings.then(|| args.substring.to_options(run.memory, run.tmp_dir.as_deref()));
+    s.exact = !args.no_exact;
+    s.near = args.near.to_settings();
+    s.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
+    s.thresholds = thresholds;
+    s.substrings = args.substrings.then(|| args.substring.to_settings());
+    s.validate()?;
     Ok((cfg, sources))
 }
 
@@ -69,24 +69,30 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
 /// the inputs.
 pub(crate) fn prepare_io(io: &IoArgs) -> Result<(Config, Vec<Source>)> {
     let cfg = Config {
-        normalize: io.normalize.to_options(),
-        fields: Fields { text: io.input.text_field.clone(), id: io.input.id_field.clone() },
-        layout: Layout {
-            unit: match io.input.records {
-                RecordsArg::File => Unit::File,
-                RecordsArg::Lines => Unit::Lines,
-                RecordsArg::Paragraphs => Unit::Paragraphs,
+        settings: Settings { normalize: io.normalize.to_options(), ..Settings::default() },
+        input: Input {
+            fields: Fields { text: io.input.text_field.clone(), id: io.input.id_field.clone() },
+            layout: Layout {
+                unit: match io.input.records {
+                    RecordsArg::File => Unit::File,
+                    RecordsArg::Lines => Unit::Lines,
+                    RecordsArg::Paragraphs => Unit::Paragraphs,
+                },
+                max_record_bytes: io.input.max_record_bytes,
+                batch_bytes: io.run.batch_bytes.max(1),
+                batch_records: io.run.batch_records.max(1),
             },
-            max_record_bytes: io.input.max_record_bytes,
-            batch_bytes: io.run.batch_bytes.max(1),
-            batch_records: io.run.batch_records.max(1),
+            on_error: match io.on_error {
+                OnErrorArg::Fail => OnError::Fail,
+                OnErrorArg::Skip => OnError::Skip,
+            },
+        },
+        resources: Resources {
+            memory: usize::try_from(io.run.memory).unwrap_or(usize::MAX),
+            tmp_dir: io.run.tmp_dir.clone().unwrap_or_else(std::env::temp_dir),
         },
         stats: io.ledger.is_some(),
-        on_error: match io.on_error {
-            OnErrorArg::Fail => OnError::Fail,
-            OnErrorArg::Skip => OnError::Skip,
-        },
-        ..Config::default()
+        force_two_passes: false,
     };
     let discover = Discover {
         format: match io.input.format {

@@ -3,17 +3,26 @@
 use std::io::{self, Write};
 
 use anyhow::{bail, Context, Result};
-use neardup_core::explain::{explain, DiffLine, Explanation};
+use neardup_core::explain::{explain, DiffLine, Explanation, Side};
+use neardup_core::ledger::Status;
+use neardup_core::{Resources, Settings};
 use neardup_io::{record, Discover, Fields, Format, Layout, RecordReader, Unit};
-use neardup_text::Normalizer;
 
 use crate::args::{ExplainArgs, FormatArg, RecordsArg};
 use crate::commands::ExitStatus;
 
 pub(crate) fn run(args: ExplainArgs) -> Result<ExitStatus> {
-    let Some(near) = args.near.to_options(0, None) else {
+    let Some(near) = args.near.to_settings() else {
         bail!("`explain` compares near-duplicate fingerprints; drop `--no-near`");
     };
+    let settings = Settings {
+        normalize: args.normalize.to_options(),
+        exact: !args.no_exact,
+        near: Some(near),
+        min_repeat: (!args.no_repeats).then_some(args.min_repeat),
+        ..Settings::default()
+    };
+    settings.validate()?;
     let fields = Fields { text: args.input.text_field.clone(), id: args.input.id_field.clone() };
     let format = match args.input.format {
         FormatArg::Auto => None,
@@ -31,8 +40,7 @@ pub(crate) fn run(args: ExplainArgs) -> Result<ExitStatus> {
         let found = find_ids(&args.inputs, [&args.a, &args.b], format, unit, &fields)?;
         (found[0].clone(), found[1].clone())
     };
-    let norm = Normalizer::new(args.normalize.to_options());
-    let e = explain(&norm, &near, (&args.a, &a), (&args.b, &b), args.limit)?;
+    let e = explain(&settings, &Resources::default(), (&args.a, &a), (&args.b, &b), args.limit)?;
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &e)?;
@@ -107,10 +115,49 @@ fn find_ids(
     }
 }
 
+/// What `dedup` does with one side, in words.
+fn decision(side: &Side) -> String {
+    let d = &side.decision;
+    let reason = d.reason.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_default();
+    match d.status {
+        Status::Kept => "kept".to_string(),
+        Status::Modified => format!("kept, modified ({reason})"),
+        Status::Rejected => format!("rejected: {}", d.error.as_deref().unwrap_or("")),
+        Status::Removed => match (&d.duplicate_of, d.similarity) {
+            (Some(of), Some(s)) => {
+                format!("removed: {reason} duplicate of {of} (similarity {s:.4})")
+            }
+            (Some(of), None) => format!("removed: {reason} duplicate of {of}"),
+            (None, _) => format!("removed: {reason} {}", d.error.as_deref().unwrap_or("")),
+        },
+    }
+}
+
 fn render(e: &Explanation, out: &mut impl Write) -> io::Result<()> {
     let verdict = if e.duplicates { "near duplicates" } else { "not near duplicates" };
     writeln!(out, "A: {} ({} bytes, {} shingles)", e.a.name, e.a.bytes, e.a.shingles)?;
     writeln!(out, "B: {} ({} bytes, {} shingles)", e.b.name, e.b.bytes, e.b.shingles)?;
+    writeln!(out)?;
+    for (label, side) in [("A", &e.a), ("B", &e.b)] {
+        writeln!(out, "dedup {label}         {}", decision(side))?;
+    }
+    for (label, side) in [("A", &e.a), ("B", &e.b)] {
+        if !side.repeats.is_empty() {
+            let spans: Vec<String> =
+                side.repeats.iter().map(|[o, l]| format!("{l} bytes at {o}")).collect();
+            writeln!(
+                out,
+                "repeats {label}       {} cut before matching: {}",
+                side.repeats.len(),
+                spans.join(", ")
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "exact           {}",
+        if e.exact { "equal canonical forms (texts as written)" } else { "canonical forms differ" }
+    )?;
     writeln!(out)?;
     writeln!(out, "shingles        {}", e.shingling)?;
     writeln!(out, "jaccard         {:.4}  (exact, on the shingle sets)", e.jaccard)?;
@@ -136,7 +183,7 @@ fn render(e: &Explanation, out: &mut impl Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "verdict         {verdict} (similarity {:.4}, threshold {})",
+        "near            {verdict} (similarity {:.4}, threshold {})",
         e.similarity, e.threshold
     )?;
     let [shared, only_a, only_b] = e.counts;

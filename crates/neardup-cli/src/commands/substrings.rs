@@ -8,13 +8,12 @@ use crate::commands::{dedup, ExitStatus};
 
 pub(crate) fn run(args: SubstringsArgs) -> Result<ExitStatus> {
     let (mut cfg, sources) = dedup::prepare_io(&args.io)?;
-    let run = &args.io.run;
-    cfg.exact = false;
-    cfg.near = None;
-    cfg.min_repeat = None;
+    cfg.settings.exact = false;
+    cfg.settings.near = None;
+    cfg.settings.min_repeat = None;
     // Gopher statistics judge whole records, which is `dedup`'s job; they
     // would cost this one time for a ledger column nobody asked for.
     cfg.stats = false;
-    cfg.substrings = Some(args.substring.to_options(run.memory, run.tmp_dir.as_deref()));
+    cfg.settings.substrings = Some(args.substring.to_settings());
     dedup::execute(&args.io, &cfg, &sources)
 }

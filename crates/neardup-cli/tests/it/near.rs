@@ -108,12 +108,16 @@ fn explain_shows_why() {
     A: a.txt (74 bytes, 11 shingles)
     B: b.txt (79 bytes, 11 shingles)
 
+    dedup A         kept
+    dedup B         removed: exact duplicate of a.txt (similarity 1.0000)
+    exact           equal canonical forms (texts as written)
+
     shingles        word:5
     jaccard         1.0000  (exact, on the shingle sets)
     containment     1.0000  (share of the smaller set in the larger)
     estimate        1.0000  (MinHash, minhash × 128)
     lsh             21 bands × 6 rows; 21 of 21 bands collided: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20
-    verdict         near duplicates (similarity 1.0000, threshold 0.8)
+    near            near duplicates (similarity 1.0000, threshold 0.8)
 
     shared: 11 shingles
       "\"we will not resign\" -"
@@ -138,6 +142,59 @@ fn explain_shows_why() {
     let e: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(e["duplicates"], false);
     assert_eq!(e["jaccard"], 0.0);
+    let missing = neardup(dir.path(), &["explain", "a", "zz", "--in", "w.jsonl"], None);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("no record with id `zz`"), "{}", missing.stderr);
+}
+
+/// B is A said twice, the second copy typographically different: `dedup`
+/// cuts B's repeat and removes B as an exact duplicate of A, and `explain`
+/// says the same (it once answered "not near duplicates (0.67)" from the
+/// uncut text).
+#[test]
+fn explain_agrees_with_dedup_on_a_record_said_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "The council approved the new budget after a long debate about schools, roads \
+             and the harbour, and the mayor said \"we will build it\" -- then thanked everyone.";
+    let b = format!(
+        "{a}\n{}",
+        a.replace("\"we", "\u{201C}we").replace("it\"", "it\u{201D}").replace("--", "\u{2014}")
+    );
+    let corpus: String = [("a", a), ("b", b.as_str())]
+        .iter()
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+        .collect();
+    files(dir.path(), &[("ab.jsonl", corpus.as_bytes())]);
+    let run =
+        neardup(dir.path(), &["dedup", "ab.jsonl", "-o", "out.jsonl", "--ledger", "l.jsonl"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (_, entries) = ledger(&dir.path().join("l.jsonl"));
+    assert_eq!(entries[1]["status"], "removed");
+    assert_eq!(entries[1]["reason"], "exact");
+    assert_eq!(entries[1]["duplicate_of"], "a");
+
+    let run = neardup(dir.path(), &["explain", "a", "b", "--in", "ab.jsonl", "--json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let e: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(e["b"]["decision"]["status"], "removed");
+    assert_eq!(e["b"]["decision"]["reason"], "exact");
+    assert_eq!(e["b"]["decision"]["duplicate_of"], "a");
+    assert_eq!(e["b"]["repeats"].as_array().unwrap().len(), 1);
+    assert_eq!(e["exact"], true);
+    assert_eq!(e["jaccard"], 1.0);
+    assert_eq!(e["duplicates"], true);
+    let text = neardup(dir.path(), &["explain", "a", "b", "--in", "ab.jsonl"], None);
+    assert!(
+        text.stdout_str().contains("dedup B         removed: exact duplicate of a"),
+        "{}",
+        text.stdout_str()
+    );
+}
+
+#[test]
+fn explain_by_id_needs_both_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path(), &[("w.jsonl", wire().as_bytes())]);
     let missing = neardup(dir.path(), &["explain", "a", "zz", "--in", "w.jsonl"], None);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no record with id `zz`"), "{}", missing.stderr);

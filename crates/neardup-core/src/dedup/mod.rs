@@ -1,55 +1,44 @@
-//! The deduplication run: read, analyse, decide, write.
+//! A deduplication run over files: read, analyse, decide, write.
 //!
 //! A run makes two passes over its inputs.
 //!
-//! 1. **Analyse**: a reader thread cuts the inputs into batches of raw
-//!    records; each batch is analysed in parallel (parse, normalize, find
-//!    in-record repeats, hash, statistics) and the results are folded in
-//!    input order into a compact table, one small entry per record. Memory
-//!    grows with the number of records (about 80 bytes each, plus ids), not
-//!    with their text.
-//! 2. **Decide**: exact-duplicate clusters are formed from the hashes, and
-//!    the keep policy picks each cluster's survivor ([`exact`]); near
-//!    duplicates are clustered from their fingerprints ([`near`]); repeated
-//!    substrings are found among the records still kept ([`substrings`]).
-//! 3. **Write**: the inputs are read again with the same reader (so record
-//!    `k` is the same bytes), and each kept record is copied through
-//!    unchanged, or with its spans cut, to temp files that are renamed into
-//!    place at the end. The ledger is written the same way.
+//! 1. **Analyse** ([`read`]): a reader thread cuts the inputs into batches
+//!    of raw records; each batch is parsed and analysed in parallel
+//!    ([`crate::Analyzer`]) and the results are pushed in input order into a
+//!    [`crate::Deduper`], one small table entry per record. Memory grows
+//!    with the number of records (about 100 bytes each, plus ids), not with
+//!    their text.
+//! 2. **Decide** ([`crate::Deduper::decide`]): exact, near, then repeated
+//!    substrings.
+//! 3. **Write** ([`write`]): the inputs are read again with the same reader
+//!    (so record `k` is the same bytes), each record's outcome is computed
+//!    ([`crate::Decisions::outcome`]) and emitted to the sinks: outputs
+//!    (copied through unchanged, or with spans cut), ledger, and any the
+//!    face adds.
 //!
 //! Two passes let every keep policy work (the longest copy may come last)
-//! and keep the text of the corpus out of memory. Every decision is made in
-//! input order from per-record results, so outputs do not depend on thread
-//! count or batch size.
+//! and keep the text of the corpus out of memory. When every decision is
+//! known as soon as a record is read (first copy kept, no near duplicates,
+//! no substrings), records are decided and written inside pass 1 and the
+//! inputs are read once. Every decision is made in input order, so outputs
+//! do not depend on thread count or batch size.
 
-//! Each stage has its file: [`analyse`] (pass 1), [`exact`], [`near`],
-//! [`substrings`], [`write`] (pass 2); [`table`] holds what they share, the
-//! per-record [`table::Info`].
-
-mod analyse;
-pub mod clusters;
-mod exact;
-pub(crate) mod near;
-mod store;
-pub(crate) mod substrings;
-mod table;
-mod write;
+pub(crate) mod read;
+pub(crate) mod write;
 
 use std::path::Path;
 use std::time::Instant;
 
 use neardup_io::{Outputs, Source};
-use neardup_text::Normalizer;
 use serde::Serialize;
 
+use crate::analysis::Analyzer;
 use crate::config::Config;
+use crate::decide::{Deduper, NearReport, SubstringReport};
 use crate::error::{Error, Result};
-use crate::ledger::Entry;
+use crate::ledger::{Entry, Reason, Status};
 use crate::progress::Progress;
-
-pub use near::NearReport;
-pub use substrings::SubstringReport;
-pub use table::Cut;
+use crate::sink::{LedgerSink, OutputSink, Sink};
 
 /// Totals of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -66,7 +55,7 @@ pub struct Summary {
     pub rejected: u64,
     /// Removed as exact duplicates.
     pub removed_exact: u64,
-    /// Removed as near duplicates.
+    /// Removed as near duplicates (and their exact copies).
     pub removed_near: u64,
     /// Removed by repetition thresholds.
     pub removed_repetition: u64,
@@ -100,6 +89,33 @@ impl Summary {
     /// How many examples a summary keeps.
     pub const EXAMPLES: usize = 10;
 
+    /// Counts one record's ledger entry.
+    pub fn add(&mut self, e: &Entry) {
+        self.read += 1;
+        match e.status {
+            Status::Kept => self.kept += 1,
+            Status::Rejected => self.rejected += 1,
+            Status::Modified => {
+                self.modified += 1;
+                self.spans_cut += e.spans.len() as u64;
+                self.bytes_cut += e.spans.iter().map(|s| s[1]).sum::<u64>();
+            }
+            Status::Removed => {
+                self.removed += 1;
+                match e.reason {
+                    Some(Reason::Exact) => self.removed_exact += 1,
+                    Some(Reason::Near) => self.removed_near += 1,
+                    Some(Reason::Repetition) => self.removed_repetition += 1,
+                    Some(Reason::Substring) => self.removed_substring += 1,
+                    _ => {}
+                }
+            }
+        }
+        if e.status != Status::Kept && self.examples.len() < Summary::EXAMPLES {
+            self.examples.push(e.clone());
+        }
+    }
+
     /// Checks `read == kept + modified + removed + rejected`.
     pub fn check_balance(&self) -> Result<()> {
         if self.read == self.kept + self.modified + self.removed + self.rejected {
@@ -116,52 +132,6 @@ impl Summary {
     }
 }
 
-/// What the deciding stages concluded, before anything is written.
-pub(crate) struct Plan {
-    pub(crate) infos: Vec<table::Info>,
-    pub(crate) bytes_in: u64,
-    pub(crate) near: Option<NearReport>,
-    pub(crate) substrings: Option<SubstringReport>,
-    /// With `all_pairs`: every candidate pair at or above the threshold.
-    pub(crate) pairs: Vec<(u32, u32, f32)>,
-}
-
-/// Pass 1 and the decisions: exact, then near duplicates, then repeated
-/// substrings.
-pub(crate) fn plan(
-    sources: &[Source],
-    cfg: &Config,
-    norm: &Normalizer,
-    all_pairs: bool,
-    progress: &dyn Progress,
-) -> Result<Plan> {
-    let sketching = cfg.near.as_ref().map(near::Sketching::new).transpose()?;
-    let mut collector = match (&cfg.near, &sketching) {
-        (Some(opts), Some(sk)) => Some(near::Collector::new(opts, sk.params())?),
-        _ => None,
-    };
-    let near_io = sketching.as_ref().zip(collector.as_mut());
-    let mut texts = cfg.substrings.as_ref().map(substrings::Texts::new).transpose()?;
-    let (mut infos, bytes_in) =
-        analyse::run(sources, cfg, norm, near_io, None, texts.as_mut(), progress)?;
-    if cfg.exact {
-        exact::decide(&mut infos, cfg.keep);
-    }
-    let mut pairs = Vec::new();
-    let near = match collector {
-        Some(c) => {
-            progress.phase("near", None);
-            let report = c.decide(&mut infos, cfg.keep, all_pairs.then_some(&mut pairs))?;
-            progress.finish();
-            Some(report)
-        }
-        None => None,
-    };
-    table::resolve_chains(&mut infos);
-    let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
-    Ok(Plan { infos, bytes_in, near, substrings, pairs })
-}
-
 /// Runs deduplication of `sources` into `outputs`, writing the ledger to
 /// `ledger` if given.
 pub fn run(
@@ -171,32 +141,72 @@ pub fn run(
     ledger: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<Summary> {
+    run_with(sources, cfg, outputs, ledger, Vec::new(), progress)
+}
+
+/// [`run`], emitting every record's outcome to `extra` sinks too (a
+/// report, say).
+pub fn run_with<'a>(
+    sources: &'a [Source],
+    cfg: &Config,
+    outputs: Outputs,
+    ledger: Option<&Path>,
+    extra: Vec<Box<dyn Sink + 'a>>,
+    progress: &dyn Progress,
+) -> Result<Summary> {
     let started = Instant::now();
-    let norm = Normalizer::new(cfg.normalize.clone());
+    let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
-    let stale: Vec<String> =
-        ledger_file.iter().flat_map(|l| stale_warnings(l.stale_removed())).collect();
-    let mut summary = if cfg.single_pass() {
-        let writer = write::Writer::new(sources, cfg, outputs, ledger_file, None)?;
-        let exact = cfg.exact.then(Default::default);
-        let mut stream = analyse::Stream { writer, exact, summary: Summary::default() };
-        let (infos, bytes_in) =
-            analyse::run(sources, cfg, &norm, None, Some(&mut stream), None, progress)?;
-        let analyse::Stream { writer, mut summary, .. } = stream;
-        summary.bytes_in = bytes_in;
-        writer.finish(infos.len(), &mut summary)?;
-        summary
-    } else {
-        let Plan { infos, bytes_in, near, substrings, .. } =
-            plan(sources, cfg, &norm, false, progress)?;
-        let mut summary = Summary { bytes_in, near, substrings, ..Summary::default() };
-        write::run(sources, cfg, &infos, outputs, ledger_file, &mut summary, progress)?;
-        summary
+    let mut summary = Summary::default();
+    if let Some(l) = &ledger_file {
+        summary.warnings.extend(stale_warnings(l.stale_removed()));
+    }
+    let header = crate::ledger::Header {
+        neardup_ledger: crate::ledger::LEDGER_VERSION,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        fingerprint: cfg.settings.fingerprint(),
+        settings: cfg.header_settings(),
     };
-    summary.warnings.splice(0..0, stale);
+    let mut sinks: Vec<Box<dyn Sink + 'a>> = vec![Box::new(OutputSink::new(outputs, sources))];
+    if let Some(l) = ledger_file {
+        sinks.push(Box::new(LedgerSink::new(l, &header)?));
+    }
+    sinks.extend(extra);
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
+    let writer = write::Writer::new(sources, cfg, sinks);
+    if cfg.single_pass() {
+        let mut stream = read::Stream::new(writer);
+        let (deduper, bytes_in) =
+            read::run(sources, cfg, &analyzer, deduper, Some(&mut stream), progress)?;
+        summary.bytes_in = bytes_in;
+        stream.finish(deduper.len(), &mut summary)?;
+    } else {
+        let (deduper, bytes_in) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
+        summary.bytes_in = bytes_in;
+        let decisions = deduper.decide(false, progress)?;
+        summary.near = decisions.near.clone();
+        summary.substrings = decisions.substrings.clone();
+        write::run(sources, cfg, &decisions, writer, &mut summary, progress)?;
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     summary.check_balance()?;
     Ok(summary)
+}
+
+/// Pass 1 and the decisions, without writing: what `clusters` and other
+/// reports need. With `all_pairs`, every verified near pair is kept too.
+pub fn decide(
+    sources: &[Source],
+    cfg: &Config,
+    all_pairs: bool,
+    progress: &dyn Progress,
+) -> Result<crate::Decisions> {
+    let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
+    let (deduper, _) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
+    deduper.decide(all_pairs, progress)
 }
 
 /// Says which temp files left by killed runs were removed.

@@ -19,11 +19,11 @@ use neardup_text::{OffsetMap, Round};
 use serde::Serialize;
 
 use super::store::SliceStore;
-use super::table::{Cut, Info};
-use crate::config::{Remove, SubstringOptions};
+use super::{Cut, Info};
 use crate::error::{Error, Result};
 use crate::ledger::Reason;
 use crate::progress::Progress;
+use crate::settings::{Remove, Resources, SubstringSettings};
 
 /// What pass 1 collects: each readable record's canonical text, streamed
 /// to the suffix-array corpus (on disk), and its offset map, parked on disk.
@@ -36,18 +36,18 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    pub(crate) fn new(opts: &SubstringOptions) -> Result<Texts> {
-        let mut config = SuffixConfig::new(opts.min_len.max(1), &opts.tmp_dir);
+    pub(crate) fn new(opts: &SubstringSettings, res: &Resources) -> Result<Texts> {
+        let mut config = SuffixConfig::new(opts.min_len.max(1), &res.tmp_dir);
         config.mode = match opts.remove {
             Remove::Later => Mode::Later,
             Remove::All => Mode::All,
         };
         config.min_tokens = opts.min_tokens;
-        config.memory = opts.memory.max(1);
+        config.memory = res.memory.max(1);
         config.threads = rayon::current_num_threads();
         Ok(Texts {
             corpus: CorpusWriter::new(config).map_err(suffix_error)?,
-            maps: SliceStore::new(&opts.tmp_dir).map_err(|e| tmp_error(&opts.tmp_dir, e))?,
+            maps: SliceStore::new(&res.tmp_dir).map_err(|e| tmp_error(&res.tmp_dir, e))?,
             records: Vec::new(),
             min_len: opts.min_len,
         })

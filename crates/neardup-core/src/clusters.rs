@@ -11,13 +11,12 @@ use std::io::Write;
 use std::time::Instant;
 
 use neardup_io::Source;
-use neardup_text::Normalizer;
 use serde::Serialize;
 
-use super::table::{Decision, State};
-use super::{plan, NearReport, Plan};
 use crate::config::Config;
+use crate::decide::NearReport;
 use crate::error::Result;
+use crate::ledger::{Reason, Status};
 use crate::progress::Progress;
 
 /// Totals of a `clusters` run.
@@ -48,7 +47,7 @@ struct Line<'a> {
     id: &'a str,
     cluster: Option<&'a str>,
     similarity: Option<f32>,
-    reason: Option<crate::ledger::Reason>,
+    reason: Option<Reason>,
     error: Option<String>,
 }
 
@@ -69,17 +68,16 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<ClusterSummary> {
     let started = Instant::now();
-    let norm = Normalizer::new(cfg.normalize.clone());
-    let Plan { infos, near, pairs: found, .. } = plan(sources, cfg, &norm, pairs, progress)?;
-    let ids: Vec<String> = infos.iter().map(|i| i.id(sources)).collect();
-    let mut s = ClusterSummary { read: infos.len() as u64, near, ..ClusterSummary::default() };
+    let d = crate::dedup::decide(sources, cfg, pairs, progress)?;
+    let n = d.len();
+    let ids: Vec<String> = (0..n).map(|k| d.id(k)).collect();
+    let mut s =
+        ClusterSummary { read: n as u64, near: d.near.clone(), ..ClusterSummary::default() };
 
     let mut size: BTreeMap<u32, u64> = BTreeMap::new();
-    for (i, info) in infos.iter().enumerate() {
-        match (&info.state, info.decision) {
-            (State::Ok, Decision::Keep) => *size.entry(i as u32).or_insert(0) += 1,
-            (State::Ok, Decision::Duplicate { of, .. }) => *size.entry(of).or_insert(0) += 1,
-            _ => {}
+    for k in 0..n {
+        if let Some(c) = d.cluster(k) {
+            *size.entry(c).or_insert(0) += 1;
         }
     }
     for n in size.values() {
@@ -88,52 +86,31 @@ pub fn run(
     s.clusters = size.len() as u64;
 
     if pairs {
-        for &(a, b, similarity) in &found {
+        for &(a, b, similarity) in &d.pairs {
             let line = PairLine { a: &ids[a as usize], b: &ids[b as usize], similarity };
             serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         }
-        s.pairs = Some(found.len() as u64);
+        s.pairs = Some(d.pairs.len() as u64);
     }
-    for (i, info) in infos.iter().enumerate() {
-        let line = match (&info.state, info.decision) {
-            (State::Rejected(e), _) => {
+    for (k, id) in ids.iter().enumerate() {
+        let o = d.outcome(k, None);
+        let line = match (o.status, o.reason) {
+            (Status::Rejected, _) => {
                 s.rejected += 1;
-                Line {
-                    id: &ids[i],
-                    cluster: None,
-                    similarity: None,
-                    reason: None,
-                    error: Some(e.to_string()),
-                }
+                Line { id, cluster: None, similarity: None, reason: None, error: o.error }
             }
-            (State::Filtered(why), _) => {
+            (Status::Removed, Some(Reason::Repetition)) => {
                 s.filtered += 1;
-                let reason = Some(crate::ledger::Reason::Repetition);
-                Line {
-                    id: &ids[i],
-                    cluster: None,
-                    similarity: None,
-                    reason,
-                    error: Some(why.to_string()),
-                }
+                Line { id, cluster: None, similarity: None, reason: o.reason, error: o.error }
             }
-            (State::Ok, Decision::Keep) => Line {
-                id: &ids[i],
-                cluster: Some(&ids[i]),
-                similarity: Some(1.0),
-                reason: None,
-                error: None,
-            },
-            (State::Ok, Decision::Duplicate { of, reason, similarity }) => {
+            (Status::Removed, _) => {
                 s.duplicates += 1;
-                Line {
-                    id: &ids[i],
-                    cluster: Some(&ids[of as usize]),
-                    similarity: Some(similarity),
-                    reason: Some(reason),
-                    error: None,
-                }
+                let cluster = o.duplicate_of.map(|c| ids[c as usize].as_str());
+                Line { id, cluster, similarity: o.similarity, reason: o.reason, error: None }
+            }
+            (Status::Kept | Status::Modified, _) => {
+                Line { id, cluster: Some(id), similarity: Some(1.0), reason: None, error: None }
             }
         };
         if !pairs {

@@ -1,0 +1,373 @@
+//! One record's analysis: everything the decisions need, from its text.
+//!
+//! [`Analyzer::analyse`] turns a text into an [`Analysis`]: the passages it
+//! repeats (cut from the later place), the hash of the canonical form of
+//! the text *as it will be written* (so a record that said its body twice
+//! equals a record that says it once), its length, Gopher repetition
+//! statistics, and, with near duplicates on, its fingerprint (shingle set,
+//! MinHash signature, LSH band keys) taken from that same canonical form.
+//!
+//! Every face calls this one function: the CLI's first pass, `explain`, the
+//! Python package (one batch at a time, [`Analyzer::analyse_batch`] and
+//! [`Columns`]), the index and the service. That is what makes them agree.
+//!
+//! ```
+//! use neardup_core::{Analyzer, Settings};
+//!
+//! let a = Analyzer::new(&Settings::default(), false)?;
+//! let straight = a.analyse("He said \"we will not resign\" -- and left.");
+//! let curly = a.analyse("He said \u{201C}we will not resign\u{201D} \u{2014} and left.");
+//! assert_eq!(straight.hash, curly.hash); // the same canonical text
+//! let other = a.analyse("He said \"we will resign\" -- and left.");
+//! assert_ne!(straight.hash, other.hash);
+//! # Ok::<(), neardup_core::SettingError>(())
+//! ```
+
+use std::cell::RefCell;
+
+use neardup_sketch::{minhash, shingle, LshParams, Shingling, Sketcher};
+use neardup_text::{Normalizer, OffsetMap, Round};
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::repeats;
+use crate::repetition::Stats;
+use crate::settings::{NearSettings, SettingError, Settings};
+
+/// A passage cut from the record's own text because it said it before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// Byte offset of the cut in the original text.
+    pub start: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Byte offset of the earlier copy in the original text.
+    pub first: u64,
+}
+
+/// What matching needs of one record's near-duplicate fingerprint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The sorted, distinct shingle hashes (exact Jaccard verifies on these).
+    pub set: Vec<u64>,
+    /// The MinHash (or OPH) signature.
+    pub signature: Vec<u32>,
+    /// One LSH key per band; none for a text without shingles.
+    pub band_keys: Vec<u64>,
+}
+
+/// One record's analysis.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Analysis {
+    /// Passages repeated inside the record, sorted and disjoint, in
+    /// original bytes.
+    pub repeats: Vec<Repeat>,
+    /// xxh3-128 of the canonical form of the text as it will be written
+    /// (repeats cut).
+    pub hash: u128,
+    /// Bytes of the text as it will be written.
+    pub len: u64,
+    /// Gopher repetition statistics, when asked for or needed.
+    pub stats: Option<Box<Stats>>,
+    /// The repetition threshold the record exceeds, if any (it is then
+    /// removed, and takes no part in matching).
+    pub filtered: Option<String>,
+    /// With near duplicates on (and the record not filtered).
+    pub fingerprint: Option<Fingerprint>,
+    /// With repeated substrings on: the full canonical text (before
+    /// in-record cuts) and its encoded offset map.
+    pub canonical: Option<(String, Vec<u64>)>,
+}
+
+/// Turns texts into [`Analysis`]es for one set of [`Settings`]. Cheap to
+/// share between threads (`Sync`); build it once per run.
+pub struct Analyzer {
+    settings: Settings,
+    norm: Normalizer,
+    sketching: Option<Sketching>,
+    stats: bool,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Analyzer {
+    /// An analyzer for `settings`; with `stats`, every analysis carries
+    /// Gopher statistics (they are computed anyway when thresholds are
+    /// set).
+    ///
+    /// # Errors
+    /// Settings that cannot work ([`Settings::validate`]).
+    pub fn new(settings: &Settings, stats: bool) -> Result<Analyzer, SettingError> {
+        settings.validate()?;
+        let sketching = settings.near.as_ref().map(Sketching::new).transpose()?;
+        Ok(Analyzer {
+            settings: settings.clone(),
+            norm: Normalizer::new(settings.normalize.clone()),
+            sketching,
+            stats: stats || !settings.thresholds.is_empty(),
+        })
+    }
+
+    /// The settings it analyses with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The canonical form it matches on.
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    /// The LSH banding, with near duplicates on.
+    pub fn banding(&self) -> Option<LshParams> {
+        self.sketching.as_ref().map(|s| s.params)
+    }
+
+    /// Analyses one text.
+    pub fn analyse(&self, text: &str) -> Analysis {
+        SCRATCH.with(|s| self.analyse_with(text, &mut s.borrow_mut()))
+    }
+
+    /// Analyses texts in parallel; results in input order.
+    pub fn analyse_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Analysis> {
+        texts.par_iter().map(|t| self.analyse(t.as_ref())).collect()
+    }
+
+    fn analyse_with(&self, text: &str, s: &mut Scratch) -> Analysis {
+        let cfg = &self.settings;
+        let mut a = Analysis::default();
+        let with_map = cfg.min_repeat.is_some() || cfg.substrings.is_some();
+        if !with_map && !self.stats && self.sketching.is_none() {
+            // Only the hash is needed: skip the canonical text as a `String`.
+            self.norm.normalize_bytes_into(text, &mut s.bytes);
+            a.hash = xxh3_128(&s.bytes);
+            a.len = text.len() as u64;
+            return a;
+        }
+        self.norm.normalize_into(text, &mut s.canon, with_map.then_some(&mut s.map));
+        if cfg.substrings.is_some() {
+            let mut map = Vec::with_capacity(1 + 2 * s.map.pieces());
+            s.map.encode(&mut map);
+            a.canonical = Some((s.canon.clone(), map));
+        }
+        if let Some(min) = cfg.min_repeat {
+            a.repeats = repeats::find(&s.canon, min)
+                .into_iter()
+                .filter_map(|r| {
+                    let o = s.map.original_range_inner(r.range.start, r.range.end);
+                    let first = s.map.to_original(r.first, Round::Up);
+                    (!o.is_empty()).then_some(Repeat {
+                        start: o.start as u64,
+                        len: o.len() as u64,
+                        first: first as u64,
+                    })
+                })
+                .collect();
+        }
+        if self.stats {
+            let stats = Stats::of(&s.canon);
+            a.filtered = cfg.thresholds.exceeded(&stats);
+            a.stats = Some(Box::new(stats));
+        }
+        if a.repeats.is_empty() {
+            a.hash = xxh3_128(s.canon.as_bytes());
+            a.len = text.len() as u64;
+        } else {
+            // Hash what will be written: the cut text, normalized afresh.
+            cut_into(text, a.repeats.iter().map(|r| (r.start, r.len)), &mut s.cut);
+            self.norm.normalize_into(&s.cut, &mut s.canon, None);
+            a.hash = xxh3_128(s.canon.as_bytes());
+            a.len = s.cut.len() as u64;
+        }
+        if let Some(sk) = self.sketching.as_ref().filter(|_| a.filtered.is_none()) {
+            a.fingerprint = Some(sk.fingerprint(&s.canon, &mut s.near));
+        }
+        a
+    }
+}
+
+/// Per-thread scratch buffers, reused across records.
+#[derive(Default)]
+struct Scratch {
+    /// After analysis: the canonical form of the text as it will be
+    /// written, which fingerprints are taken from.
+    canon: String,
+    map: OffsetMap,
+    cut: String,
+    /// The canonical bytes, when only their hash is needed.
+    bytes: Vec<u8>,
+    near: NearScratch,
+}
+
+/// `text` without the spans `(start, len)` (sorted, disjoint), into `out`.
+pub(crate) fn cut_into(text: &str, spans: impl Iterator<Item = (u64, u64)>, out: &mut String) {
+    out.clear();
+    let mut at = 0;
+    for (start, len) in spans {
+        out.push_str(&text[at..start as usize]);
+        at = (start + len) as usize;
+    }
+    out.push_str(&text[at..]);
+}
+
+/// What fingerprinting needs: read-only, shared.
+pub(crate) struct Sketching {
+    shingling: Shingling,
+    seed: u64,
+    sketcher: Sketcher,
+    pub(crate) params: LshParams,
+}
+
+/// Per-thread fingerprinting scratch.
+#[derive(Default)]
+pub(crate) struct NearScratch {
+    hashes: Vec<u64>,
+    /// The text with line breaks as spaces.
+    flat: String,
+}
+
+impl Sketching {
+    pub(crate) fn new(opts: &NearSettings) -> Result<Sketching, SettingError> {
+        let sketcher = Sketcher::new(opts.sketch, opts.num_perm, opts.seed)
+            .map_err(|e| SettingError::Conflict(e.to_string()))?;
+        Ok(Sketching {
+            shingling: opts.shingling,
+            seed: opts.seed,
+            sketcher,
+            params: opts.banding()?,
+        })
+    }
+
+    /// Fingerprints canonical `text`. Line and paragraph breaks count as
+    /// spaces here: the same words wrapped differently are the same text.
+    pub(crate) fn fingerprint(&self, text: &str, s: &mut NearScratch) -> Fingerprint {
+        let mut fp = Fingerprint::default();
+        let text = if text.contains('\n') {
+            s.flat.clear();
+            for (i, part) in text.split('\n').filter(|p| !p.is_empty()).enumerate() {
+                if i > 0 {
+                    s.flat.push(' ');
+                }
+                s.flat.push_str(part);
+            }
+            s.flat.as_str()
+        } else {
+            text
+        };
+        self.shingling.shingle_hashes(text, self.seed, &mut s.hashes);
+        // A sketch is a function of the set, so the set is sketched: each
+        // shingle a text repeats (boilerplate, lists) is hashed once.
+        shingle::into_set(&mut s.hashes);
+        self.sketcher.sketch(&s.hashes, &mut fp.signature);
+        if !minhash::is_empty_signature(&fp.signature) {
+            // The signature has `num_perm ≥ bands·rows` slots: cannot fail.
+            let _ = self.params.band_keys(&fp.signature, &mut fp.band_keys);
+        }
+        fp.set = s.hashes.clone();
+        fp
+    }
+}
+
+/// Analyses of a batch as flat columns, ready to become Arrow arrays: one
+/// row per record, variable-length parts as offsets into flat value
+/// vectors (Arrow's list layout).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    /// High 64 bits of the canonical hash.
+    pub hash_hi: Vec<u64>,
+    /// Low 64 bits of the canonical hash.
+    pub hash_lo: Vec<u64>,
+    /// Bytes of the text as written.
+    pub len: Vec<u64>,
+    /// The repetition threshold exceeded, or `None`.
+    pub filtered: Vec<Option<String>>,
+    /// Row `i`'s repeats are `repeat_*[repeat_offsets[i]..repeat_offsets[i + 1]]`.
+    pub repeat_offsets: Vec<u64>,
+    /// Repeat start offsets.
+    pub repeat_start: Vec<u64>,
+    /// Repeat lengths.
+    pub repeat_len: Vec<u64>,
+    /// Offsets of the earlier copies.
+    pub repeat_first: Vec<u64>,
+    /// Row `i`'s signature is `signature[signature_offsets[i]..signature_offsets[i + 1]]`
+    /// (empty without near duplicates).
+    pub signature_offsets: Vec<u64>,
+    /// Signatures, flat.
+    pub signature: Vec<u32>,
+    /// Row `i`'s band keys are `band_keys[band_offsets[i]..band_offsets[i + 1]]`.
+    pub band_offsets: Vec<u64>,
+    /// Band keys, flat.
+    pub band_keys: Vec<u64>,
+}
+
+impl Columns {
+    /// The columns of `analyses`, in order.
+    pub fn of(analyses: &[Analysis]) -> Columns {
+        let mut c = Columns::default();
+        c.repeat_offsets.push(0);
+        c.signature_offsets.push(0);
+        c.band_offsets.push(0);
+        for a in analyses {
+            c.hash_hi.push((a.hash >> 64) as u64);
+            c.hash_lo.push(a.hash as u64);
+            c.len.push(a.len);
+            c.filtered.push(a.filtered.clone());
+            for r in &a.repeats {
+                c.repeat_start.push(r.start);
+                c.repeat_len.push(r.len);
+                c.repeat_first.push(r.first);
+            }
+            c.repeat_offsets.push(c.repeat_start.len() as u64);
+            if let Some(fp) = &a.fingerprint {
+                c.signature.extend_from_slice(&fp.signature);
+                c.band_keys.extend_from_slice(&fp.band_keys);
+            }
+            c.signature_offsets.push(c.signature.len() as u64);
+            c.band_offsets.push(c.band_keys.len() as u64);
+        }
+        c
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.len.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_said_twice_hashes_like_it_said_once() {
+        let body = "The council approved the new budget after a long debate about \
+                    schools, roads and the harbour, and the mayor thanked everyone.";
+        let a = Analyzer::new(&Settings::default(), false).unwrap();
+        let once = a.analyse(body);
+        let twice = a.analyse(&format!("{body}\n{}", body.replace("the mayor", "The Mayor")));
+        assert_eq!(twice.repeats.len(), 1);
+        assert_eq!(twice.hash, once.hash);
+        assert_eq!(twice.fingerprint, once.fingerprint);
+    }
+
+    #[test]
+    fn batches_equal_records_one_by_one() {
+        let a = Analyzer::new(&Settings::default(), true).unwrap();
+        let texts: Vec<String> =
+            (0..50).map(|i| format!("record {i} says {} things", "many ".repeat(i))).collect();
+        let batch = a.analyse_batch(&texts);
+        let single: Vec<Analysis> = texts.iter().map(|t| a.analyse(t)).collect();
+        assert_eq!(batch, single);
+        let c = Columns::of(&batch);
+        assert_eq!(c.len(), 50);
+        assert_eq!(*c.signature_offsets.last().unwrap() as usize, 50 * 128);
+        assert_eq!(c.band_offsets[1], 21);
+    }
+}

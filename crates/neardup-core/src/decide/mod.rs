@@ -1,0 +1,572 @@
+//! The decisions: which records are duplicates of which, what is cut, and
+//! what becomes of each record — as plain functions and one small engine,
+//! with no file I/O.
+//!
+//! - [`exact`]: records whose canonical texts hash alike; the keep policy
+//!   picks each group's survivor.
+//! - [`near`]: LSH candidates, verified, the greedy in keep order
+//!   ([`near::greedy`]) and the pieces the distributed drivers run per
+//!   bucket and per component.
+//! - [`substrings`]: spans repeated across the records still kept.
+//! - [`resolve_chains`]: every duplicate points at the record finally kept.
+//! - [`Decisions::outcome`]: what becomes of record `k` (its ledger entry).
+//!
+//! [`Deduper`] strings them together on one machine: push each record's
+//! [`Analysis`] in input order (the CLI's first pass does, and so does the
+//! Python package, a batch at a time), then [`Deduper::decide`]. Memory per
+//! record is a small table entry (~100 bytes and the id); shingle sets,
+//! signatures, candidate pairs and canonical texts live in temp files.
+//!
+//! ```
+//! use neardup_core::{Analyzer, Deduper, NoProgress, OnError, Resources, Settings};
+//! use neardup_core::ledger::{Reason, Status};
+//!
+//! let analyzer = Analyzer::new(&Settings::default(), false)?;
+//! let mut d = Deduper::new(&analyzer, &Resources::default(), OnError::Fail, vec!["mem".into()])?;
+//! let texts = ["he said \"yes\" -- today", "He said \u{201C}yes\u{201D} \u{2014} today", "a dog"];
+//! d.push_texts(&analyzer, &texts, None)?;
+//! let decisions = d.decide(false, &NoProgress)?;
+//! let o = decisions.outcome(1, None);
+//! assert_eq!((o.status, o.reason, o.duplicate_of), (Status::Removed, Some(Reason::Exact), Some(0)));
+//! assert_eq!(decisions.outcome(2, None).status, Status::Kept);
+//! # Ok::<(), neardup_core::Error>(())
+//! ```
+
+pub mod exact;
+pub mod near;
+pub(crate) mod store;
+pub mod substrings;
+
+use neardup_io::{Located, RecordError};
+
+use crate::analysis::{Analysis, Analyzer};
+use crate::error::{Error, Result};
+use crate::ledger::{Entry, Reason, Status};
+use crate::progress::Progress;
+use crate::repetition::Stats;
+use crate::settings::{Keep, OnError, Resources, Settings};
+
+pub use near::NearReport;
+pub use substrings::SubstringReport;
+
+/// The most records one run can hold: record indices are 32-bit (they are
+/// packed into LSH bucket entries and candidate pairs). Past it a run stops
+/// with [`Error::TooManyRecords`] rather than wrap.
+pub const MAX_RECORDS: u64 = u32::MAX as u64;
+
+/// A span cut from a record's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Byte offset in the text.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The record holding the earlier copy (this one, for repeats).
+    pub first_record: u32,
+    /// Offset of the earlier copy in that record's text.
+    pub first_offset: u64,
+    /// Why it is cut.
+    pub reason: Reason,
+}
+
+/// What the stages learned about one record.
+pub(crate) struct Info {
+    pub(crate) source: u32,
+    pub(crate) line: u64,
+    pub(crate) id: Option<Box<str>>,
+    /// Hash of the canonical form of the text as it will be written.
+    pub(crate) hash: u128,
+    /// Length in bytes of the text as it will be written.
+    pub(crate) len: u64,
+    /// Spans to cut, sorted and disjoint.
+    pub(crate) cuts: Vec<Cut>,
+    pub(crate) stats: Option<Box<Stats>>,
+    pub(crate) state: State,
+    pub(crate) decision: Decision,
+}
+
+/// Whether a record takes part in matching at all.
+pub(crate) enum State {
+    Ok,
+    /// Could not be read or parsed.
+    Rejected(Box<RecordError>),
+    /// Above a repetition threshold (the message says which).
+    Filtered(Box<str>),
+}
+
+/// What becomes of a record that takes part.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Decision {
+    Keep,
+    Duplicate { of: u32, reason: Reason, similarity: f32 },
+}
+
+impl Info {
+    /// The entry of record `index` at `source:line`, from its analysis.
+    fn new(index: u32, (source, line): (u32, u64), id: Option<Box<str>>, a: Analysis) -> Info {
+        let cuts = a
+            .repeats
+            .iter()
+            .map(|r| Cut {
+                start: r.start,
+                len: r.len,
+                first_record: index,
+                first_offset: r.first,
+                reason: Reason::Repeat,
+            })
+            .collect();
+        Info {
+            source,
+            line,
+            id,
+            hash: a.hash,
+            len: a.len,
+            cuts,
+            stats: a.stats,
+            state: match a.filtered {
+                Some(why) => State::Filtered(why.into_boxed_str()),
+                None => State::Ok,
+            },
+            decision: Decision::Keep,
+        }
+    }
+
+    /// Whether the record takes part in matching and is still kept.
+    pub(crate) fn alive(&self) -> bool {
+        matches!(self.state, State::Ok) && self.decision == Decision::Keep
+    }
+
+    /// Its id: the id field, else `source:line`, else the source's name.
+    pub(crate) fn id(&self, names: &[String]) -> String {
+        match &self.id {
+            Some(id) => id.to_string(),
+            None => {
+                let name = names.get(self.source as usize).map_or("", String::as_str);
+                if self.line == 0 {
+                    name.to_string()
+                } else {
+                    format!("{name}:{}", self.line)
+                }
+            }
+        }
+    }
+}
+
+/// A record's place in keep order: sort records by this, ascending, and the
+/// first of each group is the one kept — for exact groups and near
+/// clusters alike. Record `index` holds `len` bytes (as written); with
+/// `longest_first` (containment removes the shorter record) the longest
+/// comes first whatever the policy. Ties cannot happen: the index breaks
+/// them, so the earlier record wins.
+pub fn keep_key(keep: Keep, longest_first: bool, index: u64, len: u64) -> (u64, u64) {
+    match (keep, longest_first) {
+        (_, true) | (Keep::Longest, _) => (u64::MAX - len, index),
+        (Keep::Last, _) => (u64::MAX - index, index),
+        (Keep::First, _) => (index, index),
+    }
+}
+
+/// Points every duplicate at the record finally kept for it: an exact
+/// duplicate of a record later removed as a near duplicate of `k` becomes a
+/// near duplicate of `k`, with that similarity (their texts are the same).
+pub(crate) fn resolve_chains(infos: &mut [Info]) {
+    for i in 0..infos.len() {
+        let Decision::Duplicate { mut of, mut reason, mut similarity } = infos[i].decision else {
+            continue;
+        };
+        // Chains are short (exact, then near); the bound guards against a
+        // cycle that no stage should make.
+        for _ in 0..infos.len() {
+            match infos[of as usize].decision {
+                Decision::Duplicate { of: next, reason: r, similarity: s } if next != of => {
+                    of = next;
+                    reason = r;
+                    similarity = similarity.min(s);
+                }
+                _ => break,
+            }
+        }
+        infos[i].decision = Decision::Duplicate { of, reason, similarity };
+    }
+}
+
+/// Collects record analyses in input order and decides (see the module
+/// docs).
+pub struct Deduper {
+    settings: Settings,
+    on_error: OnError,
+    names: Vec<String>,
+    infos: Vec<Info>,
+    collector: Option<near::Collector>,
+    texts: Option<substrings::Texts>,
+}
+
+impl Deduper {
+    /// A deduper for `analyzer`'s settings; records name their source by an
+    /// index into `names` (used in ids and errors).
+    ///
+    /// # Errors
+    /// Temp files cannot be created in `resources.tmp_dir`.
+    pub fn new(
+        analyzer: &Analyzer,
+        resources: &Resources,
+        on_error: OnError,
+        names: Vec<String>,
+    ) -> Result<Deduper> {
+        let settings = analyzer.settings().clone();
+        let collector = match (&settings.near, analyzer.banding()) {
+            (Some(opts), Some(params)) => Some(near::Collector::new(opts, params, resources)?),
+            _ => None,
+        };
+        let texts = settings
+            .substrings
+            .as_ref()
+            .map(|s| substrings::Texts::new(s, resources))
+            .transpose()?;
+        Ok(Deduper { settings, on_error, names, infos: Vec::new(), collector, texts })
+    }
+
+    /// Records read so far.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Whether no record was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// Adds the next record: where it was read (`source` index, 1-based
+    /// line or 0), its id if it has one, and its analysis or why it could
+    /// not be read. Returns its index.
+    ///
+    /// # Errors
+    /// A bad record with [`OnError::Fail`] ([`Error::BadRecord`], naming
+    /// source and line); past [`MAX_RECORDS`]; temp files failing.
+    pub fn push(
+        &mut self,
+        at: (u32, u64),
+        id: Option<Box<str>>,
+        analysis: std::result::Result<Analysis, RecordError>,
+    ) -> Result<u32> {
+        let index = check_index(self.infos.len() as u64)?;
+        let info = match analysis {
+            Ok(mut a) => {
+                if let (Some(c), Some(fp)) = (self.collector.as_mut(), a.fingerprint.take()) {
+                    c.add(index, &fp)?;
+                }
+                if let (Some(t), Some((canon, map))) = (self.texts.as_mut(), a.canonical.take()) {
+                    t.push(index, &canon, &map)?;
+                }
+                Info::new(index, at, id, a)
+            }
+            Err(e) => {
+                if self.on_error == OnError::Fail {
+                    return Err(Error::BadRecord(Box::new(Located {
+                        source_name: self.names.get(at.0 as usize).cloned().unwrap_or_default(),
+                        line: at.1,
+                        error: e,
+                    })));
+                }
+                let mut info = Info::new(index, at, id, Analysis::default());
+                info.state = State::Rejected(Box::new(e));
+                info
+            }
+        };
+        self.infos.push(info);
+        Ok(index)
+    }
+
+    /// Decides record `k` at once as an exact duplicate of the first record
+    /// with its hash, if any (one-pass runs, where the first copy is kept).
+    pub(crate) fn decide_exact_now(&mut self, k: usize, first: &mut exact::FirstSeen) {
+        let info = &mut self.infos[k];
+        if info.alive() {
+            if let Some(of) = first.check(info.hash, k as u32) {
+                info.decision = Decision::Duplicate { of, reason: Reason::Exact, similarity: 1.0 };
+            }
+        }
+    }
+
+    /// The record table as it stands.
+    pub(crate) fn table(&self) -> Table<'_> {
+        Table { settings: &self.settings, names: &self.names, infos: &self.infos }
+    }
+
+    /// Analyses in-memory texts in parallel (with `ids`, or named
+    /// `source:row` from 1) and pushes them in order, as source 0.
+    ///
+    /// # Errors
+    /// As [`Deduper::push`].
+    pub fn push_texts<S: AsRef<str> + Sync>(
+        &mut self,
+        analyzer: &Analyzer,
+        texts: &[S],
+        ids: Option<&[S]>,
+    ) -> Result<()> {
+        let analyses = analyzer.analyse_batch(texts);
+        for (i, a) in analyses.into_iter().enumerate() {
+            let id = ids.and_then(|ids| ids.get(i)).map(|s| s.as_ref().into());
+            let row = self.infos.len() as u64 + 1;
+            self.push((0, row), id, Ok(a))?;
+        }
+        Ok(())
+    }
+
+    /// Decides every record: exact duplicates, then near duplicates, then
+    /// repeated substrings among the records still kept. With `all_pairs`,
+    /// also returns every verified near pair (a similarity join).
+    ///
+    /// # Errors
+    /// Temp files failing.
+    pub fn decide(self, all_pairs: bool, progress: &dyn Progress) -> Result<Decisions> {
+        let Deduper { settings, names, mut infos, collector, texts, .. } = self;
+        if settings.exact {
+            exact::decide(&mut infos, settings.keep);
+        }
+        let mut pairs = Vec::new();
+        let mut near = match collector {
+            Some(c) => {
+                progress.phase("near", None);
+                let report =
+                    c.decide(&mut infos, settings.keep, all_pairs.then_some(&mut pairs))?;
+                progress.finish();
+                Some(report)
+            }
+            None => None,
+        };
+        resolve_chains(&mut infos);
+        if let Some(n) = near.as_mut() {
+            // What the ledger says: near removals and their exact copies.
+            n.removed = infos
+                .iter()
+                .filter(|i| {
+                    matches!(i.decision, Decision::Duplicate { reason: Reason::Near, .. })
+                        && matches!(i.state, State::Ok)
+                })
+                .count() as u64;
+        }
+        let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
+        Ok(Decisions { settings, names, infos, near, substrings, pairs })
+    }
+}
+
+/// Record index `n` as a 32-bit index, or the error that says why not.
+pub(crate) fn check_index(n: u64) -> Result<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|&i| u64::from(i) < MAX_RECORDS)
+        .ok_or(Error::TooManyRecords { limit: MAX_RECORDS })
+}
+
+/// What becomes of one record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Kept, modified, removed or rejected.
+    pub status: Status,
+    /// Why, for removed and modified records.
+    pub reason: Option<Reason>,
+    /// For duplicates, the index of the record kept in its place.
+    pub duplicate_of: Option<u32>,
+    /// Similarity to that record (1.0 for exact duplicates and cuts).
+    pub similarity: Option<f32>,
+    /// What was wrong (rejected), or the threshold exceeded (repetition).
+    pub error: Option<String>,
+}
+
+/// Every record's decision, in input order.
+pub struct Decisions {
+    settings: Settings,
+    names: Vec<String>,
+    infos: Vec<Info>,
+    /// Near-duplicate banding and counts, when that stage was on.
+    pub near: Option<NearReport>,
+    /// Repeated-substring counts, when that stage was on.
+    pub substrings: Option<SubstringReport>,
+    /// With `all_pairs`: every verified near pair `(a, b, similarity)`,
+    /// `a < b`, sorted.
+    pub pairs: Vec<(u32, u32, f32)>,
+}
+
+impl Decisions {
+    /// Records decided.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// The settings decided with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Record `k`'s id.
+    pub fn id(&self, k: usize) -> String {
+        self.infos[k].id(&self.names)
+    }
+
+    /// Record `k`'s source index and line.
+    pub fn location(&self, k: usize) -> (u32, u64) {
+        (self.infos[k].source, self.infos[k].line)
+    }
+
+    /// The spans to cut from record `k`'s text (sorted, disjoint), for a
+    /// record that stays.
+    pub fn cuts(&self, k: usize) -> &[Cut] {
+        &self.infos[k].cuts
+    }
+
+    /// Whether [`Decisions::outcome`] needs record `k`'s text after its
+    /// cuts: with repeated substrings, a record left (nearly) empty is
+    /// removed.
+    pub fn needs_cut_text(&self, k: usize) -> bool {
+        self.table().needs_cut_text(k)
+    }
+
+    /// Record `k`'s Gopher statistics, when computed.
+    pub fn stats(&self, k: usize) -> Option<&Stats> {
+        self.infos[k].stats.as_deref()
+    }
+
+    /// What becomes of record `k`. `cut_text` is its text with
+    /// [`Decisions::cuts`] applied, needed when
+    /// [`Decisions::needs_cut_text`] says so (`None` counts as enough text).
+    pub fn outcome(&self, k: usize, cut_text: Option<&str>) -> Outcome {
+        self.table().outcome(k, cut_text)
+    }
+
+    /// Record `k`'s ledger entry for `outcome`.
+    pub fn entry(&self, k: usize, outcome: &Outcome) -> Entry {
+        self.table().entry(k, outcome)
+    }
+
+    pub(crate) fn table(&self) -> Table<'_> {
+        Table { settings: &self.settings, names: &self.names, infos: &self.infos }
+    }
+
+    /// The record kept for record `k` (itself when kept or modified), if it
+    /// takes part in matching.
+    pub fn cluster(&self, k: usize) -> Option<u32> {
+        match (&self.infos[k].state, self.infos[k].decision) {
+            (State::Ok, Decision::Keep) => Some(k as u32),
+            (State::Ok, Decision::Duplicate { of, .. }) => Some(of),
+            _ => None,
+        }
+    }
+}
+
+/// A read-only view of the record table: what outcomes and ledger entries
+/// are made from, during a run (one pass) or after it ([`Decisions`]).
+pub(crate) struct Table<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) names: &'a [String],
+    pub(crate) infos: &'a [Info],
+}
+
+impl Table<'_> {
+    fn id_of(&self, k: usize) -> String {
+        self.infos[k].id(self.names)
+    }
+
+    /// See [`Decisions::needs_cut_text`].
+    pub(crate) fn needs_cut_text(&self, k: usize) -> bool {
+        let i = &self.infos[k];
+        self.settings.substrings.is_some() && i.alive() && !i.cuts.is_empty()
+    }
+
+    /// See [`Decisions::outcome`].
+    pub(crate) fn outcome(&self, k: usize, cut_text: Option<&str>) -> Outcome {
+        let info = &self.infos[k];
+        let mut o = Outcome {
+            status: Status::Kept,
+            reason: None,
+            duplicate_of: None,
+            similarity: None,
+            error: None,
+        };
+        match (&info.state, info.decision) {
+            (State::Rejected(e), _) => {
+                o.status = Status::Rejected;
+                o.error = Some(e.to_string());
+            }
+            (State::Filtered(why), _) => {
+                o.status = Status::Removed;
+                o.reason = Some(Reason::Repetition);
+                o.error = Some(why.to_string());
+            }
+            (State::Ok, Decision::Duplicate { of, reason, similarity }) => {
+                o.status = Status::Removed;
+                o.reason = Some(reason);
+                o.duplicate_of = Some(of);
+                o.similarity = Some(similarity);
+            }
+            (State::Ok, Decision::Keep) if info.cuts.is_empty() => {}
+            (State::Ok, Decision::Keep) => {
+                let uniform = info.cuts.iter().all(|c| c.reason == info.cuts[0].reason);
+                o.reason = Some(if uniform { info.cuts[0].reason } else { Reason::Substring });
+                let min_keep = self.settings.substrings.as_ref().map(|s| s.min_keep.max(1));
+                let left = cut_text.map(|t| t.trim().len());
+                if min_keep.zip(left).is_some_and(|(m, l)| l < m) {
+                    // Nothing (or too little) of its own is left: every
+                    // passage lives on elsewhere, in the record named by
+                    // its longest cut.
+                    o.status = Status::Removed;
+                    o.reason = Some(Reason::Substring);
+                    let longest = info.cuts.iter().max_by_key(|c| c.len).map(|c| c.first_record);
+                    o.duplicate_of = longest.filter(|&r| r as usize != k);
+                } else {
+                    o.status = Status::Modified;
+                    o.similarity = Some(1.0);
+                }
+            }
+        }
+        o
+    }
+
+    /// See [`Decisions::entry`].
+    pub(crate) fn entry(&self, k: usize, outcome: &Outcome) -> Entry {
+        let info = &self.infos[k];
+        let cut = matches!(outcome.status, Status::Modified)
+            || (outcome.status == Status::Removed && outcome.reason == Some(Reason::Substring));
+        Entry {
+            id: self.id_of(k),
+            source: self.names.get(info.source as usize).cloned().unwrap_or_default(),
+            line: info.line,
+            status: outcome.status,
+            reason: outcome.reason,
+            duplicate_of: outcome.duplicate_of.map(|d| self.id_of(d as usize)),
+            similarity: outcome.similarity,
+            spans: if cut { info.cuts.iter().map(|c| [c.start, c.len]).collect() } else { vec![] },
+            first: if cut {
+                info.cuts
+                    .iter()
+                    .map(|c| (self.id_of(c.first_record as usize), c.first_offset))
+                    .collect()
+            } else {
+                vec![]
+            },
+            error: outcome.error.clone(),
+            repetition: info.stats.as_deref().cloned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_past_the_limit_are_refused_not_wrapped() {
+        assert_eq!(check_index(0).unwrap(), 0);
+        assert_eq!(check_index(MAX_RECORDS - 1).unwrap(), u32::MAX - 1);
+        for n in [MAX_RECORDS, MAX_RECORDS + 1, 1 << 40] {
+            let e = check_index(n).unwrap_err();
+            assert!(matches!(e, Error::TooManyRecords { .. }), "{n}");
+            assert!(e.to_string().contains("4294967295"), "{e}");
+        }
+    }
+}

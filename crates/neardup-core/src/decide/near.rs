@@ -1,0 +1,554 @@
+//! Near duplicates: LSH candidates, verified, clustered around the record
+//! each cluster keeps.
+//!
+//! # The decision
+//! Records are taken in *keep order* (first, last or longest first; for
+//! containment, longest first), each identified by its place in that order,
+//! its *rank*. A record is a duplicate of the best-matching record already
+//! kept among its candidates (records ranked before it that share an LSH
+//! bucket with it) if the verified similarity reaches the threshold;
+//! otherwise it is kept. [`greedy`] is that rule over a sorted stream of
+//! candidate pairs, as a plain function: the CLI, `explain`, the index and
+//! the Spark and Ray drivers all call it.
+//!
+//! # Why keep order and not union-find
+//! Union-find over verified pairs chains: A~B and B~C put A and C in one
+//! cluster however far apart they are, and a long chain glues unrelated
+//! texts into one giant cluster. Here every removed record is within the
+//! threshold of the record kept for it, checked. The price: a record that
+//! matches only a removed record is kept; it is not within the threshold of
+//! anything kept, so keeping it is right.
+//!
+//! # Components
+//! A record's decision depends only on pairs whose similarity reaches the
+//! threshold, so the greedy gives the same decisions run over each
+//! connected component of the verified-candidate graph as over the whole
+//! (a property test checks it): what the distributed drivers do.
+//!
+//! # Large buckets, exactly
+//! A bucket of `n` records holds `n²/2` pairs; a family of ten thousand near
+//! copies of one page would cost fifty million verifications. So each
+//! record is first paired with the first [`MAX_PARTNERS`] records of each
+//! bucket only ([`bucket_pairs`]), which nearly always holds the record
+//! its cluster keeps. Then, over the buckets larger than that, every pair
+//! (later record, kept earlier record) that was not a candidate is found
+//! ([`missed_pairs`]), added, and the greedy run again, until none is
+//! missing. The result is exactly the greedy over every pair (by induction
+//! on rank: each record then sees every kept record before it in its
+//! buckets), so the cap buys speed and never changes a decision; a
+//! similarity join (`clusters --pairs`) pairs everything and gets the same
+//! clusters.
+//!
+//! # Memory
+//! Candidate pairs are sorted on disk ([`ExternalSorter`]) within the run's
+//! memory budget and streamed into the greedy, which keeps one flag per
+//! record; shingle sets and signatures are read from temp files.
+//!
+//! # Determinism
+//! Buckets come out of the table sorted; pairs are sorted by rank; ties go
+//! to the record ranked first. Nothing depends on threads.
+
+use std::path::Path;
+
+use neardup_sketch::extsort::ExternalSorter;
+use neardup_sketch::{estimate_jaccard, jaccard, BucketTable, LshParams};
+use serde::Serialize;
+
+use super::store::SliceStore;
+use super::{keep_key, Decision, Info};
+use crate::analysis::Fingerprint;
+use crate::error::{Error, Result};
+use crate::hashing::PrehashedSet;
+use crate::ledger::Reason;
+use crate::settings::{Keep, NearSettings, Resources, Similarity, Verify};
+
+/// In a bucket, each record is first paired with this many records ranked
+/// before it (the first by rank): enough, nearly always, to meet the record
+/// its cluster keeps, which ranks first. Pairs the cap left out are found
+/// and verified afterwards when they matter (see the module docs), so the
+/// cap never changes a decision, only the work.
+pub const MAX_PARTNERS: usize = 8;
+
+/// The banding chosen and what it does around the threshold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NearReport {
+    /// LSH bands.
+    pub bands: usize,
+    /// Rows per band.
+    pub rows: usize,
+    /// Probability (to 4 decimals) that a pair at the threshold −0.1, the
+    /// threshold and +0.1 becomes a candidate (for containment, at the largest size
+    /// ratio the banding is tuned for).
+    pub s_curve: [(f64, f64); 3],
+    /// Distinct candidate pairs.
+    pub candidates: u64,
+    /// Pairs whose similarity was computed.
+    pub verified: u64,
+    /// Records removed as near duplicates: those the near stage removed,
+    /// and their exact copies (which the ledger points at the same kept
+    /// record, reason `near`); equal to the summary's `removed_near`.
+    pub removed: u64,
+    /// Bytes of shingle sets and signatures written to temp files.
+    pub disk_bytes: u64,
+    /// Bucket-table runs spilled to disk.
+    pub spilled_runs: usize,
+    /// Rounds of the greedy: 1, plus one per pass that found pairs the
+    /// per-bucket cap had left out (shown only when above 1).
+    #[serde(skip_serializing_if = "one_round")]
+    pub rounds: u32,
+}
+
+fn one_round(r: &u32) -> bool {
+    *r <= 1
+}
+
+impl NearReport {
+    /// The banding and its S-curve for `opts`, before any counts.
+    pub fn new(opts: &NearSettings, params: LshParams) -> NearReport {
+        let t = opts.threshold;
+        let s_curve = [-0.1, 0.0, 0.1].map(|d| {
+            // Rounded so that reports read 0.7, not 0.7000000000000001.
+            let s = ((t + d).clamp(0.0, 1.0) * 1e6).round() / 1e6;
+            (s, (params.probability(opts.jaccard_target(s)) * 1e4).round() / 1e4)
+        });
+        NearReport { bands: params.bands, rows: params.rows, s_curve, ..NearReport::default() }
+    }
+}
+
+/// Candidate pairs of one bucket, as `(later, earlier)` ranks: each record
+/// with the first `cap` records before it. `ranks` ascending, distinct.
+pub fn bucket_pairs(ranks: &[u32], cap: usize, mut emit: impl FnMut(u32, u32)) {
+    for (j, &later) in ranks.iter().enumerate().skip(1) {
+        for &earlier in &ranks[..j.min(cap)] {
+            emit(later, earlier);
+        }
+    }
+}
+
+/// The pairs `(later, kept earlier)` of one bucket that [`bucket_pairs`]
+/// with `cap` left out and `known` does not hold: what the greedy must
+/// still see. `ranks` ascending, distinct; `kept[r]` is rank `r`'s state.
+pub fn missed_pairs(
+    ranks: &[u32],
+    cap: usize,
+    kept: &[bool],
+    known: impl Fn(u32, u32) -> bool,
+    mut emit: impl FnMut(u32, u32),
+) {
+    // The kept records past the cap, as the walk passes them: a bucket of
+    // thousands of copies, nearly all removed, costs one pass.
+    let mut kept_before: Vec<u32> = Vec::new();
+    for (j, &r) in ranks.iter().enumerate().skip(cap) {
+        for &earlier in &kept_before {
+            if !known(r, earlier) {
+                emit(r, earlier);
+            }
+        }
+        if j >= cap && kept[r as usize] {
+            kept_before.push(r);
+        }
+    }
+}
+
+/// The greedy in keep order over candidate pairs `(later, earlier)` (ranks,
+/// sorted, possibly repeated), among `n` ranked records.
+///
+/// `similarity(later, earlier)` verifies a pair; a pair counts when it
+/// reaches `threshold` (any candidate counts with `trust`, unverified
+/// LSH). Returns, per rank, `Some((earlier, similarity))` for a duplicate
+/// of the best-matching kept earlier record (ties to the earlier), `None`
+/// for a kept one. With `all_pairs`, every candidate is verified, not only
+/// those against kept records, and each that counts is passed to it.
+///
+/// ```
+/// use neardup_core::decide::near::greedy;
+///
+/// // 0 ~ 1 ~ 2 (0.9 each), 0 and 2 apart (0.5): 1 joins 0; 2 matches only
+/// // the removed 1, so it is kept (no chaining).
+/// let sim = |a: u32, b: u32| Ok::<_, ()>(if a.abs_diff(b) == 1 { 0.9 } else { 0.5 });
+/// let pairs = [(1, 0), (2, 0), (2, 1)];
+/// let mut it = pairs.into_iter();
+/// let d = greedy(3, || Ok(it.next()), sim, 0.8, false, None).unwrap();
+/// assert_eq!(d, [None, Some((0, 0.9)), None]);
+/// ```
+pub fn greedy<E>(
+    n: usize,
+    pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
+    similarity: impl FnMut(u32, u32) -> std::result::Result<f64, E>,
+    threshold: f64,
+    trust: bool,
+    all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
+) -> std::result::Result<Vec<Option<(u32, f32)>>, E> {
+    let none = vec![None; n];
+    greedy_from(&none, 0, pairs, similarity, threshold, trust, all_pairs)
+}
+
+/// [`greedy`] again after pairs were added whose later rank is at least
+/// `start`: the decisions of ranks before it cannot change (they depend on
+/// pairs of smaller ranks only), so they are taken from `prior` and their
+/// pairs are not verified again.
+fn greedy_from<E>(
+    prior: &[Option<(u32, f32)>],
+    start: u32,
+    mut pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
+    mut similarity: impl FnMut(u32, u32) -> std::result::Result<f64, E>,
+    threshold: f64,
+    trust: bool,
+    mut all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
+) -> std::result::Result<Vec<Option<(u32, f32)>>, E> {
+    let n = prior.len();
+    let mut out: Vec<Option<(u32, f32)>> = vec![None; n];
+    out[..start as usize].copy_from_slice(&prior[..start as usize]);
+    let mut kept: Vec<bool> = out.iter().map(Option::is_none).collect();
+    let mut next = pairs()?;
+    let mut last: Option<(u32, u32)> = None;
+    while let Some((later, _)) = next {
+        if later < start {
+            next = pairs()?;
+            continue;
+        }
+        let mut best: Option<(f64, u32)> = None;
+        while let Some((l, earlier)) = next.filter(|&(l, _)| l == later) {
+            next = pairs()?;
+            if last == Some((l, earlier)) {
+                continue; // The same pair from another band.
+            }
+            last = Some((l, earlier));
+            let earlier_kept = kept[earlier as usize];
+            if !earlier_kept && all_pairs.is_none() {
+                continue;
+            }
+            let sim = similarity(later, earlier)?;
+            let pass = trust || sim >= threshold;
+            if let Some(f) = all_pairs.as_mut().filter(|_| pass) {
+                f(later, earlier, sim);
+            }
+            if pass && earlier_kept && best.is_none_or(|(s, _)| sim > s) {
+                best = Some((sim, earlier));
+            }
+        }
+        if let Some((sim, earlier)) = best {
+            kept[later as usize] = false;
+            out[later as usize] = Some((earlier, sim as f32));
+        }
+    }
+    Ok(out)
+}
+
+/// Collects fingerprints in input order, then decides (single machine,
+/// bounded memory).
+pub(crate) struct Collector {
+    opts: NearSettings,
+    params: LshParams,
+    table: BucketTable,
+    sets: SliceStore,
+    sigs: SliceStore,
+    memory: usize,
+    tmp_dir: std::path::PathBuf,
+}
+
+impl Collector {
+    pub(crate) fn new(
+        opts: &NearSettings,
+        params: LshParams,
+        res: &Resources,
+    ) -> Result<Collector> {
+        let tmp: &Path = &res.tmp_dir;
+        Ok(Collector {
+            opts: opts.clone(),
+            params,
+            table: BucketTable::new(params.bands, res.memory, tmp).map_err(sketch_error)?,
+            sets: SliceStore::new(tmp)?,
+            sigs: SliceStore::new(tmp)?,
+            memory: res.memory,
+            tmp_dir: res.tmp_dir.clone(),
+        })
+    }
+
+    /// Records the fingerprint of record `index`.
+    pub(crate) fn add(&mut self, index: u32, fp: &Fingerprint) -> Result<()> {
+        if !fp.band_keys.is_empty() {
+            self.table.insert(index, &fp.band_keys).map_err(sketch_error)?;
+        }
+        self.sets.push(index as usize, &fp.set)?;
+        let packed: Vec<u64> = fp
+            .signature
+            .chunks(2)
+            .map(|c| c[0] as u64 | (c.get(1).copied().unwrap_or(0) as u64) << 32)
+            .collect();
+        self.sigs.push(index as usize, &packed)?;
+        Ok(())
+    }
+
+    /// Decides which live records are near duplicates of which kept ones.
+    ///
+    /// With `all_pairs`, also collects every candidate pair at or above the
+    /// threshold as `(record, record, similarity)`, the smaller index
+    /// first, sorted.
+    pub(crate) fn decide(
+        mut self,
+        infos: &mut [Info],
+        keep: Keep,
+        mut all_pairs: Option<&mut Vec<(u32, u32, f32)>>,
+    ) -> Result<NearReport> {
+        self.sets.seal()?;
+        self.sigs.seal()?;
+        let mut report = NearReport::new(&self.opts, self.params);
+        report.disk_bytes = self.sets.disk_bytes() + self.sigs.disk_bytes();
+        report.spilled_runs = self.table.spilled_runs();
+
+        // Keep order: rank[i] is record i's place; order[r] the record at r.
+        let sim_kind = self.opts.similarity;
+        let mut order: Vec<u32> =
+            (0..infos.len() as u32).filter(|&i| infos[i as usize].alive()).collect();
+        order.sort_by_key(|&i| {
+            keep_key(keep, sim_kind == Similarity::Containment, i as u64, infos[i as usize].len)
+        });
+        let mut rank = vec![u32::MAX; infos.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+
+        // Candidate pairs (later, earlier) as `later << 32 | earlier`,
+        // sorted and deduplicated on disk; buckets larger than the cap
+        // are kept (as ranks) for the search for missed pairs.
+        let cap = if all_pairs.is_some() { usize::MAX } else { MAX_PARTNERS };
+        let mut sorter = ExternalSorter::<u64>::new(self.memory / 2, &self.tmp_dir, true);
+        let mut large = SliceStore::new(&self.tmp_dir)?;
+        let mut n_large = 0usize;
+        let mut ranks: Vec<u32> = Vec::new();
+        let mut failed: Option<std::io::Error> = None;
+        let mut buckets = self.table.finish().map_err(sketch_error)?;
+        while let Some(b) = buckets.next_bucket().map_err(sketch_error)? {
+            ranks.clear();
+            ranks.extend(b.docs.iter().map(|&d| rank[d as usize]).filter(|&r| r != u32::MAX));
+            ranks.sort_unstable();
+            bucket_pairs(&ranks, cap, |l, e| {
+                if failed.is_none() {
+                    failed = sorter.push((l as u64) << 32 | e as u64).err();
+                }
+            });
+            if ranks.len() > cap.saturating_add(1) {
+                let packed: Vec<u64> = ranks.iter().map(|&r| r as u64).collect();
+                large.push(n_large, &packed)?;
+                n_large += 1;
+            }
+        }
+        drop(buckets);
+        if let Some(e) = failed {
+            return Err(spill_error(&self.tmp_dir, e));
+        }
+        large.seal()?;
+        // The capped candidates, once sorted, in a temp file to read in
+        // every round.
+        let mut candidates = SortedFile::new(&self.tmp_dir)?;
+        {
+            let mut sorted = sorter.finish().map_err(|e| spill_error(&self.tmp_dir, e))?;
+            while let Some(p) = sorted.next().map_err(|e| spill_error(&self.tmp_dir, e))? {
+                candidates.push(p)?;
+            }
+        }
+        report.candidates = candidates.len();
+
+        let verify = self.opts.verify;
+        let threshold = self.opts.threshold;
+        let containment = sim_kind == Similarity::Containment;
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut sig_a, mut sig_b, mut words) = (Vec::new(), Vec::new(), Vec::new());
+        let mut loaded: Option<u32> = None;
+        let mut added: Vec<u64> = Vec::new();
+        let mut added_set: PrehashedSet<u64> = PrehashedSet::default();
+        let mut found: Vec<(u32, u32, f32)> = Vec::new();
+        let mut decisions: Vec<Option<(u32, f32)>> = vec![None; order.len()];
+        let mut start = 0u32;
+        loop {
+            report.rounds += 1;
+            found.clear();
+            let mut stream = candidates.read()?;
+            let mut extra = added.iter().copied().peekable();
+            let mut head = stream.next()?;
+            let next = || -> Result<Option<(u32, u32)>> {
+                // Merge the sorted candidates with the sorted additions.
+                let take_extra = match (head, extra.peek()) {
+                    (Some(h), Some(&x)) => x < h,
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                let p = if take_extra {
+                    extra.next()
+                } else {
+                    let h = head;
+                    head = stream.next()?;
+                    h
+                };
+                Ok(p.map(|p| ((p >> 32) as u32, p as u32)))
+            };
+            let sets = &self.sets;
+            let sigs = &self.sigs;
+            let num_perm = self.opts.num_perm;
+            let mut verified = 0u64;
+            let similarity = |later: u32, earlier: u32| -> Result<f64> {
+                verified += 1;
+                let (d, p) = (order[later as usize] as usize, order[earlier as usize] as usize);
+                match verify {
+                    Verify::Jaccard => {
+                        if loaded != Some(later) {
+                            sets.get(d, &mut a)?;
+                            loaded = Some(later);
+                        }
+                        sets.get(p, &mut b)?;
+                        Ok(if containment {
+                            jaccard::containment(&a, &b)
+                        } else {
+                            jaccard::jaccard(&a, &b)
+                        })
+                    }
+                    Verify::Signature | Verify::None => {
+                        if loaded != Some(later) {
+                            get_signature(sigs, d, num_perm, &mut words, &mut sig_a)?;
+                            loaded = Some(later);
+                        }
+                        get_signature(sigs, p, num_perm, &mut words, &mut sig_b)?;
+                        Ok(estimate_jaccard(&sig_a, &sig_b))
+                    }
+                }
+            };
+            let mut collect = |l: u32, e: u32, s: f64| found.push((l, e, s as f32));
+            let sink: Option<&mut dyn FnMut(u32, u32, f64)> =
+                if all_pairs.is_some() { Some(&mut collect) } else { None };
+            decisions = greedy_from(
+                &decisions,
+                start,
+                next,
+                similarity,
+                threshold,
+                verify == Verify::None,
+                sink,
+            )?;
+            loaded = None;
+            report.verified += verified;
+
+            // Pairs the cap left out, against records kept this round.
+            let kept: Vec<bool> = decisions.iter().map(Option::is_none).collect();
+            let mut missed: Vec<u64> = Vec::new();
+            let mut members = Vec::new();
+            for k in 0..n_large {
+                large.get(k, &mut members)?;
+                let ranks: Vec<u32> = members.iter().map(|&r| r as u32).collect();
+                missed_pairs(
+                    &ranks,
+                    cap,
+                    &kept,
+                    |l, e| added_set.contains(&((l as u64) << 32 | e as u64)),
+                    |l, e| missed.push((l as u64) << 32 | e as u64),
+                );
+            }
+            if missed.is_empty() {
+                break;
+            }
+            missed.sort_unstable();
+            missed.dedup();
+            // Sorted by later rank: decisions before the first are final.
+            start = (missed[0] >> 32) as u32;
+            added_set.extend(missed.iter().copied());
+            added.extend(missed);
+            added.sort_unstable();
+        }
+        report.candidates += added.len() as u64;
+
+        for (later, d) in decisions.iter().enumerate() {
+            if let Some((earlier, sim)) = *d {
+                let i = order[later] as usize;
+                infos[i].decision = Decision::Duplicate {
+                    of: order[earlier as usize],
+                    reason: Reason::Near,
+                    similarity: sim,
+                };
+            }
+        }
+        if let Some(pairs) = all_pairs.as_mut() {
+            pairs.extend(found.iter().map(|&(l, e, s)| {
+                let (x, y) = (order[l as usize], order[e as usize]);
+                (x.min(y), x.max(y), s)
+            }));
+            pairs.sort_unstable_by_key(|&(a, b, _)| (a, b));
+        }
+        Ok(report)
+    }
+}
+
+fn spill_error(dir: &Path, e: std::io::Error) -> Error {
+    Error::Near(format!("sorting candidate pairs in {}: {e}", dir.display()))
+}
+
+/// Sorted `u64`s in an anonymous temp file, read back as many times as
+/// needed.
+struct SortedFile {
+    writer: std::io::BufWriter<std::fs::File>,
+    len: u64,
+}
+
+impl SortedFile {
+    fn new(dir: &Path) -> Result<SortedFile> {
+        let file = tempfile::tempfile_in(dir)?;
+        Ok(SortedFile { writer: std::io::BufWriter::with_capacity(1 << 20, file), len: 0 })
+    }
+
+    fn push(&mut self, v: u64) -> Result<()> {
+        std::io::Write::write_all(&mut self.writer, &v.to_le_bytes())?;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// A reader from the start.
+    fn read(&mut self) -> Result<SortedReader> {
+        use std::io::{Seek, Write};
+        self.writer.flush()?;
+        let mut file = self.writer.get_ref().try_clone()?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(SortedReader {
+            reader: std::io::BufReader::with_capacity(1 << 20, file),
+            left: self.len,
+        })
+    }
+}
+
+struct SortedReader {
+    reader: std::io::BufReader<std::fs::File>,
+    left: u64,
+}
+
+impl SortedReader {
+    fn next(&mut self) -> Result<Option<u64>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; 8];
+        std::io::Read::read_exact(&mut self.reader, &mut b)?;
+        self.left -= 1;
+        Ok(Some(u64::from_le_bytes(b)))
+    }
+}
+
+/// Reads a signature stored two slots per word.
+fn get_signature(
+    store: &SliceStore,
+    index: usize,
+    num_perm: usize,
+    words: &mut Vec<u64>,
+    out: &mut Vec<u32>,
+) -> Result<()> {
+    store.get(index, words)?;
+    out.clear();
+    out.extend(words.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]));
+    out.truncate(num_perm);
+    Ok(())
+}
+
+pub(crate) fn sketch_error(e: neardup_sketch::Error) -> Error {
+    Error::Near(e.to_string())
+}
