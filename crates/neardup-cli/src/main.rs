@@ -55,7 +55,20 @@ fn report(e: &anyhow::Error) {
     for cause in e.chain().skip(1) {
         let _ = write!(err, "\n  caused by: {cause}");
     }
+    if let Some(hint) = hint(e) {
+        let _ = write!(err, "\n({hint})");
+    }
     let _ = writeln!(err);
+}
+
+/// What the user can do about an error, in the CLI's words.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| match c.downcast_ref::<neardup_core::Error>()? {
+        neardup_core::Error::BadRecord(_) => {
+            Some("use `--on-error skip` to reject bad records and go on")
+        }
+        _ => None,
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -6,8 +6,8 @@ use neardup_io::Located;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A bad record, with `--on-error fail` (the default).
-    #[error("{0}\n(use `--on-error skip` to reject bad records and go on)")]
+    /// A bad record, with [`crate::OnError::Fail`] (the default).
+    #[error("{0}")]
     BadRecord(Box<Located>),
     /// Reading inputs or writing outputs failed.
     #[error(transparent)]
@@ -16,7 +16,7 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingError),
     /// More records than one run can index.
-    #[error("more than {limit} records in one run: split the input into batches (an index, `--index`, takes them one after another)")]
+    #[error("more than {limit} records in one run: split the input into batches")]
     TooManyRecords {
         /// The most records a run holds.
         limit: u64,

@@ -22,7 +22,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::analysis::{cut_into, Analyzer};
 use crate::decide::Deduper;
 use crate::error::{Error, Result};
-use crate::ledger::{Reason, Status};
+use crate::ledger::Entry;
 use crate::progress::NoProgress;
 use crate::settings::{OnError, Resources, Settings, Similarity, Verify};
 
@@ -41,23 +41,9 @@ pub struct Side {
     pub canonical: String,
     /// Distinct shingles.
     pub shingles: usize,
-    /// What `dedup` does with it, A read first.
-    pub decision: SideDecision,
-}
-
-/// What a `dedup` run over the two records decides for one of them.
-#[derive(Clone, Debug, Serialize)]
-pub struct SideDecision {
-    /// Kept, modified (repeats cut), removed or rejected.
-    pub status: Status,
-    /// Why, when removed or modified.
-    pub reason: Option<Reason>,
-    /// The other record's name, when removed as its duplicate.
-    pub duplicate_of: Option<String>,
-    /// Similarity to it.
-    pub similarity: Option<f32>,
-    /// Why it was removed for repetition.
-    pub error: Option<String>,
+    /// What `dedup` does with it, A read first: its ledger entry (id =
+    /// its name).
+    pub decision: Entry,
 }
 
 /// A line of the diff of the originals.
@@ -150,13 +136,7 @@ pub fn explain(
             cut_into(text, decisions.cuts(k).iter().map(|c| (c.start, c.len)), cut);
         }
         let o = decisions.outcome(k, needs.then_some(cut.as_str()));
-        SideDecision {
-            status: o.status,
-            reason: o.reason,
-            duplicate_of: o.duplicate_of.map(|i| decisions.id(i as usize)),
-            similarity: o.similarity,
-            error: o.error,
-        }
+        decisions.entry(k, &o)
     };
     let (da, db) = (decide(0, a, &mut cut), decide(1, b, &mut cut));
 
@@ -288,6 +268,7 @@ fn shingle_texts(text: &str, shingling: Shingling) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{Reason, Status};
 
     #[test]
     fn typographic_variants_explain_as_identical() {
