@@ -23,7 +23,9 @@
 //! # Ok::<(), neardup_core::SettingError>(())
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use neardup_sketch::{minhash, shingle, LshParams, Shingling, Sketcher};
 use neardup_text::{Normalizer, OffsetMap, Round};
@@ -86,10 +88,53 @@ pub struct Analyzer {
     norm: Normalizer,
     sketching: Option<Sketching>,
     stats: bool,
+    /// Nanoseconds per step, over the sampled records.
+    clock: [AtomicU64; STEPS],
 }
+
+/// The steps timed: normalize, repeats, statistics, hash, fingerprint.
+const STEPS: usize = 5;
+
+/// One record in this many is timed (and the sum scaled up): a clock read
+/// costs ~20 ns, a short record's whole analysis a few µs.
+const SAMPLE: u32 = 8;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static TICK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// CPU seconds spent in each step of analysis, summed over threads
+/// (estimated from one record in eight).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct AnalysisTimes {
+    /// The canonical form (with its offset map).
+    pub normalize: f64,
+    /// Finding passages a record repeats.
+    pub repeats: f64,
+    /// Gopher repetition statistics.
+    pub stats: f64,
+    /// Hashing the text as written (normalizing it again when cut).
+    pub hash: f64,
+    /// Shingles, signature and band keys.
+    pub fingerprint: f64,
+}
+
+/// Times the steps of one record's analysis, when it is sampled.
+struct Stopwatch<'a> {
+    clock: &'a [AtomicU64; STEPS],
+    last: Option<Instant>,
+}
+
+impl Stopwatch<'_> {
+    fn lap(&mut self, step: usize) {
+        if let Some(last) = self.last.as_mut() {
+            let now = Instant::now();
+            let ns = now.duration_since(*last).as_nanos() as u64 * u64::from(SAMPLE);
+            self.clock[step].fetch_add(ns, Ordering::Relaxed);
+            *last = now;
+        }
+    }
 }
 
 impl Analyzer {
@@ -107,7 +152,14 @@ impl Analyzer {
             norm: Normalizer::new(settings.normalize.clone()),
             sketching,
             stats: stats || !settings.thresholds.is_empty(),
+            clock: Default::default(),
         })
+    }
+
+    /// Time spent in each step so far.
+    pub fn times(&self) -> AnalysisTimes {
+        let s = |i: usize| self.clock[i].load(Ordering::Relaxed) as f64 / 1e9;
+        AnalysisTimes { normalize: s(0), repeats: s(1), stats: s(2), hash: s(3), fingerprint: s(4) }
     }
 
     /// The settings it analyses with.
@@ -138,15 +190,24 @@ impl Analyzer {
     fn analyse_with(&self, text: &str, s: &mut Scratch) -> Analysis {
         let cfg = &self.settings;
         let mut a = Analysis::default();
+        let sampled = TICK.with(|t| {
+            let n = t.get().wrapping_add(1);
+            t.set(n);
+            n % SAMPLE == 0
+        });
+        let mut watch = Stopwatch { clock: &self.clock, last: sampled.then(Instant::now) };
         let with_map = cfg.min_repeat.is_some() || cfg.substrings.is_some();
         if !with_map && !self.stats && self.sketching.is_none() {
             // Only the hash is needed: skip the canonical text as a `String`.
             self.norm.normalize_bytes_into(text, &mut s.bytes);
+            watch.lap(0);
             a.hash = xxh3_128(&s.bytes);
             a.len = text.len() as u64;
+            watch.lap(3);
             return a;
         }
         self.norm.normalize_into(text, &mut s.canon, with_map.then_some(&mut s.map));
+        watch.lap(0);
         if cfg.substrings.is_some() {
             let mut map = Vec::with_capacity(1 + 2 * s.map.pieces());
             s.map.encode(&mut map);
@@ -165,11 +226,13 @@ impl Analyzer {
                     })
                 })
                 .collect();
+            watch.lap(1);
         }
         if self.stats {
             let stats = Stats::of(&s.canon);
             a.filtered = cfg.thresholds.exceeded(&stats);
             a.stats = Some(Box::new(stats));
+            watch.lap(2);
         }
         if a.repeats.is_empty() {
             a.hash = xxh3_128(s.canon.as_bytes());
@@ -181,8 +244,10 @@ impl Analyzer {
             a.hash = xxh3_128(s.canon.as_bytes());
             a.len = s.cut.len() as u64;
         }
+        watch.lap(3);
         if let Some(sk) = self.sketching.as_ref().filter(|_| a.filtered.is_none()) {
             a.fingerprint = Some(sk.fingerprint(&s.canon, &mut s.near));
+            watch.lap(4);
         }
         a
     }

@@ -39,10 +39,10 @@ pub mod repetition;
 pub mod settings;
 pub mod sink;
 
-pub use analysis::{Analysis, Analyzer, Columns, Fingerprint};
+pub use analysis::{Analysis, AnalysisTimes, Analyzer, Columns, Fingerprint};
 pub use config::{Config, Input};
-pub use decide::{Cut, Decisions, Deduper, NearReport, Outcome, SubstringReport};
-pub use dedup::{run, run_with, Summary};
+pub use decide::{Cut, DecideTimes, Decisions, Deduper, NearReport, Outcome, SubstringReport};
+pub use dedup::{run, run_with, Stages, Summary};
 pub use error::{Error, Result};
 pub use progress::{NoProgress, Progress};
 pub use settings::{

@@ -178,7 +178,7 @@ fn json_summary_and_human_summary() {
     insta::assert_snapshot!(run.snapshot(dir.path()), @r#"
     exit: 0
     ----- stdout -----
-    {"type":"summary","schema":1,"read":2,"kept":1,"modified":0,"removed":1,"rejected":0,"removed_exact":1,"removed_near":0,"removed_repetition":0,"removed_substring":0,"spans_cut":0,"bytes_cut":0,"bytes_in":44,"bytes_out":22,"seconds":[SECONDS],"near":{"bands":21,"rows":6,"s_curve":[[0.7,0.9278],[0.8,0.9983],[0.9,1.0]],"candidates":0,"verified":0,"removed":0,"disk_bytes":1040,"spilled_runs":0},"substrings":null}
+    {"type":"summary","schema":1,"read":2,"kept":1,"modified":0,"removed":1,"rejected":0,"removed_exact":1,"removed_near":0,"removed_repetition":0,"removed_substring":0,"spans_cut":0,"bytes_cut":0,"bytes_in":44,"bytes_out":22,"seconds":[SECONDS],"near":{"bands":21,"rows":6,"s_curve":[[0.7,0.9278],[0.8,0.9983],[0.9,1.0]],"candidates":0,"verified":0,"removed":0,"disk_bytes":1040,"spilled_runs":0},"substrings":null,"stages":[STAGES]}
 
     ----- stderr -----
     neardup: read 2 · kept 1 · modified 0 · removed 1 · rejected 0 · 44 B in, 22 B out, [SECONDS] s
@@ -188,6 +188,37 @@ fn json_summary_and_human_summary() {
     "#);
     let quiet = neardup(dir.path(), &["dedup", "a.jsonl", "-o", "out.jsonl", "--quiet"], None);
     assert_eq!((quiet.code, quiet.stderr.as_str(), quiet.stdout.len()), (0, "", 0));
+}
+
+/// `--json` says where the time went: each pass, each deciding stage, and
+/// the CPU time of each step of analysis.
+#[test]
+fn json_summary_has_seconds_per_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: String = (0..400)
+        .map(|i| {
+            format!(
+                "{{\"text\":\"record {i} holds a few words of text, more or less {}\"}}\n",
+                i % 7
+            )
+        })
+        .collect();
+    files(dir.path(), &[("a.jsonl", body.as_bytes())]);
+    let run = neardup(dir.path(), &["dedup", "a.jsonl", "-o", "out.jsonl", "--json"], None);
+    let s: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let st = &s["stages"];
+    for key in ["read", "write"] {
+        assert!(st[key].as_f64().unwrap() > 0.0, "{key}: {st}");
+    }
+    for key in ["normalize", "repeats", "stats", "hash", "fingerprint"] {
+        assert!(st["analysis"][key].as_f64().unwrap() >= 0.0, "{key}: {st}");
+    }
+    assert!(st["analysis"]["normalize"].as_f64().unwrap() > 0.0, "{st}");
+    assert!(st["analysis"]["fingerprint"].as_f64().unwrap() > 0.0, "{st}");
+    for key in ["exact", "near", "substrings"] {
+        assert!(st["decide"][key].as_f64().unwrap() >= 0.0, "{key}: {st}");
+    }
+    assert!(st["read"].as_f64().unwrap() <= s["seconds"].as_f64().unwrap());
 }
 
 #[test]

@@ -52,6 +52,23 @@ fn regex_lite_seconds(s: &str) -> String {
     let mut out = String::new();
     for line in s.split_inclusive('\n') {
         let mut l = line.to_string();
+        // Per-stage seconds: one placeholder for the whole object.
+        if let Some(i) = l.find("\"stages\":{") {
+            let start = i + "\"stages\":".len();
+            let mut depth = 0;
+            let end = l[start..]
+                .char_indices()
+                .find_map(|(j, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    (depth == 0).then_some(start + j + 1)
+                })
+                .unwrap_or(l.len());
+            l.replace_range(start..end, "[STAGES]");
+        }
         if let Some(i) = l.find("\"seconds\":") {
             let start = i + "\"seconds\":".len();
             let end = l[start..].find([',', '}']).map_or(l.len(), |e| start + e);

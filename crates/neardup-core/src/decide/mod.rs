@@ -321,9 +321,13 @@ impl Deduper {
     /// Temp files failing.
     pub fn decide(self, all_pairs: bool, progress: &dyn Progress) -> Result<Decisions> {
         let Deduper { settings, names, mut infos, collector, texts, .. } = self;
+        let mut times = DecideTimes::default();
+        let clock = std::time::Instant::now();
         if settings.exact {
             exact::decide(&mut infos, settings.keep);
         }
+        times.exact = clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let mut pairs = Vec::new();
         let mut near = match collector {
             Some(c) => {
@@ -346,8 +350,11 @@ impl Deduper {
                 })
                 .count() as u64;
         }
+        times.near = clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
-        Ok(Decisions { settings, names, infos, near, substrings, pairs })
+        times.substrings = clock.elapsed().as_secs_f64();
+        Ok(Decisions { settings, names, infos, near, substrings, pairs, times })
     }
 }
 
@@ -386,6 +393,19 @@ pub struct Decisions {
     /// With `all_pairs`: every verified near pair `(a, b, similarity)`,
     /// `a < b`, sorted.
     pub pairs: Vec<(u32, u32, f32)>,
+    /// Wall seconds of each stage.
+    pub times: DecideTimes,
+}
+
+/// Wall seconds of each deciding stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DecideTimes {
+    /// Exact groups.
+    pub exact: f64,
+    /// Near duplicates: buckets, candidates, verification, the greedy.
+    pub near: f64,
+    /// Repeated substrings.
+    pub substrings: f64,
 }
 
 impl Decisions {

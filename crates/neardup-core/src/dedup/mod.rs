@@ -75,6 +75,8 @@ pub struct Summary {
     pub near: Option<NearReport>,
     /// Repeated-substring counts, when that stage was on.
     pub substrings: Option<SubstringReport>,
+    /// Where the time went.
+    pub stages: Stages,
     /// Things a person should know that did not stop the run (temp files
     /// left by a killed run, removed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -83,6 +85,21 @@ pub struct Summary {
     /// modified, removed or rejected, for people to look at.
     #[serde(skip)]
     pub examples: Vec<Entry>,
+}
+
+/// Seconds per stage of a run: wall time of each pass and deciding stage,
+/// and the CPU time of each step of analysis (summed over threads, so it
+/// can exceed the wall time of pass 1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Stages {
+    /// Pass 1, wall: read, parse, analyse (and, in a one-pass run, write).
+    pub read: f64,
+    /// Analysis steps, CPU.
+    pub analysis: crate::analysis::AnalysisTimes,
+    /// Deciding stages, wall.
+    pub decide: crate::decide::DecideTimes,
+    /// Pass 2, wall: read again and write.
+    pub write: f64,
 }
 
 impl Summary {
@@ -175,20 +192,27 @@ pub fn run_with<'a>(
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
     let writer = write::Writer::new(sources, cfg, sinks);
+    let clock = Instant::now();
     if cfg.single_pass() {
         let mut stream = read::Stream::new(writer);
         let (deduper, bytes_in) =
             read::run(sources, cfg, &analyzer, deduper, Some(&mut stream), progress)?;
         summary.bytes_in = bytes_in;
         stream.finish(deduper.len(), &mut summary)?;
+        summary.stages.read = clock.elapsed().as_secs_f64();
     } else {
         let (deduper, bytes_in) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
         summary.bytes_in = bytes_in;
+        summary.stages.read = clock.elapsed().as_secs_f64();
         let decisions = deduper.decide(false, progress)?;
         summary.near = decisions.near.clone();
         summary.substrings = decisions.substrings.clone();
+        summary.stages.decide = decisions.times;
+        let clock = Instant::now();
         write::run(sources, cfg, &decisions, writer, &mut summary, progress)?;
+        summary.stages.write = clock.elapsed().as_secs_f64();
     }
+    summary.stages.analysis = analyzer.times();
     summary.seconds = started.elapsed().as_secs_f64();
     summary.check_balance()?;
     Ok(summary)
