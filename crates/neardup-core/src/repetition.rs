@@ -31,7 +31,7 @@ use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::hashing::{PrehashedMap, PrehashedSet};
+use crate::hashing::PrehashedSet;
 
 /// The most canonical bytes of one record that are measured.
 pub const MAX_STATS_BYTES: usize = 8 << 20;
@@ -159,12 +159,12 @@ impl Stats {
 
         // Words as (hash, characters).
         let words: Vec<(u64, usize)> = segment::words(text)
-            .map(|r| (xxh3_64(&text.as_bytes()[r.clone()]), text[r].chars().count()))
+            .map(|r| (xxh3_64(&text.as_bytes()[r.clone()]), char_count(&text[r])))
             .collect();
         let word_chars = words.iter().map(|w| w.1).sum::<usize>().max(1) as f32;
-        let top = |n: usize| top_ngram_chars(&words, n) as f32 / word_chars;
-        let dups = dup_ngram_chars(&words);
-        let dup = |n: usize| dups[n - 5] as f32 / word_chars;
+        let grams = ngram_chars(&words);
+        let top = |n: usize| grams.top[n - 2] as f32 / word_chars;
+        let dup = |n: usize| grams.dup[n - 5] as f32 / word_chars;
         Stats {
             dup_line_frac: frac(dl, nl),
             dup_para_frac: frac(dp, np),
@@ -201,56 +201,126 @@ fn duplicates(
     (dups, dup_chars, all)
 }
 
-/// Hash of the word n-gram starting at `i`.
-fn ngram_hash(words: &[(u64, usize)], i: usize, n: usize) -> u64 {
-    words[i..i + n]
-        .iter()
-        .fold(n as u64, |h, w| (h.rotate_left(5) ^ w.0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+/// Characters in `s` (bytes, for ASCII).
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
-fn top_ngram_chars(words: &[(u64, usize)], n: usize) -> usize {
-    if words.len() < n {
-        return 0;
-    }
-    let mut counts: PrehashedMap<u64, (usize, usize)> =
-        PrehashedMap::with_capacity_and_hasher(words.len(), Default::default());
-    for i in 0..=words.len() - n {
-        let chars: usize = words[i..i + n].iter().map(|w| w.1).sum();
-        counts.entry(ngram_hash(words, i, n)).or_insert((0, chars)).0 += 1;
-    }
-    // Most frequent; ties go to the longer n-gram (deterministic).
-    counts
-        .values()
-        .map(|&(c, chars)| (c, c * chars))
-        .max()
-        .map_or(0, |(c, total)| if c > 1 { total } else { 0 })
+/// Counts of `u64` hashes: open addressing with linear probing, slots
+/// stamped with a generation so that a new table costs no clearing. One
+/// table serves every n of a record; it is sized for the largest (2-grams).
+struct Counter {
+    /// (hash, count, generation).
+    slots: Vec<(u64, u32, u32)>,
+    mask: usize,
+    generation: u32,
 }
 
-/// Characters of the words covered by duplicated word n-grams, for n =
-/// 5..=10. An (n+1)-gram that occurs twice starts with an n-gram that
-/// occurs twice, so each n is counted among the previous n's duplicated
-/// positions only: after n = 5 the tables hold the repeats, not the text.
-fn dup_ngram_chars(words: &[(u64, usize)]) -> [usize; 6] {
-    let mut out = [0; 6];
-    let mut candidates: Vec<usize> = (0..words.len()).collect();
-    let mut counts: PrehashedMap<u64, u32> = PrehashedMap::default();
+impl Counter {
+    fn new(n: usize) -> Counter {
+        let cap = (2 * n).next_power_of_two().max(16);
+        Counter { slots: vec![(0, 0, 0); cap], mask: cap - 1, generation: 0 }
+    }
+
+    fn next_generation(&mut self) {
+        self.generation += 1;
+    }
+
+    /// The slot of `h`: its own, or the empty one where it goes.
+    #[inline]
+    fn slot(&self, h: u64) -> usize {
+        // The hashes are well mixed: their high bits index the table.
+        let mut at = (h >> 32) as usize & self.mask;
+        loop {
+            let (k, _, g) = self.slots[at];
+            if g != self.generation || k == h {
+                return at;
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, h: u64) {
+        let at = self.slot(h);
+        let s = &mut self.slots[at];
+        if s.2 == self.generation {
+            s.1 += 1;
+        } else {
+            *s = (h, 1, self.generation);
+        }
+    }
+
+    #[inline]
+    fn count(&self, h: u64) -> u32 {
+        let s = self.slots[self.slot(h)];
+        if s.2 == self.generation {
+            s.1
+        } else {
+            0
+        }
+    }
+}
+
+/// What the word n-gram tables give: for n = 2..=4, the characters of the
+/// most frequent n-gram times its count (0 if none repeats); for n =
+/// 5..=10, the characters of the words covered by repeated n-grams.
+struct NgramChars {
+    top: [usize; 3],
+    dup: [usize; 6],
+}
+
+/// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
+///
+/// An (n+1)-gram that occurs twice starts with an n-gram that occurs twice,
+/// so after the full table of 2-grams each n is counted among the previous
+/// n's repeated positions only, and each position's n-gram hash extends its
+/// (n−1)-gram hash by one word. Counts of repeated n-grams are exact (all
+/// their occurrences stay in the chain); an n-gram left out occurs once.
+/// On a typical page the later tables hold a small share of the text.
+fn ngram_chars(words: &[(u64, usize)]) -> NgramChars {
+    let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
+    // chars[i] = characters of words[..i].
+    let mut chars = Vec::with_capacity(words.len() + 1);
+    chars.push(0usize);
+    for w in words {
+        chars.push(chars.last().copied().unwrap_or(0) + w.1);
+    }
+    // (position, hash of the n-gram starting there), in any order.
+    let mut cand: Vec<(usize, u64)> = words.iter().enumerate().map(|(i, w)| (i, w.0)).collect();
+    let mut table = Counter::new(cand.len());
     let mut covered = vec![false; words.len()];
-    for (slot, n) in (5..=10).enumerate() {
-        candidates.retain(|&i| i + n <= words.len());
-        if candidates.is_empty() {
+    for n in 2..=10usize {
+        cand.retain(|&(i, _)| i + n <= words.len());
+        if cand.is_empty() {
             break;
         }
-        counts.clear();
-        counts.reserve(candidates.len());
-        for &i in &candidates {
-            *counts.entry(ngram_hash(words, i, n)).or_insert(0) += 1;
+        table.next_generation();
+        for (i, h) in cand.iter_mut() {
+            *h = (h.rotate_left(5) ^ words[*i + n - 1].0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            table.add(*h);
         }
-        candidates.retain(|&i| counts[&ngram_hash(words, i, n)] > 1);
-        covered.iter_mut().for_each(|c| *c = false);
-        for &i in &candidates {
-            covered[i..i + n].iter_mut().for_each(|c| *c = true);
+        let mut top = (0usize, 0usize); // (count, count × characters)
+        cand.retain(|&(i, h)| {
+            let c = table.count(h) as usize;
+            if c > 1 {
+                top = top.max((c, c * (chars[i + n] - chars[i])));
+            }
+            c > 1
+        });
+        if n <= 4 {
+            out.top[n - 2] = top.1;
+        } else {
+            covered.iter_mut().for_each(|c| *c = false);
+            for &(i, _) in &cand {
+                covered[i..i + n].iter_mut().for_each(|c| *c = true);
+            }
+            out.dup[n - 5] = words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum();
         }
-        out[slot] = words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum();
     }
     out
 }
@@ -304,8 +374,31 @@ mod tests {
         assert!(measured_prefix(&wide).len() <= MAX_STATS_BYTES);
     }
 
+    /// Hash of the word n-gram starting at `i`, from scratch.
+    fn ngram_hash(words: &[(u64, usize)], i: usize, n: usize) -> u64 {
+        words[i..i + n]
+            .iter()
+            .fold(n as u64, |h, w| (h.rotate_left(5) ^ w.0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    /// The most frequent n-gram's characters times its count, from a full
+    /// table of every position.
+    fn top_ngram_chars_naive(words: &[(u64, usize)], n: usize) -> usize {
+        if words.len() < n {
+            return 0;
+        }
+        let mut counts = std::collections::HashMap::new();
+        for i in 0..=words.len() - n {
+            let chars: usize = words[i..i + n].iter().map(|w| w.1).sum();
+            counts.entry(ngram_hash(words, i, n)).or_insert((0, chars)).0 += 1;
+        }
+        #[allow(clippy::iter_over_hash_type)]
+        let best = counts.values().map(|&(c, chars)| (c, c * chars)).max();
+        best.map_or(0, |(c, total)| if c > 1 { total } else { 0 })
+    }
+
     /// The n-gram tables of every n over every position: what
-    /// [`dup_ngram_chars`] computes with smaller tables.
+    /// [`ngram_chars`] computes with smaller tables.
     fn dup_ngram_chars_naive(words: &[(u64, usize)], n: usize) -> usize {
         if words.len() < n {
             return 0;
@@ -330,9 +423,12 @@ mod tests {
             ids in proptest::collection::vec(0u64..4, 0..120),
         ) {
             let words: Vec<(u64, usize)> = ids.iter().map(|&w| (xxh3_64(&w.to_le_bytes()), w as usize + 1)).collect();
-            let fast = dup_ngram_chars(&words);
+            let fast = ngram_chars(&words);
+            for n in 2..=4 {
+                proptest::prop_assert_eq!(fast.top[n - 2], top_ngram_chars_naive(&words, n), "n = {}", n);
+            }
             for n in 5..=10 {
-                proptest::prop_assert_eq!(fast[n - 5], dup_ngram_chars_naive(&words, n), "n = {}", n);
+                proptest::prop_assert_eq!(fast.dup[n - 5], dup_ngram_chars_naive(&words, n), "n = {}", n);
             }
         }
     }
