@@ -172,6 +172,11 @@ impl Analyzer {
         &self.norm
     }
 
+    /// Whether analyses carry Gopher statistics.
+    pub fn computes_stats(&self) -> bool {
+        self.stats
+    }
+
     /// The LSH banding, with near duplicates on.
     pub fn banding(&self) -> Option<LshParams> {
         self.sketching.as_ref().map(|s| s.params)

@@ -138,7 +138,7 @@ pub fn explain(
         let o = decisions.outcome(k, needs.then_some(cut.as_str()));
         decisions.entry(k, &o)
     };
-    let (da, db) = (decide(0, a, &mut cut), decide(1, b, &mut cut));
+    let (da, db) = (decide(0, a, &mut cut)?, decide(1, b, &mut cut)?);
 
     // Each step, on the texts as written.
     let written = |text: &str, a: &crate::Analysis| {

@@ -128,6 +128,62 @@ impl Thresholds {
 }
 
 impl Stats {
+    /// Words of [`Stats::to_words`].
+    pub(crate) const WORDS: usize = 7;
+
+    /// The statistics as 7 words (two `f32` bits a word), the first word
+    /// never 0 (a marker bit), for storage.
+    pub(crate) fn to_words(&self) -> [u64; Stats::WORDS] {
+        let f = self.fields();
+        let mut w = [0u64; Stats::WORDS];
+        for (i, v) in f.iter().enumerate() {
+            w[i / 2] |= u64::from(v.to_bits()) << (32 * (i % 2));
+        }
+        w[Stats::WORDS - 1] |= 1 << 63; // 13 fields: the 14th slot marks presence.
+        w
+    }
+
+    /// The statistics back from [`Stats::to_words`].
+    pub(crate) fn from_words(w: &[u64]) -> Stats {
+        let mut f = [0f32; 13];
+        for (i, v) in f.iter_mut().enumerate() {
+            *v = f32::from_bits((w.get(i / 2).copied().unwrap_or(0) >> (32 * (i % 2))) as u32);
+        }
+        Stats {
+            dup_line_frac: f[0],
+            dup_para_frac: f[1],
+            dup_line_char_frac: f[2],
+            dup_para_char_frac: f[3],
+            top_2gram_char_frac: f[4],
+            top_3gram_char_frac: f[5],
+            top_4gram_char_frac: f[6],
+            dup_5gram_char_frac: f[7],
+            dup_6gram_char_frac: f[8],
+            dup_7gram_char_frac: f[9],
+            dup_8gram_char_frac: f[10],
+            dup_9gram_char_frac: f[11],
+            dup_10gram_char_frac: f[12],
+        }
+    }
+
+    fn fields(&self) -> [f32; 13] {
+        [
+            self.dup_line_frac,
+            self.dup_para_frac,
+            self.dup_line_char_frac,
+            self.dup_para_char_frac,
+            self.top_2gram_char_frac,
+            self.top_3gram_char_frac,
+            self.top_4gram_char_frac,
+            self.dup_5gram_char_frac,
+            self.dup_6gram_char_frac,
+            self.dup_7gram_char_frac,
+            self.dup_8gram_char_frac,
+            self.dup_9gram_char_frac,
+            self.dup_10gram_char_frac,
+        ]
+    }
+
     /// A statistic by name.
     pub fn get(&self, name: &str) -> Option<f32> {
         Some(match name {
@@ -361,6 +417,15 @@ mod tests {
         assert!(t.set("no_such", 0.1).is_err());
         t.set("dup_10gram_char_frac", 0.5).unwrap();
         assert_eq!(t.exceeded(&s), None);
+    }
+
+    #[test]
+    fn statistics_round_trip_through_words() {
+        let s = Stats::of("same line here\nother line\nsame line here\na b c d e f a b c d e f");
+        let w = s.to_words();
+        assert_ne!(w[0] | w[Stats::WORDS - 1], 0);
+        assert_eq!(Stats::from_words(&w), s);
+        assert_eq!(Stats::from_words(&Stats::default().to_words()), Stats::default());
     }
 
     #[test]

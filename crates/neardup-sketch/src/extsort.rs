@@ -54,7 +54,9 @@ macro_rules! int_entry {
 int_entry!(u64);
 int_entry!(u128);
 
-/// Collects entries in bounded memory and streams them back sorted.
+/// Collects entries in bounded memory and streams them back sorted. Once it
+/// has spilled, [`ExternalSorter::finish`] spills the rest as well, so that
+/// reading the output holds no more than the read buffers.
 ///
 /// ```
 /// use neardup_sketch::extsort::ExternalSorter;
@@ -167,6 +169,13 @@ impl<T: Entry> ExternalSorter<T> {
     /// # Errors
     /// Merging runs failed.
     pub fn finish(mut self) -> io::Result<Sorted<T>> {
+        if !self.runs.is_empty() {
+            // The budget was reached once: the rest goes to disk too, so
+            // the merge holds buffers only and its memory is free for the
+            // next stage.
+            self.spill()?;
+            self.mem = Vec::new();
+        }
         self.sort_mem();
         // Keep merging the oldest runs until one final merge can take them all.
         while self.runs.len() > FAN_IN {

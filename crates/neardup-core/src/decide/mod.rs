@@ -37,6 +37,8 @@ pub mod near;
 pub(crate) mod store;
 pub mod substrings;
 
+use std::sync::Mutex;
+
 use neardup_io::{Located, RecordError};
 
 use crate::analysis::{Analysis, Analyzer};
@@ -45,6 +47,7 @@ use crate::ledger::{Entry, Reason, Status};
 use crate::progress::Progress;
 use crate::repetition::Stats;
 use crate::settings::{Keep, OnError, Resources, Settings};
+use store::RowStore;
 
 pub use near::NearReport;
 pub use substrings::SubstringReport;
@@ -199,6 +202,9 @@ pub struct Deduper {
     infos: Vec<Info>,
     collector: Option<near::Collector>,
     texts: Option<substrings::Texts>,
+    /// Gopher statistics, parked on disk by record (52 bytes each would
+    /// otherwise stay in the table until the ledger is written).
+    stats: Option<Mutex<RowStore>>,
 }
 
 impl Deduper {
@@ -223,7 +229,12 @@ impl Deduper {
             .as_ref()
             .map(|s| substrings::Texts::new(s, resources))
             .transpose()?;
-        Ok(Deduper { settings, on_error, names, infos: Vec::new(), collector, texts })
+        let stats = if analyzer.computes_stats() {
+            Some(Mutex::new(RowStore::new(&resources.tmp_dir, Stats::WORDS)?))
+        } else {
+            None
+        };
+        Ok(Deduper { settings, on_error, names, infos: Vec::new(), collector, texts, stats })
     }
 
     /// Records read so far.
@@ -252,6 +263,12 @@ impl Deduper {
         let index = check_index(self.infos.len() as u64)?;
         let info = match analysis {
             Ok(mut a) => {
+                if let (Some(store), Some(st)) = (self.stats.as_mut(), a.stats.take()) {
+                    store
+                        .get_mut()
+                        .map_err(|_| Error::Internal("statistics store poisoned".into()))?
+                        .put(u64::from(index), &st.to_words())?;
+                }
                 if let (Some(c), Some(fp)) = (self.collector.as_mut(), a.fingerprint.take()) {
                     c.add(index, &fp)?;
                 }
@@ -290,7 +307,12 @@ impl Deduper {
 
     /// The record table as it stands.
     pub(crate) fn table(&self) -> Table<'_> {
-        Table { settings: &self.settings, names: &self.names, infos: &self.infos }
+        Table {
+            settings: &self.settings,
+            names: &self.names,
+            infos: &self.infos,
+            stats: self.stats.as_ref(),
+        }
     }
 
     /// Analyses in-memory texts in parallel (with `ids`, or named
@@ -320,7 +342,7 @@ impl Deduper {
     /// # Errors
     /// Temp files failing.
     pub fn decide(self, all_pairs: bool, progress: &dyn Progress) -> Result<Decisions> {
-        let Deduper { settings, names, mut infos, collector, texts, .. } = self;
+        let Deduper { settings, names, mut infos, collector, texts, stats, .. } = self;
         let mut times = DecideTimes::default();
         let clock = std::time::Instant::now();
         if settings.exact {
@@ -354,7 +376,7 @@ impl Deduper {
         let clock = std::time::Instant::now();
         let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
         times.substrings = clock.elapsed().as_secs_f64();
-        Ok(Decisions { settings, names, infos, near, substrings, pairs, times })
+        Ok(Decisions { settings, names, infos, near, substrings, pairs, times, stats })
     }
 }
 
@@ -395,6 +417,7 @@ pub struct Decisions {
     pub pairs: Vec<(u32, u32, f32)>,
     /// Wall seconds of each stage.
     pub times: DecideTimes,
+    stats: Option<Mutex<RowStore>>,
 }
 
 /// Wall seconds of each deciding stage.
@@ -448,8 +471,11 @@ impl Decisions {
     }
 
     /// Record `k`'s Gopher statistics, when computed.
-    pub fn stats(&self, k: usize) -> Option<&Stats> {
-        self.infos[k].stats.as_deref()
+    ///
+    /// # Errors
+    /// Reading them back from their temp file failed.
+    pub fn stats(&self, k: usize) -> Result<Option<Stats>> {
+        self.table().stats(k)
     }
 
     /// What becomes of record `k`. `cut_text` is its text with
@@ -460,12 +486,20 @@ impl Decisions {
     }
 
     /// Record `k`'s ledger entry for `outcome`.
-    pub fn entry(&self, k: usize, outcome: &Outcome) -> Entry {
+    ///
+    /// # Errors
+    /// Reading its statistics back from their temp file failed.
+    pub fn entry(&self, k: usize, outcome: &Outcome) -> Result<Entry> {
         self.table().entry(k, outcome)
     }
 
     pub(crate) fn table(&self) -> Table<'_> {
-        Table { settings: &self.settings, names: &self.names, infos: &self.infos }
+        Table {
+            settings: &self.settings,
+            names: &self.names,
+            infos: &self.infos,
+            stats: self.stats.as_ref(),
+        }
     }
 
     /// The record kept for record `k` (itself when kept or modified), if it
@@ -485,6 +519,7 @@ pub(crate) struct Table<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) names: &'a [String],
     pub(crate) infos: &'a [Info],
+    stats: Option<&'a Mutex<RowStore>>,
 }
 
 impl Table<'_> {
@@ -547,12 +582,24 @@ impl Table<'_> {
         o
     }
 
+    /// See [`Decisions::stats`].
+    pub(crate) fn stats(&self, k: usize) -> Result<Option<Stats>> {
+        if let Some(s) = self.infos[k].stats.as_deref() {
+            return Ok(Some(s.clone()));
+        }
+        let Some(store) = self.stats else { return Ok(None) };
+        let store =
+            store.lock().map_err(|_| Error::Internal("statistics store poisoned".into()))?;
+        let mut words = Vec::with_capacity(Stats::WORDS);
+        Ok(store.get(k as u64, &mut words)?.then(|| Stats::from_words(&words)))
+    }
+
     /// See [`Decisions::entry`].
-    pub(crate) fn entry(&self, k: usize, outcome: &Outcome) -> Entry {
+    pub(crate) fn entry(&self, k: usize, outcome: &Outcome) -> Result<Entry> {
         let info = &self.infos[k];
         let cut = matches!(outcome.status, Status::Modified)
             || (outcome.status == Status::Removed && outcome.reason == Some(Reason::Substring));
-        Entry {
+        Ok(Entry {
             id: self.id_of(k),
             source: self.names.get(info.source as usize).cloned().unwrap_or_default(),
             line: info.line,
@@ -570,8 +617,8 @@ impl Table<'_> {
                 vec![]
             },
             error: outcome.error.clone(),
-            repetition: info.stats.as_deref().cloned(),
-        }
+            repetition: self.stats(k)?,
+        })
     }
 }
 

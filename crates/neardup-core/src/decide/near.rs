@@ -313,7 +313,11 @@ impl Collector {
         // sorted and deduplicated on disk; buckets larger than the cap
         // are kept (as ranks) for the search for missed pairs.
         let cap = if all_pairs.is_some() { usize::MAX } else { MAX_PARTNERS };
-        let mut sorter = ExternalSorter::<u64>::new(self.memory / 2, &self.tmp_dir, true);
+        // What the bucket table holds while its buckets are read (nothing,
+        // if it spilled: the rest goes to disk too) is not the pairs' to use.
+        let held = if self.table.spilled_runs() > 0 { 0 } else { self.table.memory_usage() };
+        let room = self.memory.saturating_sub(held).max(self.memory / 8);
+        let mut sorter = ExternalSorter::<u64>::new(room, &self.tmp_dir, true);
         let mut large = SliceStore::new(&self.tmp_dir)?;
         let mut n_large = 0usize;
         let mut ranks: Vec<u32> = Vec::new();

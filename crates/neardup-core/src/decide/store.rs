@@ -105,6 +105,67 @@ impl SliceStore {
     }
 }
 
+/// Fixed-size rows of `u64`s by record index, in a temp file: what a record
+/// table would otherwise hold per record (Gopher statistics, 52 bytes, for
+/// every record of a run with a ledger). Rows may be read while more are
+/// appended: a row still in the write buffer is read from there.
+pub(crate) struct RowStore {
+    writer: BufWriter<File>,
+    /// Bytes of one row.
+    row: usize,
+    /// Rows written (absent ones as zeros).
+    rows: u64,
+}
+
+impl RowStore {
+    pub(crate) fn new(tmp_dir: &Path, width: usize) -> io::Result<RowStore> {
+        let file = tempfile::tempfile_in(tmp_dir)?;
+        Ok(RowStore { writer: BufWriter::with_capacity(1 << 16, file), row: width * 8, rows: 0 })
+    }
+
+    /// Writes row `index` (rows in increasing order; rows skipped read back
+    /// as absent). `values` should not be all zero.
+    pub(crate) fn put(&mut self, index: u64, values: &[u64]) -> io::Result<()> {
+        let mut bytes = vec![0u8; self.row];
+        while self.rows < index {
+            self.writer.write_all(&bytes)?;
+            self.rows += 1;
+        }
+        for (b, v) in bytes.chunks_exact_mut(8).zip(values) {
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+        // One write a row: a row is wholly in the buffer or wholly on disk.
+        self.writer.write_all(&bytes)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Row `index` into `out`; false if it was never written (or is all
+    /// zeros).
+    pub(crate) fn get(&self, index: u64, out: &mut Vec<u64>) -> io::Result<bool> {
+        out.clear();
+        if index >= self.rows {
+            return Ok(false);
+        }
+        let at = index * self.row as u64;
+        let buffered = self.writer.buffer();
+        let on_disk = self.rows * self.row as u64 - buffered.len() as u64;
+        let mut bytes = vec![0u8; self.row];
+        if at >= on_disk {
+            let from = (at - on_disk) as usize;
+            bytes.copy_from_slice(&buffered[from..from + self.row]);
+        } else {
+            self.writer.get_ref().read_exact_at(&mut bytes, at)?;
+        }
+        out.extend(bytes.chunks_exact(8).map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        }));
+        Ok(out.iter().any(|&v| v != 0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +187,30 @@ mod tests {
         s.get(9, &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.disk_bytes(), 40);
+    }
+
+    #[test]
+    fn rows_come_back_while_more_are_written() {
+        let mut s = RowStore::new(&std::env::temp_dir(), 3).unwrap();
+        // Enough rows that some are on disk and some in the buffer.
+        for i in 10..5000u64 {
+            s.put(i, &[i, i + 1, i + 2]).unwrap();
+        }
+        let mut out = Vec::new();
+        for i in [10, 2000, 4999] {
+            assert!(s.get(i, &mut out).unwrap());
+            assert_eq!(out, [i, i + 1, i + 2]);
+        }
+        let mut s = RowStore::new(&std::env::temp_dir(), 3).unwrap();
+        let mut out = Vec::new();
+        s.put(0, &[1, 2, 3]).unwrap();
+        assert!(s.get(0, &mut out).unwrap());
+        assert_eq!(out, [1, 2, 3]);
+        s.put(4, &[7, 0, 9]).unwrap();
+        assert!(!s.get(2, &mut out).unwrap(), "skipped rows are absent");
+        assert!(s.get(4, &mut out).unwrap());
+        assert_eq!(out, [7, 0, 9]);
+        assert!(!s.get(5, &mut out).unwrap());
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl<'a> Writer<'a> {
             _ => None,
         };
         let outcome = table.outcome(k, cut_text.filter(|_| table.needs_cut_text(k)));
-        let entry = table.entry(k, &outcome);
+        let entry = table.entry(k, &outcome)?;
         summary.add(&entry);
         let newline = rec.tail == 0 && line_based;
         let written = match outcome.status {
