@@ -20,11 +20,12 @@
 //!    [`Tag::Typography`] op each.
 //! 3. A run of units that did not align is one op: [`Tag::Typography`] if
 //!    the canonical forms of the two runs are equal (a paragraph wrapped
-//!    otherwise, when white space is folded whole), else [`Tag::Changed`],
-//!    whose [`Op::words`] come from a second diff (Myers) on *word units*
-//!    (a word with the white space after it), keyed the same way: a word is
-//!    `Equal` when its bytes are (white space around it aside),
-//!    `Typography` when its canonical forms are, and `Changed` otherwise.
+//!    otherwise, when white space is folded whole), else [`Tag::Changed`].
+//! 4. The [`Op::words`] of a typography or changed op come from a second
+//!    diff (Myers) on *word units* (a word with the white space after it),
+//!    keyed the same way: a word is `Equal` when its bytes are (white space
+//!    around it aside), `Typography` when its canonical forms are, and
+//!    `Changed` otherwise.
 //!
 //! Ops and word spans are byte ranges of the original texts; in order they
 //! cover each text exactly, so a consumer can render both texts from them,
@@ -96,8 +97,10 @@ pub struct Op {
     pub a: Range<usize>,
     /// Bytes of B.
     pub b: Range<usize>,
-    /// For [`Tag::Changed`]: word-level pieces covering `a` and `b` in
-    /// order (adjacent pieces with the same tag merged); empty otherwise.
+    /// For [`Tag::Changed`] and [`Tag::Typography`]: word-level pieces
+    /// covering `a` and `b` in order (adjacent pieces with the same tag
+    /// merged), which say which words changed, or differ in typography
+    /// only; empty for [`Tag::Equal`].
     pub words: Vec<Span>,
 }
 
@@ -205,21 +208,21 @@ pub fn diff(norm: &Normalizer, a: &str, b: &str) -> Diff {
                 for i in 0..len {
                     let (ra, rb) =
                         (ua[old_index + i].range.clone(), ub[new_index + i].range.clone());
-                    let tag =
-                        if a[ra.clone()] == b[rb.clone()] { Tag::Equal } else { Tag::Typography };
-                    out.push(tag, ra, rb, Vec::new());
+                    if a[ra.clone()] == b[rb.clone()] {
+                        out.push(Tag::Equal, ra, rb, Vec::new());
+                    } else {
+                        let words = word_diff(&mut keys, a, b, ra.clone(), rb.clone());
+                        out.push(Tag::Typography, ra, rb, words);
+                    }
                 }
             }
             d => {
                 let (ra, rb) = (d.old_range(), d.new_range());
                 let ra = span_of(&ua, ra, out.a);
                 let rb = span_of(&ub, rb, out.b);
-                if keys.canonical(&a[ra.clone()]) == keys.canonical(&b[rb.clone()]) {
-                    out.push(Tag::Typography, ra, rb, Vec::new());
-                } else {
-                    let words = word_diff(&mut keys, a, b, ra.clone(), rb.clone());
-                    out.push(Tag::Changed, ra, rb, words);
-                }
+                let same = keys.canonical(&a[ra.clone()]) == keys.canonical(&b[rb.clone()]);
+                let words = word_diff(&mut keys, a, b, ra.clone(), rb.clone());
+                out.push(if same { Tag::Typography } else { Tag::Changed }, ra, rb, words);
             }
         }
     }
@@ -418,6 +421,7 @@ mod tests {
         let t = "one\ntwo\n\nthree";
         let d = diff(&n, t, t);
         assert_eq!(d.ops, [Op { tag: Tag::Equal, a: 0..t.len(), b: 0..t.len(), words: vec![] }]);
+        assert_eq!(d.rows(t, t).len(), 4);
         assert!(d.identical());
         assert!(diff(&n, "", "").ops.is_empty());
     }
@@ -430,6 +434,14 @@ mod tests {
         let d = diff(&n, a, b);
         assert_eq!(tags(&d), [Tag::Typography, Tag::Equal, Tag::Typography]);
         assert!(d.same_canonical_text() && !d.identical());
+        // The words that differ in typography are marked.
+        let typo: Vec<Range<usize>> = d.ops[0]
+            .words
+            .iter()
+            .filter(|s| s.tag == Tag::Typography)
+            .map(|s| s.a.clone())
+            .collect();
+        assert_eq!(pieces(a, &typo), ["\"no\" -- "]);
         let rows = d.rows(a, b);
         assert_eq!(rows.len(), 3);
         assert_eq!(&b[rows[2].b.clone().unwrap()], "it\u{2019}s done.");
