@@ -77,11 +77,13 @@ pub struct Options {
     /// Bytes of text the report holds in all, at most; records past it (in
     /// input order) are listed without text. Default 64 MiB.
     pub max_total_text: usize,
+    /// How the page names the ledger; its path if `None`.
+    pub ledger_name: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { max_text_bytes: 32 << 10, max_total_text: 64 << 20 }
+        Options { max_text_bytes: 32 << 10, max_total_text: 64 << 20, ledger_name: None }
     }
 }
 

@@ -335,7 +335,7 @@ pub(crate) fn build(
     Data {
         format: FORMAT,
         version: header.version.clone(),
-        ledger: ledger.display().to_string(),
+        ledger: opts.ledger_name.clone().unwrap_or_else(|| ledger.display().to_string()),
         summary: summary(&tally, bytes_in, sources.len(), run),
         banding: near.and_then(|n| banding(n, run)),
         settings: header.settings,

@@ -43,7 +43,8 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
     printer.summary(&summary)?;
     if let (Some(dest), Some(ledger)) = (&io.report, ledger) {
         let inputs = neardup_report::Inputs { sources, layout: cfg.layout, fields: &cfg.fields };
-        report::write(ledger, &inputs, Some(&summary), dest, &printer, &bar)?;
+        let name = temp_ledger.is_some().then_some("none (the run was given no `--ledger`)");
+        report::write(ledger, name, &inputs, Some(&summary), dest, &printer, &bar)?;
     }
     Ok(ExitStatus::Success)
 }

@@ -37,21 +37,24 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitStatus> {
     let printer = Printer::new(args.quiet, false);
     let bar = printer.progress();
     let inputs = Inputs { sources: &sources, layout, fields: &fields };
-    write(&args.ledger, &inputs, None, &args.output, &printer, &bar)?;
+    write(&args.ledger, None, &inputs, None, &args.output, &printer, &bar)?;
     Ok(ExitStatus::Success)
 }
 
-/// Builds the report of the run with ledger `ledger` over `inputs` and
-/// writes it to `dest` (`-`: standard output), atomically.
+/// Builds the report of the run with ledger `ledger` (named `ledger_name`
+/// on the page, if given) over `inputs` and writes it to `dest` (`-`:
+/// standard output), atomically.
 pub(crate) fn write(
     ledger: &Path,
+    ledger_name: Option<&str>,
     inputs: &Inputs<'_>,
     run: Option<&Summary>,
     dest: &Path,
     printer: &Printer,
     bar: &Bar,
 ) -> Result<()> {
-    let report = Report::build(ledger, inputs, run, &Options::default(), bar)
+    let opts = Options { ledger_name: ledger_name.map(str::to_string), ..Options::default() };
+    let report = Report::build(ledger, inputs, run, &opts, bar)
         .with_context(|| format!("making the report from ledger `{}`", ledger.display()))?;
     let size = if dest.as_os_str() == "-" {
         let mut out = io::BufWriter::new(io::stdout().lock());

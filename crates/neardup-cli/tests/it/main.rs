@@ -9,6 +9,7 @@ mod errors;
 mod near;
 mod normalize;
 mod regression;
+mod report;
 mod substrings;
 
 use std::path::{Path, PathBuf};
