@@ -33,6 +33,14 @@
 //! added past [`Options::max_total_text`] (those records are listed without
 //! it).
 //!
+//! The budget, tested in `tests/budget.rs`: a 200,000-record run (104 MB
+//! of JSONL) that removes 40,000 records (30,000 clusters), modifies 10,000
+//! and rejects 100 — a quarter of the corpus touched — makes a report of
+//! 31 MB, under a budget of 36 MiB, which Chromium draws 1.3 s after
+//! opening it. Two thirds of it is the texts of the 30,000 kept records
+//! and 10,000 modified ones; each listed record adds about 100 bytes of
+//! columns.
+//!
 //! # Memory
 //! The ledger is streamed twice and the inputs once; what stays in memory
 //! is what the report will show (the entries and texts of listed records)

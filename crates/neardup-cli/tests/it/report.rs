@@ -32,8 +32,9 @@ fn chromium() -> Option<&'static Path> {
 }
 
 /// Opens `html#fragment` in headless Chromium (no network, a fresh
-/// profile) and returns the DOM once its scripts ran; with `screenshot`,
-/// writes a picture of the view there instead.
+/// profile) and returns the DOM once its scripts ran, checking that no
+/// script failed; with `screenshot`, writes a picture of the view there
+/// instead.
 fn browse(chromium: &Path, html: &Path, fragment: &str, screenshot: Option<&Path>) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(chromium);
@@ -89,16 +90,19 @@ fn browse(chromium: &Path, html: &Path, fragment: &str, screenshot: Option<&Path
     );
     if let Some(p) = screenshot {
         assert!(p.exists(), "no screenshot of #{fragment}");
-    } else {
-        assert!(dom.contains("data-view="), "the page did not draw #{fragment}:\n{dom}");
     }
-    // The view drawn, not the page's script.
+    dom
+}
+
+/// The view drawn in `dom` (its `<main>`), not the page's script.
+fn view(dom: &str, fragment: &str) -> String {
     let view = match (dom.find("<main"), dom.find("</main>")) {
-        (Some(a), Some(b)) => dom[a..b].to_string(),
-        _ => dom,
+        (Some(a), Some(b)) => &dom[a..b],
+        _ => panic!("the page did not draw #{fragment}:\n{dom}"),
     };
+    assert!(view.contains("data-view="), "the page did not draw #{fragment}:\n{view}");
     assert!(!view.contains("could not be drawn"), "#{fragment} failed:\n{view}");
-    view
+    view.to_string()
 }
 
 /// A corpus with an exact copy, a typographic copy, a near copy, a repeat
@@ -192,7 +196,7 @@ fn issue_12_report_views_in_a_browser() {
 
     let Some(chromium) = chromium() else { return };
     let shots = screenshots();
-    let dom = |fragment: &str| browse(chromium, &html_path, fragment, None);
+    let dom = |fragment: &str| view(&browse(chromium, &html_path, fragment, None), fragment);
 
     // Summary: the run's counts.
     let d = dom("summary");
@@ -261,6 +265,33 @@ fn issue_12_report_views_in_a_browser() {
     let d = dom("rejected");
     assert!(d.contains("<code>corpus.jsonl</code>"));
     assert!(d.contains("field `text` is a number, expected a string"), "{d}");
+
+    // Keyboard: the keys of the help, pressed in order, land where they
+    // say (the page records each fragment it reaches).
+    let keys = dir.path().join("keys.html");
+    let script = r#"<script>
+(function () {
+  var steps = ['3', 'j', 'Enter', 'u', '4', 'j', 'j', 'Enter', 'u', '5', '1', '?'], log = [];
+  function next() {
+    if (!steps.length) {
+      log.push(document.getElementById('help').hidden ? 'help hidden' : 'help shown');
+      document.body.setAttribute('data-keys', log.join(' '));
+      return;
+    }
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: steps.shift(), bubbles: true }));
+    setTimeout(function () { log.push(location.hash); next(); }, 30);
+  }
+  setTimeout(next, 30);
+})();
+</script></body>"#;
+    fs_err::write(&keys, html.replace("</body>", script)).unwrap();
+    // 3: clusters; j, Enter: the first cluster; u: back up; 4, j, j, Enter:
+    // the second record with cuts (b1, fewer bytes cut than c2); u; 5; 1; ?.
+    let out = browse(chromium, &keys, "summary", None);
+    assert!(
+        out.contains("data-keys=\"#clusters #clusters #cluster=0 #clusters #cuts #cuts #cuts #record=4 #cuts #rejected #summary #summary help shown\""),
+        "{out}"
+    );
 
     // A screenshot of each view.
     for (name, fragment) in [
