@@ -17,12 +17,11 @@ const JS: &str = include_str!("../assets/report.js");
 
 /// Writes the page for `data` to `out`.
 pub(crate) fn write(data: &Data, out: &mut dyn Write) -> io::Result<()> {
-    let json = serde_json::to_vec(data).map_err(io::Error::from)?;
     let mut rest = TEMPLATE;
     for (marker, fill) in [
         ("{{VERSION}}", Fill::Text(&data.version)),
         ("/*CSS*/", Fill::Raw(CSS)),
-        ("{{DATA}}", Fill::Json(&json)),
+        ("{{DATA}}", Fill::Json),
         ("/*JS*/", Fill::Raw(JS)),
     ] {
         let (head, tail) = rest.split_once(marker).expect("the template holds each marker once");
@@ -30,14 +29,8 @@ pub(crate) fn write(data: &Data, out: &mut dyn Write) -> io::Result<()> {
         match fill {
             Fill::Raw(s) => out.write_all(s.as_bytes())?,
             Fill::Text(s) => write_escaped(s, out)?,
-            Fill::Json(j) => {
-                for (i, piece) in j.split(|&b| b == b'<').enumerate() {
-                    if i > 0 {
-                        out.write_all(b"\\u003c")?;
-                    }
-                    out.write_all(piece)?;
-                }
-            }
+            // Streamed: the data is never held twice.
+            Fill::Json => serde_json::to_writer(EscapeLt(&mut *out), data)?,
         }
         rest = tail;
     }
@@ -47,7 +40,25 @@ pub(crate) fn write(data: &Data, out: &mut dyn Write) -> io::Result<()> {
 enum Fill<'a> {
     Raw(&'a str),
     Text(&'a str),
-    Json(&'a [u8]),
+    Json,
+}
+
+/// Writes JSON through, with every `<` as `\u003c`.
+struct EscapeLt<'a>(&'a mut dyn Write);
+
+impl Write for EscapeLt<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for (i, piece) in buf.split(|&b| b == b'<').enumerate() {
+            if i > 0 {
+                self.0.write_all(b"\\u003c")?;
+            }
+            self.0.write_all(piece)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// `s` as HTML text (in an attribute or an element).
@@ -66,6 +77,17 @@ fn write_escaped(s: &str, out: &mut dyn Write) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    #[test]
+    fn no_text_in_the_data_can_end_its_element() {
+        let mut out = Vec::new();
+        super::EscapeLt(&mut out).write_all(br#"{"t":"</script><!--x"}"#).unwrap();
+        assert_eq!(out, br#"{"t":"\u003c/script>\u003c!--x"}"#);
+        let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back["t"], "</script><!--x");
+    }
+
     #[test]
     fn the_template_fetches_nothing() {
         for asset in [super::TEMPLATE, super::CSS, super::JS] {

@@ -206,7 +206,7 @@ pub(crate) fn build(
     run: Option<&Summary>,
     opts: &Options,
 ) -> Data {
-    let Collected { header, tally, listed, named, bytes_in, text_bytes, texts_omitted } = c;
+    let Collected { header, tally, mut listed, named, bytes_in, text_bytes, texts_omitted } = c;
     let norm = Normalizer::new(
         header
             .settings
@@ -270,7 +270,6 @@ pub(crate) fn build(
         rec.of.push(of[r]);
         rec.sim.push(e.similarity.map(|s| (s * 1e4).round() / 1e4));
         rec.len.push(l.len);
-        rec.text.push(l.text.clone());
         rec.diff.push(None);
         rec.err.push(match &e.error {
             Some(msg) => *error_index.entry(msg.clone()).or_insert_with(|| {
@@ -289,6 +288,9 @@ pub(crate) fn build(
             (!e.spans.is_empty()).then(|| spans_of(l, &listed, &named_r, &norm, &mut canon_cache));
         rec.spans.push(spans);
     }
+    // The texts move into the page (a removed record with a diff ships
+    // none of its own).
+    rec.text = listed.iter_mut().map(|l| l.text.take()).collect();
     for (m, d) in diffs {
         if d.is_some() {
             rec.text[m as usize] = None;
