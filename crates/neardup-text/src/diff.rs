@@ -121,7 +121,8 @@ pub struct Row {
     pub a: Option<Range<usize>>,
     /// The line of B, if this row has one.
     pub b: Option<Range<usize>>,
-    /// Changed words within the line of A.
+    /// Changed words within the line of A (white space around them left
+    /// out).
     pub a_changed: Vec<Range<usize>>,
     /// Changed words within the line of B.
     pub b_changed: Vec<Range<usize>>,
@@ -146,28 +147,27 @@ impl Diff {
         for op in &self.ops {
             let la = lines(a, op.a.clone());
             let lb = lines(b, op.b.clone());
-            let changed =
-                |words: &[Span], side: fn(&Span) -> &Range<usize>, line: &Range<usize>| {
-                    words
-                        .iter()
-                        .filter(|s| s.tag == Tag::Changed)
-                        .map(side)
-                        .filter_map(|r| {
-                            let (s, e) = (r.start.max(line.start), r.end.min(line.end));
-                            (s < e).then_some(s..e)
-                        })
-                        .collect::<Vec<_>>()
-                };
+            let changed = |text: &str,
+                           words: &[Span],
+                           side: fn(&Span) -> &Range<usize>,
+                           line: &Range<usize>| {
+                words
+                    .iter()
+                    .filter(|s| s.tag == Tag::Changed)
+                    .map(side)
+                    .filter_map(|r| trim(text, r.start.max(line.start)..r.end.min(line.end)))
+                    .collect::<Vec<_>>()
+            };
             for i in 0..la.len().max(lb.len()) {
                 let (ra, rb) = (la.get(i).cloned(), lb.get(i).cloned());
                 rows.push(Row {
                     tag: op.tag,
                     a_changed: ra
                         .as_ref()
-                        .map_or_else(Vec::new, |l| changed(&op.words, |s| &s.a, l)),
+                        .map_or_else(Vec::new, |l| changed(a, &op.words, |s| &s.a, l)),
                     b_changed: rb
                         .as_ref()
-                        .map_or_else(Vec::new, |l| changed(&op.words, |s| &s.b, l)),
+                        .map_or_else(Vec::new, |l| changed(b, &op.words, |s| &s.b, l)),
                     a: ra,
                     b: rb,
                 });
@@ -175,6 +175,18 @@ impl Diff {
         }
         rows
     }
+}
+
+/// `range` of `text` without the white space at its ends, if anything is
+/// left.
+fn trim(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    if range.start >= range.end {
+        return None;
+    }
+    let piece = &text[range.clone()];
+    let start = range.start + (piece.len() - piece.trim_start().len());
+    let end = range.start + piece.trim_end().len();
+    (start < end).then_some(start..end)
 }
 
 /// The lines within `range` of `text`, line ends (`\n`, `\r\n`) excluded.
@@ -474,7 +486,7 @@ mod tests {
         assert_eq!(&a[typo[0].a.clone()], "\"old\" ");
         assert_eq!(&b[typo[0].b.clone()], "\u{201C}old\u{201D} ");
         let rows = d.rows(a, b);
-        assert_eq!(pieces(b, &rows[0].b_changed), ["barn ", "a "]);
+        assert_eq!(pieces(b, &rows[0].b_changed), ["barn", "a"]);
     }
 
     #[test]

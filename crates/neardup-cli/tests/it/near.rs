@@ -163,7 +163,7 @@ fn explain_marks_changed_words_beside_typography() {
         rows,
         [
             "≈ Title | TITLE",
-            "~ The \"old\" [-house -]stood on [-the -]hill. | The “old” {+barn +}stood on {+a +}hill.",
+            "~ The \"old\" [-house-] stood on [-the-] hill. | The “old” {+barn+} stood on {+a+} hill.",
             "- [-Only here.-] |",
         ]
     );
@@ -171,7 +171,7 @@ fn explain_marks_changed_words_beside_typography() {
     let run = neardup(dir.path(), &["explain", "a.txt", "b.txt", "--json"], None);
     let e: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(e["diff"][1]["tag"], "changed");
-    assert_eq!(e["diff"][1]["a_changed"], serde_json::json!([[10, 16], [25, 29]]));
+    assert_eq!(e["diff"][1]["a_changed"], serde_json::json!([[10, 15], [25, 28]]));
     assert_eq!(e["diff"][0]["tag"], "typography");
 }
 
