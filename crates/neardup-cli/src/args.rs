@@ -30,6 +30,38 @@ pub(crate) enum Command {
     Explain(Box<ExplainArgs>),
     /// Print the canonical form of a file (what matching sees).
     Normalize(NormalizeArgs),
+    /// Write the HTML report of a run from its ledger and inputs: summary,
+    /// charts, clusters side by side, cuts in place, rejected records.
+    Report(Box<ReportArgs>),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The run's inputs, as given to it: files, directories (read
+    /// recursively, in sorted order), or `-` for standard input.
+    #[arg(required = true)]
+    pub(crate) inputs: Vec<PathBuf>,
+
+    /// The run's ledger (`--ledger` of `dedup` or `substrings`; plain, gzip
+    /// or zstd).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ledger: PathBuf,
+
+    /// Where the report goes: one self-contained HTML file (`-` for standard
+    /// output).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+
+    /// Directory for temporary files (the stdin spool).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tmp_dir: Option<PathBuf>,
+
+    /// No progress bar and no closing line.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +133,12 @@ pub(crate) struct IoArgs {
     /// Write one JSON line per input record saying what became of it.
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
+
+    /// Write an HTML report of the run: summary, charts, each removed
+    /// record beside the record kept for it, cuts in place (one
+    /// self-contained file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) input: InputArgs,

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Command::Dedup(a) => a.io.run.threads,
         Command::Substrings(a) => a.io.run.threads,
         Command::Clusters(a) => a.dedup.io.run.threads,
-        Command::Normalize(_) | Command::Explain(_) => None,
+        Command::Normalize(_) | Command::Explain(_) | Command::Report(_) => None,
     };
     if let Some(n) = threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Clusters(a) => commands::clusters::run(*a),
         Command::Explain(a) => commands::explain::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),
+        Command::Report(a) => commands::report::run(*a),
     };
     match result {
         Ok(status) => status.into(),

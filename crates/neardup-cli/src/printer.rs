@@ -68,6 +68,30 @@ impl Printer {
         self.human(&format!("neardup: warning: {text}"))
     }
 
+    /// The closing line of a report: where it went and what it holds.
+    pub(crate) fn report(
+        &self,
+        dest: &std::path::Path,
+        size: Option<u64>,
+        s: &neardup_report::Stats,
+    ) -> io::Result<()> {
+        let mut text = format!(
+            "neardup: report `{}`{}: {} clusters, {} records listed, {} of text",
+            dest.display(),
+            size.map(|n| format!(" ({})", bytes(n))).unwrap_or_default(),
+            s.clusters,
+            s.records,
+            bytes(s.text_bytes)
+        );
+        if s.texts_omitted > 0 {
+            text.push_str(&format!(
+                "; {} records listed without text (past the report's text budget)",
+                s.texts_omitted
+            ));
+        }
+        self.human(&text)
+    }
+
     fn json_summary(&self, s: &impl serde::Serialize) -> io::Result<()> {
         if !self.json {
             return Ok(());

@@ -11,13 +11,16 @@
 //! and, on those same texts, exact Jaccard and containment of their shingle
 //! sets, the MinHash estimate, which LSH bands collided (so whether the pair
 //! is even compared), the verdict at the threshold; then the shingles they
-//! share and the ones they do not, and a line diff of the originals.
+//! share and the ones they do not, and a side-by-side diff of the originals
+//! aligned on their canonical form ([`neardup_text::diff`]): lines that
+//! differ only in typography are marked as equal after folding, and changed
+//! words are marked.
 
 use std::collections::BTreeSet;
 
 use neardup_sketch::{estimate_jaccard, jaccard, minhash, Shingling};
+use neardup_text::diff::{self, Tag};
 use serde::Serialize;
-use similar::{ChangeTag, TextDiff};
 
 use crate::analysis::{cut_into, Analyzer};
 use crate::decide::Deduper;
@@ -46,15 +49,21 @@ pub struct Side {
     pub decision: Entry,
 }
 
-/// A line of the diff of the originals.
+/// A row of the side-by-side diff of the originals: a line of A beside
+/// the line of B it aligns with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum DiffLine {
-    /// In both.
-    Same(String),
-    /// Only in A.
-    OnlyA(String),
-    /// Only in B.
-    OnlyB(String),
+pub struct DiffLine {
+    /// `equal`, `typography` (other bytes, equal after folding) or
+    /// `changed`.
+    pub tag: Tag,
+    /// The line of A (line end excluded), if the row has one.
+    pub a: Option<String>,
+    /// The line of B, if the row has one.
+    pub b: Option<String>,
+    /// Changed words in `a`: byte ranges `[start, end)` of the line.
+    pub a_changed: Vec<[usize; 2]>,
+    /// Changed words in `b`.
+    pub b_changed: Vec<[usize; 2]>,
 }
 
 /// Everything `explain` found.
@@ -98,7 +107,8 @@ pub struct Explanation {
     pub only_b: Vec<String>,
     /// Counts before the limit: shared, only in A, only in B.
     pub counts: [usize; 3],
-    /// Line diff of the original texts.
+    /// Side-by-side diff of the original texts, aligned on their
+    /// canonical form.
     pub diff: Vec<DiffLine>,
 }
 
@@ -182,15 +192,21 @@ pub fn explain(
     let counts = [shared.len(), only_a.len(), only_b.len()];
     let take = |v: Vec<String>| v.into_iter().take(limit).collect::<Vec<_>>();
 
-    let diff = TextDiff::from_lines(a, b)
-        .iter_all_changes()
-        .map(|c| {
-            let line = c.value().trim_end_matches(['\n', '\r']).to_string();
-            match c.tag() {
-                ChangeTag::Equal => DiffLine::Same(line),
-                ChangeTag::Delete => DiffLine::OnlyA(line),
-                ChangeTag::Insert => DiffLine::OnlyB(line),
-            }
+    let diff = diff::diff(analyzer.normalizer(), a, b)
+        .rows(a, b)
+        .into_iter()
+        .map(|row| {
+            let side = |text: &str, line: Option<std::ops::Range<usize>>, changed: Vec<_>| {
+                let at = line.as_ref().map_or(0, |l| l.start);
+                let words = changed
+                    .into_iter()
+                    .map(|r: std::ops::Range<usize>| [r.start - at, r.end - at])
+                    .collect();
+                (line.map(|l| text[l].to_string()), words)
+            };
+            let (la, a_changed) = side(a, row.a, row.a_changed);
+            let (lb, b_changed) = side(b, row.b, row.b_changed);
+            DiffLine { tag: row.tag, a: la, b: lb, a_changed, b_changed }
         })
         .collect();
 
@@ -284,7 +300,10 @@ mod tests {
         assert_eq!(e.collided_bands.len(), e.bands);
         assert!(e.duplicates);
         assert_eq!(e.counts[1] + e.counts[2], 0);
-        assert_eq!(e.diff.len(), 2, "one line each side: {:?}", e.diff);
+        assert_eq!(e.diff.len(), 1, "one row: {:?}", e.diff);
+        assert_eq!(e.diff[0].tag, Tag::Typography);
+        assert_eq!(e.diff[0].a.as_deref(), Some(a));
+        assert_eq!(e.diff[0].b.as_deref(), Some(b));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   dashes, spaces, invisible characters, case, optional transliteration
 //!   and stripping; see [`Options`]), together with an [`OffsetMap`] from
 //!   canonical byte offsets back to original ones;
-//! - [`segment`] splits canonical text into lines, paragraphs and words.
+//! - [`segment`] splits canonical text into lines, paragraphs and words;
+//! - [`diff`] compares two original texts on their canonical form, so that
+//!   a typographic copy reads as the same text in other typography.
 //!
 //! ```
 //! use neardup_text::Normalizer;
@@ -21,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod diff;
 mod fold;
 mod normalize;
 mod offsets;

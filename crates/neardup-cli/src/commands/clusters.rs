@@ -19,6 +19,9 @@ pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
     if d.ledger.is_some() {
         bail!("`clusters` writes no ledger: its output is one line per record already");
     }
+    if d.report.is_some() {
+        bail!("`clusters` removes nothing to report on: use `dedup --report`");
+    }
     if d.run.json && d.output.as_os_str() == "-" {
         bail!("`--json` prints the summary on standard output, where the clusters go too; give `-o` a file");
     }

@@ -6,7 +6,7 @@ use neardup_core::{Config, Input, Keep, OnError, Resources, Settings};
 use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
 use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, OnErrorArg, RecordsArg};
-use crate::commands::ExitStatus;
+use crate::commands::{report, ExitStatus};
 use crate::printer::Printer;
 
 pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
@@ -26,8 +26,27 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
 
     let printer = Printer::new(io.run.quiet, io.run.json);
     let bar = printer.progress();
-    let summary = neardup_core::run(sources, cfg, outputs, io.ledger.as_deref(), &bar)?;
+    // A report is made from the ledger: without `--ledger`, a temp one.
+    let temp_ledger = match (&io.ledger, &io.report) {
+        (None, Some(_)) => Some(
+            tempfile::Builder::new()
+                .prefix(".neardup-ledger-")
+                .suffix(".jsonl")
+                .tempfile_in(io.run.tmp_dir.clone().unwrap_or_else(std::env::temp_dir))
+                .context("creating a temp file for the report's ledger")?
+                .into_temp_path(),
+        ),
+        _ => None,
+    };
+    let ledger = io.ledger.as_deref().or(temp_ledger.as_deref());
+    let summary = neardup_core::run(sources, cfg, outputs, ledger, &bar)?;
     printer.summary(&summary)?;
+    if let (Some(dest), Some(ledger)) = (&io.report, ledger) {
+        let inputs =
+            neardup_report::Inputs { sources, layout: cfg.input.layout, fields: &cfg.input.fields };
+        let name = temp_ledger.is_some().then_some("none (the run was given no `--ledger`)");
+        report::write(ledger, name, &inputs, Some(&summary), dest, &printer, &bar)?;
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -91,7 +110,7 @@ pub(crate) fn prepare_io(io: &IoArgs) -> Result<(Config, Vec<Source>)> {
             memory: usize::try_from(io.run.memory).unwrap_or(usize::MAX),
             tmp_dir: io.run.tmp_dir.clone().unwrap_or_else(std::env::temp_dir),
         },
-        stats: io.ledger.is_some(),
+        stats: io.ledger.is_some() || io.report.is_some(),
         force_two_passes: false,
     };
     let discover = Discover {

@@ -1,12 +1,13 @@
 //! `neardup explain A B`: why two texts are, or are not, near duplicates.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
-use neardup_core::explain::{explain, DiffLine, Explanation, Side};
+use neardup_core::explain::{self, explain, Explanation};
 use neardup_core::ledger::Status;
 use neardup_core::{Resources, Settings};
 use neardup_io::{record, Discover, Fields, Format, Layout, RecordReader, Unit};
+use neardup_text::diff::Tag;
 
 use crate::args::{ExplainArgs, FormatArg, RecordsArg};
 use crate::commands::ExitStatus;
@@ -46,7 +47,10 @@ pub(crate) fn run(args: ExplainArgs) -> Result<ExitStatus> {
         serde_json::to_writer(&mut out, &e)?;
         out.write_all(b"\n")?;
     } else {
-        render(&e, &mut out)?;
+        // Changed words in colour on a terminal (unless `NO_COLOR`), with
+        // plain markers otherwise.
+        let colour = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        render(&e, colour, &mut out)?;
     }
     out.flush()?;
     Ok(ExitStatus::Success)
@@ -116,7 +120,7 @@ fn find_ids(
 }
 
 /// What `dedup` does with one side, in words.
-fn decision(side: &Side) -> String {
+fn decision(side: &explain::Side) -> String {
     let d = &side.decision;
     let reason = d.reason.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_default();
     match d.status {
@@ -133,7 +137,7 @@ fn decision(side: &Side) -> String {
     }
 }
 
-fn render(e: &Explanation, out: &mut impl Write) -> io::Result<()> {
+fn render(e: &Explanation, colour: bool, out: &mut impl Write) -> io::Result<()> {
     let verdict = if e.duplicates { "near duplicates" } else { "not near duplicates" };
     writeln!(out, "A: {} ({} bytes, {} shingles)", e.a.name, e.a.bytes, e.a.shingles)?;
     writeln!(out, "B: {} ({} bytes, {} shingles)", e.b.name, e.b.bytes, e.b.shingles)?;
@@ -200,23 +204,112 @@ fn render(e: &Explanation, out: &mut impl Write) -> io::Result<()> {
             writeln!(out, "  … {} more", n - list.len())?;
         }
     }
-    writeln!(out, "\ndiff of the original texts (A | B):")?;
-    let width = 60;
-    let cell = |s: &str| {
-        let mut c: String = s.chars().take(width).collect();
-        if s.chars().count() > width {
-            c.pop();
-            c.push('…');
-        }
-        format!("{c:<width$}")
-    };
+    writeln!(out, "\ndiff of the original texts, aligned on their canonical form (A | B):")?;
+    if colour {
+        writeln!(
+            out,
+            "  ≈ same text after folding quotes, dashes, spaces and case; changed words in colour"
+        )?;
+    } else {
+        writeln!(out, "  ≈ same text after folding quotes, dashes, spaces and case; [-only in A-] {{+only in B+}}")?;
+    }
     for line in &e.diff {
-        let row = match line {
-            DiffLine::Same(s) => format!("  {} | {}", cell(s), cell(s)),
-            DiffLine::OnlyA(s) => format!("- {} |", cell(s)),
-            DiffLine::OnlyB(s) => format!("+ {} | {}", cell(""), cell(s)),
+        let mark = match (line.tag, &line.a, &line.b) {
+            (Tag::Equal, ..) => ' ',
+            (Tag::Typography, ..) => '≈',
+            (Tag::Changed, Some(_), None) => '-',
+            (Tag::Changed, None, Some(_)) => '+',
+            (Tag::Changed, ..) => '~',
         };
+        let a = cell(line.a.as_deref(), &line.a_changed, Side::A, colour);
+        let b = cell(line.b.as_deref(), &line.b_changed, Side::B, colour);
+        let row = format!("{mark} {a} | {b}");
         writeln!(out, "{}", row.trim_end())?;
     }
     Ok(())
+}
+
+/// Width of each side of the diff, in characters.
+const CELL: usize = 60;
+
+#[derive(Clone, Copy)]
+enum Side {
+    A,
+    B,
+}
+
+/// One side of a diff row, `CELL` characters wide: the line with its
+/// changed words marked (in colour, or between `[-…-]` / `{+…+}`), cut
+/// with `…` when too long.
+fn cell(line: Option<&str>, changed: &[[usize; 2]], side: Side, colour: bool) -> String {
+    let Some(line) = line else { return " ".repeat(CELL) };
+    let (open, close) = match (side, colour) {
+        (Side::A, true) => ("\x1b[1;4;31m", "\x1b[0m"),
+        (Side::B, true) => ("\x1b[1;4;32m", "\x1b[0m"),
+        (Side::A, false) => ("[-", "-]"),
+        (Side::B, false) => ("{+", "+}"),
+    };
+    // Markers take room only when they are visible characters.
+    let marker_width = if colour { 0 } else { 2 };
+    let mut out = String::new();
+    let mut width = 0;
+    let mut at = 0;
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    for &[s, e] in changed {
+        pieces.push((&line[at..s], false));
+        pieces.push((&line[s..e], true));
+        at = e;
+    }
+    pieces.push((&line[at..], false));
+    let total: usize =
+        pieces.iter().map(|(t, c)| t.chars().count() + if *c { 2 * marker_width } else { 0 }).sum();
+    // Room for text, keeping one column for `…` when it does not all fit.
+    let room = if total > CELL { CELL - 1 } else { CELL };
+    for (text, marked) in pieces {
+        if text.is_empty() {
+            continue;
+        }
+        let extra = if marked { 2 * marker_width } else { 0 };
+        if width + extra >= room {
+            break;
+        }
+        let take = (room - width - extra).min(text.chars().count());
+        let shown: String = text.chars().take(take).collect();
+        if marked {
+            out.push_str(open);
+            out.push_str(&shown);
+            out.push_str(close);
+        } else {
+            out.push_str(&shown);
+        }
+        width += take + extra;
+        if take < text.chars().count() {
+            break;
+        }
+    }
+    if total > CELL {
+        out.push('…');
+        width += 1;
+    }
+    out.push_str(&" ".repeat(CELL.saturating_sub(width)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_mark_changed_words_and_keep_their_width() {
+        let c = cell(Some("the old house"), &[[4, 8]], Side::A, false);
+        assert_eq!(c.trim_end(), "the [-old -]house");
+        assert_eq!(c.chars().count(), CELL);
+        let c = cell(Some("the old house"), &[[4, 8]], Side::B, true);
+        assert_eq!(c.trim_end(), "the \x1b[1;4;32mold \x1b[0mhouse");
+        let long = "x".repeat(100);
+        let c = cell(Some(&long), &[[50, 70]], Side::A, false);
+        assert_eq!(c.chars().count(), CELL);
+        assert!(c.ends_with("…"));
+        assert_eq!(cell(None, &[], Side::A, false), " ".repeat(CELL));
+    }
 }

@@ -4,6 +4,7 @@ pub(crate) mod clusters;
 pub(crate) mod dedup;
 pub(crate) mod explain;
 pub(crate) mod normalize;
+pub(crate) mod report;
 pub(crate) mod substrings;
 
 /// How `neardup` exits.

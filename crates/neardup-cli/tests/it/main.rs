@@ -10,6 +10,7 @@ mod near;
 mod normalize;
 mod outputs;
 mod regression;
+mod report;
 mod substrings;
 
 use std::path::{Path, PathBuf};

@@ -128,9 +128,9 @@ fn explain_shows_why() {
 
     only in B: 0 shingles
 
-    diff of the original texts (A | B):
-    - He said "we will not resign" -- and left the room.           |
-    +                                                              | He said “we will not resign” — and left the room.
+    diff of the original texts, aligned on their canonical form (A | B):
+      ≈ same text after folding quotes, dashes, spaces and case; [-only in A-] {+only in B+}
+    ≈ He said "we will not resign" -- and left the room.           | He said “we will not resign” — and left the room.
       The second line stays.                                       | The second line stays.
 
     ----- stderr -----
@@ -198,6 +198,38 @@ fn explain_by_id_needs_both_ids() {
     let missing = neardup(dir.path(), &["explain", "a", "zz", "--in", "w.jsonl"], None);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no record with id `zz`"), "{}", missing.stderr);
+}
+
+#[test]
+fn explain_marks_changed_words_beside_typography() {
+    let dir = tempfile::tempdir().unwrap();
+    files(
+        dir.path(),
+        &[
+            ("a.txt", "Title\nThe \"old\" house stood on the hill.\nOnly here.\n".as_bytes()),
+            ("b.txt", "TITLE\nThe \u{201C}old\u{201D} barn stood on a hill.\n".as_bytes()),
+        ],
+    );
+    let run = neardup(dir.path(), &["explain", "a.txt", "b.txt"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.stdout_str();
+    let diff: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("diff of")).skip(2).collect();
+    let rows: Vec<String> =
+        diff.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(
+        rows,
+        [
+            "≈ Title | TITLE",
+            "~ The \"old\" [-house-] stood on [-the-] hill. | The “old” {+barn+} stood on {+a+} hill.",
+            "- [-Only here.-] |",
+        ]
+    );
+    // The same rows as JSON, changed words as byte ranges of each line.
+    let run = neardup(dir.path(), &["explain", "a.txt", "b.txt", "--json"], None);
+    let e: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(e["diff"][1]["tag"], "changed");
+    assert_eq!(e["diff"][1]["a_changed"], serde_json::json!([[10, 15], [25, 28]]));
+    assert_eq!(e["diff"][0]["tag"], "typography");
 }
 
 #[test]
