@@ -41,7 +41,10 @@ pub mod sink;
 
 pub use analysis::{Analysis, AnalysisTimes, Analyzer, Columns, Fingerprint};
 pub use config::{Config, Input};
-pub use decide::{Cut, DecideTimes, Decisions, Deduper, NearReport, Outcome, SubstringReport};
+pub use decide::{
+    Addition, Cut, DecideTimes, Decisions, Deduper, Earlier, EarlierMatch, History, NearReport,
+    Outcome, SubstringReport,
+};
 pub use dedup::{run, run_with, Stages, Summary};
 pub use error::{Error, Result};
 pub use progress::{NoProgress, Progress};

@@ -41,7 +41,7 @@ use std::sync::Mutex;
 
 use neardup_io::{Located, RecordError};
 
-use crate::analysis::{Analysis, Analyzer};
+use crate::analysis::{Analysis, Analyzer, Fingerprint};
 use crate::error::{Error, Result};
 use crate::ledger::{Entry, Reason, Status};
 use crate::progress::Progress;
@@ -180,7 +180,9 @@ pub(crate) fn resolve_chains(infos: &mut [Info]) {
         // Chains are short (exact, then near); the bound guards against a
         // cycle that no stage should make.
         for _ in 0..infos.len() {
-            match infos[of as usize].decision {
+            // An earlier record of history is where a chain ends.
+            let Some(target) = infos.get(of as usize) else { break };
+            match target.decision {
                 Decision::Duplicate { of: next, reason: r, similarity: s } if next != of => {
                     of = next;
                     reason = r;
@@ -191,6 +193,113 @@ pub(crate) fn resolve_chains(infos: &mut [Info]) {
         }
         infos[i].decision = Decision::Duplicate { of, reason, similarity };
     }
+}
+
+/// What an index of earlier batches answers, for deciding a new batch
+/// against everything kept before it (`neardup-index` implements it over its
+/// store). Earlier records are named by their sequence number, their place
+/// in history; every one of them ranks before the batch.
+pub trait History: Sync {
+    /// The first earlier record whose canonical text hashes to `hash`, if
+    /// any, as where its text now lives: itself (reason exact) if it was
+    /// kept, else the record kept in its place, with that reason and
+    /// similarity.
+    ///
+    /// # Errors
+    /// The index could not be read.
+    fn exact(&self, hash: u128) -> Result<Option<EarlierMatch>>;
+
+    /// The kept earlier records whose band `band` has key `key`, into `out`.
+    ///
+    /// # Errors
+    /// The index could not be read.
+    fn band(&self, band: usize, key: u64, out: &mut Vec<u64>) -> Result<()>;
+
+    /// A kept earlier record's shingle set, into `out`.
+    ///
+    /// # Errors
+    /// The index could not be read.
+    fn set(&self, seq: u64, out: &mut Vec<u64>) -> Result<()>;
+
+    /// A kept earlier record's signature, into `out`.
+    ///
+    /// # Errors
+    /// The index could not be read.
+    fn signature(&self, seq: u64, out: &mut Vec<u32>) -> Result<()>;
+
+    /// An earlier record's id.
+    ///
+    /// # Errors
+    /// The index could not be read.
+    fn id(&self, seq: u64) -> Result<String>;
+}
+
+/// Where the text of an earlier record with the same canonical hash lives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlierMatch {
+    /// The kept earlier record.
+    pub seq: u64,
+    /// `exact` when the record with the hash was kept itself; else the
+    /// reason it was removed in favour of `seq`.
+    pub reason: Reason,
+    /// Similarity to `seq`.
+    pub similarity: f32,
+}
+
+/// Earlier records a decision names, as indices past the batch's own.
+pub(crate) struct Externals {
+    base: u32,
+    seqs: Vec<u64>,
+    ids: Vec<String>,
+    by_seq: std::collections::BTreeMap<u64, u32>,
+}
+
+impl Externals {
+    fn new(base: u32) -> Externals {
+        Externals { base, seqs: Vec::new(), ids: Vec::new(), by_seq: Default::default() }
+    }
+
+    /// The index that stands for earlier record `seq`.
+    pub(crate) fn index_of(&mut self, seq: u64, history: &dyn History) -> Result<u32> {
+        if let Some(&i) = self.by_seq.get(&seq) {
+            return Ok(i);
+        }
+        let i = self.base + self.ids.len() as u32;
+        self.ids.push(history.id(seq)?);
+        self.seqs.push(seq);
+        self.by_seq.insert(seq, i);
+        Ok(i)
+    }
+}
+
+/// What a batch adds to an index once it is written: each record that
+/// first had its canonical hash in the batch (and not before it), in input
+/// order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Addition {
+    /// The record's index in the batch.
+    pub index: u32,
+    /// Its id.
+    pub id: String,
+    /// Its canonical hash.
+    pub hash: u128,
+    /// Bytes of its text as written.
+    pub len: u64,
+    /// Kept: its fingerprint (empty without near duplicates), for later
+    /// batches to match against. Removed: `None`.
+    pub fingerprint: Option<Fingerprint>,
+    /// Removed as a near duplicate: the record kept in its place, the
+    /// reason and the similarity (later exact copies of it point there).
+    pub duplicate_of: Option<(Earlier, Reason, f32)>,
+}
+
+/// A record a batch record was matched with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Earlier {
+    /// A record of the same batch, by index.
+    Batch(u32),
+    /// A record of history, by sequence number.
+    History(u64),
 }
 
 /// Collects record analyses in input order and decides (see the module
@@ -312,6 +421,7 @@ impl Deduper {
             names: &self.names,
             infos: &self.infos,
             stats: self.stats.as_ref(),
+            externals: &[],
         }
     }
 
@@ -342,20 +452,68 @@ impl Deduper {
     /// # Errors
     /// Temp files failing.
     pub fn decide(self, all_pairs: bool, progress: &dyn Progress) -> Result<Decisions> {
+        self.decide_inner(all_pairs, None, progress)
+    }
+
+    /// Decides every record against `history` (everything kept before the
+    /// batch, ranked before it) and within the batch: what one run over
+    /// history and the batch together decides for the batch's records, so
+    /// that batches deduplicated one after another against an index equal
+    /// one run over their concatenation. [`Decisions::additions`] then says
+    /// what to add to the index.
+    ///
+    /// An index can honour only what a later batch cannot overturn: the
+    /// first copy kept, Jaccard similarity, no repeated substrings.
+    ///
+    /// # Errors
+    /// Other settings ([`Error::Settings`]); the index or temp files failing.
+    pub fn decide_with_history(
+        self,
+        history: &dyn History,
+        progress: &dyn Progress,
+    ) -> Result<Decisions> {
+        incremental_settings(&self.settings)?;
+        self.decide_inner(false, Some(history), progress)
+    }
+
+    fn decide_inner(
+        self,
+        all_pairs: bool,
+        history: Option<&dyn History>,
+        progress: &dyn Progress,
+    ) -> Result<Decisions> {
         let Deduper { settings, names, mut infos, collector, texts, stats, .. } = self;
         let mut times = DecideTimes::default();
         let clock = std::time::Instant::now();
+        let mut externals = Externals::new(infos.len() as u32);
+        if let Some(h) = history.filter(|_| settings.exact) {
+            // A record whose text history holds: where that text lives.
+            for info in infos.iter_mut().filter(|i| i.alive()) {
+                if let Some(m) = h.exact(info.hash)? {
+                    let of = externals.index_of(m.seq, h)?;
+                    info.decision =
+                        Decision::Duplicate { of, reason: m.reason, similarity: m.similarity };
+                }
+            }
+        }
         if settings.exact {
             exact::decide(&mut infos, settings.keep);
         }
+        // Records still alive now are the first with their hash, in the
+        // batch and in history: what an index adds.
+        let fresh: Vec<bool> =
+            if history.is_some() { infos.iter().map(Info::alive).collect() } else { Vec::new() };
         times.exact = clock.elapsed().as_secs_f64();
         let clock = std::time::Instant::now();
         let mut pairs = Vec::new();
+        let mut fingerprints = None;
         let mut near = match collector {
             Some(c) => {
                 progress.phase("near", None);
-                let report =
-                    c.decide(&mut infos, settings.keep, all_pairs.then_some(&mut pairs))?;
+                let h = history.map(|h| (h, &mut externals));
+                let (report, fp) =
+                    c.decide(&mut infos, settings.keep, all_pairs.then_some(&mut pairs), h)?;
+                fingerprints = Some(fp);
                 progress.finish();
                 Some(report)
             }
@@ -376,7 +534,19 @@ impl Deduper {
         let clock = std::time::Instant::now();
         let substrings = texts.map(|t| substrings::decide(t, &mut infos, progress)).transpose()?;
         times.substrings = clock.elapsed().as_secs_f64();
-        Ok(Decisions { settings, names, infos, near, substrings, pairs, times, stats })
+        Ok(Decisions {
+            settings,
+            names,
+            infos,
+            near,
+            substrings,
+            pairs,
+            times,
+            stats,
+            externals,
+            fresh,
+            fingerprints,
+        })
     }
 }
 
@@ -418,6 +588,35 @@ pub struct Decisions {
     /// Wall seconds of each stage.
     pub times: DecideTimes,
     stats: Option<Mutex<RowStore>>,
+    externals: Externals,
+    /// With history: whether record `k` first had its hash in the batch.
+    fresh: Vec<bool>,
+    fingerprints: Option<near::Fingerprints>,
+}
+
+/// Settings an index can honour (see [`Deduper::decide_with_history`]).
+///
+/// # Errors
+/// [`SettingError::Conflict`] naming the first that cannot be honoured, and
+/// why.
+pub fn incremental_settings(s: &Settings) -> Result<()> {
+    let why = if s.keep != Keep::First {
+        Some("`--keep last` and `--keep longest` rank a record by what a later batch can overturn; an index keeps the first copy")
+    } else if s
+        .near
+        .as_ref()
+        .is_some_and(|n| n.similarity == crate::settings::Similarity::Containment)
+    {
+        Some("`--similarity containment` removes the shorter record, which may come in a later batch; an index matches by Jaccard")
+    } else if s.substrings.is_some() {
+        Some("`--substrings` cuts spans whose first copy a later batch cannot move; run `substrings` over the whole corpus instead")
+    } else {
+        None
+    };
+    match why {
+        Some(w) => Err(crate::settings::SettingError::Conflict(w.to_string()).into()),
+        None => Ok(()),
+    }
 }
 
 /// Wall seconds of each deciding stage.
@@ -499,7 +698,57 @@ impl Decisions {
             names: &self.names,
             infos: &self.infos,
             stats: self.stats.as_ref(),
+            externals: &self.externals.ids,
         }
+    }
+
+    /// Record `k`'s id, or an earlier record's (an index past the batch, as
+    /// [`Outcome::duplicate_of`] may name with history).
+    pub fn id_of(&self, k: usize) -> String {
+        self.table().id_of(k)
+    }
+
+    /// The earlier record an index past the batch stands for.
+    pub fn earlier(&self, k: u32) -> Earlier {
+        match k.checked_sub(self.externals.base) {
+            Some(j) => Earlier::History(self.externals.seqs[j as usize]),
+            None => Earlier::Batch(k),
+        }
+    }
+
+    /// What the batch adds to an index (after a run with history; nothing
+    /// otherwise): each record that first had its canonical hash in the
+    /// batch, in input order, passed to `f`.
+    ///
+    /// # Errors
+    /// Reading fingerprints back failed, or what `f` returns.
+    pub fn additions(&self, mut f: impl FnMut(Addition) -> Result<()>) -> Result<()> {
+        for (k, info) in self.infos.iter().enumerate() {
+            if !self.fresh.get(k).copied().unwrap_or(false) {
+                continue;
+            }
+            let (fingerprint, duplicate_of) = match info.decision {
+                Decision::Keep => {
+                    let fp = match &self.fingerprints {
+                        Some(f) => f.get(k)?,
+                        None => Fingerprint::default(),
+                    };
+                    (Some(fp), None)
+                }
+                Decision::Duplicate { of, reason, similarity } => {
+                    (None, Some((self.earlier(of), reason, similarity)))
+                }
+            };
+            f(Addition {
+                index: k as u32,
+                id: self.id(k),
+                hash: info.hash,
+                len: info.len,
+                fingerprint,
+                duplicate_of,
+            })?;
+        }
+        Ok(())
     }
 
     /// The record kept for record `k` (itself when kept or modified), if it
@@ -520,11 +769,15 @@ pub(crate) struct Table<'a> {
     pub(crate) names: &'a [String],
     pub(crate) infos: &'a [Info],
     stats: Option<&'a Mutex<RowStore>>,
+    externals: &'a [String],
 }
 
 impl Table<'_> {
     fn id_of(&self, k: usize) -> String {
-        self.infos[k].id(self.names)
+        match self.infos.get(k) {
+            Some(info) => info.id(self.names),
+            None => self.externals.get(k - self.infos.len()).cloned().unwrap_or_default(),
+        }
     }
 
     /// See [`Decisions::needs_cut_text`].

@@ -55,7 +55,7 @@ use neardup_sketch::{estimate_jaccard, jaccard, BucketTable, LshParams};
 use serde::Serialize;
 
 use super::store::SliceStore;
-use super::{keep_key, Decision, Info};
+use super::{keep_key, Decision, Externals, History, Info};
 use crate::analysis::Fingerprint;
 use crate::error::{Error, Result};
 use crate::hashing::PrehashedSet;
@@ -180,16 +180,39 @@ pub fn greedy<E>(
     all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
 ) -> std::result::Result<Vec<Option<(u32, f32)>>, E> {
     let none = vec![None; n];
-    greedy_from(&none, 0, pairs, similarity, threshold, trust, all_pairs)
+    greedy_from(&none, 0, &[], pairs, similarity, threshold, trust, all_pairs)
+}
+
+/// The `earlier` of a decision whose match lies outside the ranked records
+/// (in an index of earlier batches): see [`greedy_with_history`].
+pub const EXTERNAL: u32 = u32::MAX;
+
+/// [`greedy`] when every ranked record may also match a record kept before
+/// all of them (history, in an index): `external[r]` is rank `r`'s best
+/// such match that counts, by similarity. Such records rank first, so a
+/// match among the ranked ones replaces it only when strictly more similar;
+/// a decision for an external match names [`EXTERNAL`].
+pub fn greedy_with_history<E>(
+    external: &[Option<f64>],
+    pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
+    similarity: impl FnMut(u32, u32) -> std::result::Result<f64, E>,
+    threshold: f64,
+    trust: bool,
+) -> std::result::Result<Vec<Option<(u32, f32)>>, E> {
+    let none = vec![None; external.len()];
+    greedy_from(&none, 0, external, pairs, similarity, threshold, trust, None)
 }
 
 /// [`greedy`] again after pairs were added whose later rank is at least
 /// `start`: the decisions of ranks before it cannot change (they depend on
 /// pairs of smaller ranks only), so they are taken from `prior` and their
-/// pairs are not verified again.
+/// pairs are not verified again. `external`: as [`greedy_with_history`]
+/// (empty for none).
+#[allow(clippy::too_many_arguments)]
 fn greedy_from<E>(
     prior: &[Option<(u32, f32)>],
     start: u32,
+    external: &[Option<f64>],
     mut pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
     mut similarity: impl FnMut(u32, u32) -> std::result::Result<f64, E>,
     threshold: f64,
@@ -201,13 +224,13 @@ fn greedy_from<E>(
     out[..start as usize].copy_from_slice(&prior[..start as usize]);
     let mut kept: Vec<bool> = out.iter().map(Option::is_none).collect();
     let mut next = pairs()?;
+    while next.is_some_and(|(l, _)| l < start) {
+        next = pairs()?;
+    }
     let mut last: Option<(u32, u32)> = None;
-    while let Some((later, _)) = next {
-        if later < start {
-            next = pairs()?;
-            continue;
-        }
-        let mut best: Option<(f64, u32)> = None;
+    for later in start..n as u32 {
+        let mut best: Option<(f64, u32)> =
+            external.get(later as usize).copied().flatten().map(|s| (s, EXTERNAL));
         while let Some((l, earlier)) = next.filter(|&(l, _)| l == later) {
             next = pairs()?;
             if last == Some((l, earlier)) {
@@ -290,7 +313,8 @@ impl Collector {
         infos: &mut [Info],
         keep: Keep,
         mut all_pairs: Option<&mut Vec<(u32, u32, f32)>>,
-    ) -> Result<NearReport> {
+        history: Option<(&dyn History, &mut Externals)>,
+    ) -> Result<(NearReport, Fingerprints)> {
         self.sets.seal()?;
         self.sigs.seal()?;
         let mut report = NearReport::new(&self.opts, self.params);
@@ -308,6 +332,11 @@ impl Collector {
         for (r, &i) in order.iter().enumerate() {
             rank[i as usize] = r as u32;
         }
+        // Each record's best match among the kept records of history.
+        let (external, hist_best) = match &history {
+            Some((h, _)) => self.against_history(*h, &order)?,
+            None => (Vec::new(), Vec::new()),
+        };
 
         // Candidate pairs (later, earlier) as `later << 32 | earlier`,
         // sorted and deduplicated on disk; buckets larger than the cap
@@ -423,6 +452,7 @@ impl Collector {
             decisions = greedy_from(
                 &decisions,
                 start,
+                &external,
                 next,
                 similarity,
                 threshold,
@@ -460,14 +490,22 @@ impl Collector {
         }
         report.candidates += added.len() as u64;
 
+        let mut history = history;
         for (later, d) in decisions.iter().enumerate() {
             if let Some((earlier, sim)) = *d {
                 let i = order[later] as usize;
-                infos[i].decision = Decision::Duplicate {
-                    of: order[earlier as usize],
-                    reason: Reason::Near,
-                    similarity: sim,
+                let of = if earlier == EXTERNAL {
+                    let (Some((h, ext)), Some(Some((_, seq)))) =
+                        (history.as_mut(), hist_best.get(later))
+                    else {
+                        return Err(Error::Internal("a history match without history".into()));
+                    };
+                    ext.index_of(*seq, *h)?
+                } else {
+                    order[earlier as usize]
                 };
+                infos[i].decision =
+                    Decision::Duplicate { of, reason: Reason::Near, similarity: sim };
             }
         }
         if let Some(pairs) = all_pairs.as_mut() {
@@ -477,12 +515,111 @@ impl Collector {
             }));
             pairs.sort_unstable_by_key(|&(a, b, _)| (a, b));
         }
-        Ok(report)
+        let fingerprints = Fingerprints {
+            sets: self.sets,
+            sigs: self.sigs,
+            params: self.params,
+            num_perm: self.opts.num_perm,
+        };
+        Ok((report, fingerprints))
+    }
+
+    /// For each rank, the best match among history's kept records (its
+    /// similarity, and the record's sequence number), if one counts; ties go
+    /// to the earlier record. Ranks are independent: computed in parallel.
+    #[allow(clippy::type_complexity)]
+    fn against_history(
+        &self,
+        history: &dyn History,
+        order: &[u32],
+    ) -> Result<(Vec<Option<f64>>, Vec<Option<(f64, u64)>>)> {
+        use rayon::prelude::*;
+        let verify = self.opts.verify;
+        let threshold = self.opts.threshold;
+        let num_perm = self.opts.num_perm;
+        let best: Vec<Option<(f64, u64)>> = order
+            .par_iter()
+            .map_init(HistoryScratch::default, |s, &i| -> Result<Option<(f64, u64)>> {
+                let i = i as usize;
+                get_signature(&self.sigs, i, num_perm, &mut s.words, &mut s.sig)?;
+                if neardup_sketch::minhash::is_empty_signature(&s.sig) {
+                    return Ok(None);
+                }
+                self.params.band_keys(&s.sig, &mut s.keys).map_err(sketch_error)?;
+                s.seqs.clear();
+                for (band, &key) in s.keys.iter().enumerate() {
+                    history.band(band, key, &mut s.found)?;
+                    s.seqs.extend_from_slice(&s.found);
+                }
+                s.seqs.sort_unstable();
+                s.seqs.dedup();
+                if s.seqs.is_empty() {
+                    return Ok(None);
+                }
+                if verify == Verify::Jaccard {
+                    self.sets.get(i, &mut s.set)?;
+                }
+                let mut best: Option<(f64, u64)> = None;
+                for &seq in &s.seqs {
+                    let sim = match verify {
+                        Verify::Jaccard => {
+                            history.set(seq, &mut s.other)?;
+                            jaccard::jaccard(&s.set, &s.other)
+                        }
+                        Verify::Signature | Verify::None => {
+                            history.signature(seq, &mut s.other_sig)?;
+                            estimate_jaccard(&s.sig, &s.other_sig)
+                        }
+                    };
+                    let pass = verify == Verify::None || sim >= threshold;
+                    if pass && best.is_none_or(|(b, _)| sim > b) {
+                        best = Some((sim, seq));
+                    }
+                }
+                Ok(best)
+            })
+            .collect::<Result<_>>()?;
+        Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
     }
 }
 
 fn spill_error(dir: &Path, e: std::io::Error) -> Error {
     Error::Near(format!("sorting candidate pairs in {}: {e}", dir.display()))
+}
+
+#[derive(Default)]
+struct HistoryScratch {
+    words: Vec<u64>,
+    sig: Vec<u32>,
+    keys: Vec<u64>,
+    found: Vec<u64>,
+    seqs: Vec<u64>,
+    set: Vec<u64>,
+    other: Vec<u64>,
+    other_sig: Vec<u32>,
+}
+
+/// The shingle sets and signatures of a run's records, on disk, after the
+/// decision: what an index adds for the records kept.
+pub(crate) struct Fingerprints {
+    sets: SliceStore,
+    sigs: SliceStore,
+    params: LshParams,
+    num_perm: usize,
+}
+
+impl Fingerprints {
+    /// Record `index`'s fingerprint (empty if it had none).
+    pub(crate) fn get(&self, index: usize) -> Result<Fingerprint> {
+        let mut fp = Fingerprint::default();
+        let mut words = Vec::new();
+        self.sets.get(index, &mut fp.set)?;
+        get_signature(&self.sigs, index, self.num_perm, &mut words, &mut fp.signature)?;
+        if !fp.signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&fp.signature) {
+            self.params.band_keys(&fp.signature, &mut fp.band_keys).map_err(sketch_error)?;
+        }
+        Ok(fp)
+    }
 }
 
 /// Sorted `u64`s in an anonymous temp file, read back as many times as
