@@ -83,7 +83,6 @@ pub(crate) struct Info {
     pub(crate) len: u64,
     /// Spans to cut, sorted and disjoint.
     pub(crate) cuts: Vec<Cut>,
-    pub(crate) stats: Option<Box<Stats>>,
     pub(crate) state: State,
     pub(crate) decision: Decision,
 }
@@ -125,7 +124,6 @@ impl Info {
             hash: a.hash,
             len: a.len,
             cuts,
-            stats: a.stats,
             state: match a.filtered {
                 Some(why) => State::Filtered(why.into_boxed_str()),
                 None => State::Ok,
@@ -837,9 +835,6 @@ impl Table<'_> {
 
     /// See [`Decisions::stats`].
     pub(crate) fn stats(&self, k: usize) -> Result<Option<Stats>> {
-        if let Some(s) = self.infos[k].stats.as_deref() {
-            return Ok(Some(s.clone()));
-        }
         let Some(store) = self.stats else { return Ok(None) };
         let store =
             store.lock().map_err(|_| Error::Internal("statistics store poisoned".into()))?;
