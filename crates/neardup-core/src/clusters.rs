@@ -70,7 +70,7 @@ pub fn run(
     let started = Instant::now();
     let d = crate::dedup::decide(sources, cfg, pairs, progress)?;
     let n = d.len();
-    let ids: Vec<String> = (0..n).map(|k| d.id(k)).collect();
+    let ids: Vec<String> = (0..n).map(|k| d.id(k)).collect::<Result<_>>()?;
     let mut s =
         ClusterSummary { read: n as u64, near: d.near.clone(), ..ClusterSummary::default() };
 

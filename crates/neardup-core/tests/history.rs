@@ -106,7 +106,7 @@ fn outcomes(
             let o = dec.outcome(k, None);
             // Similarities to 6 digits: f32 from the same sets either way.
             let sim = o.similarity.map(|s| (s * 1e6).round() as u32);
-            (o.status, o.reason, o.duplicate_of.map(|i| dec.id_of(i as usize)), sim)
+            (o.status, o.reason, o.duplicate_of.map(|i| dec.id_of(i as usize).unwrap()), sim)
         })
         .collect()
 }

@@ -143,6 +143,11 @@ impl BucketTable {
         self.sorter.spilled_runs()
     }
 
+    /// Changes the memory budget (at least one document's entries).
+    pub fn set_budget(&mut self, memory_budget_bytes: usize) {
+        self.sorter.set_budget(memory_budget_bytes.max(self.bands * ENTRY_BYTES));
+    }
+
     /// Bytes of entries held in memory (capacity, not length).
     #[must_use]
     pub fn memory_usage(&self) -> usize {

@@ -109,7 +109,7 @@ impl<T: Entry> ExternalSorter<T> {
     /// Writing a run failed.
     #[inline]
     pub fn push(&mut self, e: T) -> io::Result<()> {
-        if self.mem.len() == self.mem.capacity() {
+        if self.mem.len() == self.mem.capacity() || self.mem.len() >= self.budget_entries {
             self.grow()?;
         }
         self.mem.push(e);
@@ -120,11 +120,23 @@ impl<T: Entry> ExternalSorter<T> {
     fn grow(&mut self) -> io::Result<()> {
         if self.mem.len() >= self.budget_entries {
             self.spill()?;
+            if self.mem.capacity() > self.budget_entries {
+                self.mem = Vec::new();
+            }
         }
         // Grow by doubling, but never past the budget.
         let want = (self.mem.capacity() * 2).max(1024).min(self.budget_entries);
         self.mem.reserve_exact(want.saturating_sub(self.mem.len()).max(1));
         Ok(())
+    }
+
+    /// Changes the memory budget (what else the process holds grew or
+    /// shrank); a smaller one spills at the next push.
+    pub fn set_budget(&mut self, memory_budget_bytes: usize) {
+        self.budget_entries = (memory_budget_bytes / T::BYTES).max(1);
+        if self.mem.capacity() > self.budget_entries && self.mem.len() < self.budget_entries {
+            self.mem.shrink_to(self.budget_entries);
+        }
     }
 
     /// Runs spilled to disk so far.

@@ -47,7 +47,7 @@ use crate::ledger::{Entry, Reason, Status};
 use crate::progress::Progress;
 use crate::repetition::Stats;
 use crate::settings::{Keep, OnError, Resources, Settings};
-use store::RowStore;
+use store::{RowStore, StringStore};
 
 pub use near::NearReport;
 pub use substrings::SubstringReport;
@@ -76,7 +76,6 @@ pub struct Cut {
 pub(crate) struct Info {
     pub(crate) source: u32,
     pub(crate) line: u64,
-    pub(crate) id: Option<Box<str>>,
     /// Hash of the canonical form of the text as it will be written.
     pub(crate) hash: u128,
     /// Length in bytes of the text as it will be written.
@@ -105,7 +104,7 @@ pub(crate) enum Decision {
 
 impl Info {
     /// The entry of record `index` at `source:line`, from its analysis.
-    fn new(index: u32, (source, line): (u32, u64), id: Option<Box<str>>, a: Analysis) -> Info {
+    fn new(index: u32, (source, line): (u32, u64), a: Analysis) -> Info {
         let cuts = a
             .repeats
             .iter()
@@ -120,7 +119,6 @@ impl Info {
         Info {
             source,
             line,
-            id,
             hash: a.hash,
             len: a.len,
             cuts,
@@ -137,18 +135,14 @@ impl Info {
         matches!(self.state, State::Ok) && self.decision == Decision::Keep
     }
 
-    /// Its id: the id field, else `source:line`, else the source's name.
-    pub(crate) fn id(&self, names: &[String]) -> String {
-        match &self.id {
-            Some(id) => id.to_string(),
-            None => {
-                let name = names.get(self.source as usize).map_or("", String::as_str);
-                if self.line == 0 {
-                    name.to_string()
-                } else {
-                    format!("{name}:{}", self.line)
-                }
-            }
+    /// Its id when it has none of its own: `source:line`, or the source's
+    /// name.
+    pub(crate) fn default_id(&self, names: &[String]) -> String {
+        let name = names.get(self.source as usize).map_or("", String::as_str);
+        if self.line == 0 {
+            name.to_string()
+        } else {
+            format!("{name}:{}", self.line)
         }
     }
 }
@@ -312,6 +306,10 @@ pub struct Deduper {
     /// Gopher statistics, parked on disk by record (52 bytes each would
     /// otherwise stay in the table until the ledger is written).
     stats: Option<Mutex<RowStore>>,
+    /// The records' own ids, on disk.
+    ids: StringStore,
+    /// The run's memory budget.
+    memory: usize,
 }
 
 impl Deduper {
@@ -341,7 +339,26 @@ impl Deduper {
         } else {
             None
         };
-        Ok(Deduper { settings, on_error, names, infos: Vec::new(), collector, texts, stats })
+        let ids = StringStore::new(&resources.tmp_dir)?;
+        Ok(Deduper {
+            settings,
+            on_error,
+            names,
+            infos: Vec::new(),
+            collector,
+            texts,
+            stats,
+            ids,
+            memory: resources.memory,
+        })
+    }
+
+    /// Memory the record table holds or will hold while deciding: the
+    /// entries, and what each record costs the stages besides what spills.
+    fn table_bytes(&self) -> usize {
+        let per_record = StringStore::RECORD_BYTES
+            + if self.collector.is_some() { near::Collector::RECORD_BYTES } else { 0 };
+        self.infos.capacity() * std::mem::size_of::<Info>() + self.infos.len() * per_record
     }
 
     /// Records read so far.
@@ -382,7 +399,7 @@ impl Deduper {
                 if let (Some(t), Some((canon, map))) = (self.texts.as_mut(), a.canonical.take()) {
                     t.push(index, &canon, &map)?;
                 }
-                Info::new(index, at, id, a)
+                Info::new(index, at, a)
             }
             Err(e) => {
                 if self.on_error == OnError::Fail {
@@ -392,11 +409,22 @@ impl Deduper {
                         error: e,
                     })));
                 }
-                let mut info = Info::new(index, at, id, Analysis::default());
+                let mut info = Info::new(index, at, Analysis::default());
                 info.state = State::Rejected(Box::new(e));
                 info
             }
         };
+        self.ids.push(id.as_deref())?;
+        if self.infos.len() == self.infos.capacity() {
+            // Grow by a quarter, not double: at millions of records the
+            // slack of doubling is gigabytes.
+            self.infos.reserve_exact((self.infos.len() / 4).max(1024));
+            // The budget covers the table too: what spills gets the rest.
+            let left = self.memory.saturating_sub(self.table_bytes()).max(self.memory / 8);
+            if let Some(c) = self.collector.as_mut() {
+                c.set_budget(left);
+            }
+        }
         self.infos.push(info);
         Ok(index)
     }
@@ -419,6 +447,7 @@ impl Deduper {
             names: &self.names,
             infos: &self.infos,
             stats: self.stats.as_ref(),
+            ids: &self.ids,
             externals: &[],
         }
     }
@@ -480,7 +509,7 @@ impl Deduper {
         history: Option<&dyn History>,
         progress: &dyn Progress,
     ) -> Result<Decisions> {
-        let Deduper { settings, names, mut infos, collector, texts, stats, .. } = self;
+        let Deduper { settings, names, mut infos, collector, texts, stats, ids, .. } = self;
         let mut times = DecideTimes::default();
         let clock = std::time::Instant::now();
         let mut externals = Externals::new(infos.len() as u32);
@@ -535,6 +564,7 @@ impl Deduper {
         Ok(Decisions {
             settings,
             names,
+            ids,
             infos,
             near,
             substrings,
@@ -586,6 +616,7 @@ pub struct Decisions {
     /// Wall seconds of each stage.
     pub times: DecideTimes,
     stats: Option<Mutex<RowStore>>,
+    ids: StringStore,
     externals: Externals,
     /// With history: whether record `k` first had its hash in the batch.
     fresh: Vec<bool>,
@@ -645,8 +676,11 @@ impl Decisions {
     }
 
     /// Record `k`'s id.
-    pub fn id(&self, k: usize) -> String {
-        self.infos[k].id(&self.names)
+    ///
+    /// # Errors
+    /// Reading it back from its temp file failed.
+    pub fn id(&self, k: usize) -> Result<String> {
+        self.table().id_of(k)
     }
 
     /// Record `k`'s source index and line.
@@ -696,13 +730,17 @@ impl Decisions {
             names: &self.names,
             infos: &self.infos,
             stats: self.stats.as_ref(),
+            ids: &self.ids,
             externals: &self.externals.ids,
         }
     }
 
     /// Record `k`'s id, or an earlier record's (an index past the batch, as
     /// [`Outcome::duplicate_of`] may name with history).
-    pub fn id_of(&self, k: usize) -> String {
+    ///
+    /// # Errors
+    /// Reading it back from its temp file failed.
+    pub fn id_of(&self, k: usize) -> Result<String> {
         self.table().id_of(k)
     }
 
@@ -739,7 +777,7 @@ impl Decisions {
             };
             f(Addition {
                 index: k as u32,
-                id: self.id(k),
+                id: self.id(k)?,
                 hash: info.hash,
                 len: info.len,
                 fingerprint,
@@ -767,15 +805,19 @@ pub(crate) struct Table<'a> {
     pub(crate) names: &'a [String],
     pub(crate) infos: &'a [Info],
     stats: Option<&'a Mutex<RowStore>>,
+    ids: &'a StringStore,
     externals: &'a [String],
 }
 
 impl Table<'_> {
-    fn id_of(&self, k: usize) -> String {
-        match self.infos.get(k) {
-            Some(info) => info.id(self.names),
+    fn id_of(&self, k: usize) -> Result<String> {
+        Ok(match self.infos.get(k) {
+            Some(info) => match self.ids.get(k)? {
+                Some(id) => id,
+                None => info.default_id(self.names),
+            },
             None => self.externals.get(k - self.infos.len()).cloned().unwrap_or_default(),
-        }
+        })
     }
 
     /// See [`Decisions::needs_cut_text`].
@@ -848,19 +890,19 @@ impl Table<'_> {
         let cut = matches!(outcome.status, Status::Modified)
             || (outcome.status == Status::Removed && outcome.reason == Some(Reason::Substring));
         Ok(Entry {
-            id: self.id_of(k),
+            id: self.id_of(k)?,
             source: self.names.get(info.source as usize).cloned().unwrap_or_default(),
             line: info.line,
             status: outcome.status,
             reason: outcome.reason,
-            duplicate_of: outcome.duplicate_of.map(|d| self.id_of(d as usize)),
+            duplicate_of: outcome.duplicate_of.map(|d| self.id_of(d as usize)).transpose()?,
             similarity: outcome.similarity,
             spans: if cut { info.cuts.iter().map(|c| [c.start, c.len]).collect() } else { vec![] },
             first: if cut {
                 info.cuts
                     .iter()
-                    .map(|c| (self.id_of(c.first_record as usize), c.first_offset))
-                    .collect()
+                    .map(|c| Ok((self.id_of(c.first_record as usize)?, c.first_offset)))
+                    .collect::<Result<_>>()?
             } else {
                 vec![]
             },

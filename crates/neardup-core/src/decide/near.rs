@@ -288,6 +288,17 @@ impl Collector {
         })
     }
 
+    /// The memory the bucket table may hold: the run's budget less what the
+    /// record table takes, which grows as records arrive.
+    pub(crate) fn set_budget(&mut self, bytes: usize) {
+        self.memory = bytes;
+        self.table.set_budget(bytes);
+    }
+
+    /// Memory per record of what [`Collector::decide`] holds besides the
+    /// candidate pairs (ranks, decisions, flags, store offsets).
+    pub(crate) const RECORD_BYTES: usize = 4 + 4 + 12 + 2 + 24;
+
     /// Records the fingerprint of record `index`.
     pub(crate) fn add(&mut self, index: u32, fp: &Fingerprint) -> Result<()> {
         if !fp.band_keys.is_empty() {
