@@ -514,9 +514,15 @@ impl Deduper {
         let clock = std::time::Instant::now();
         let mut externals = Externals::new(infos.len() as u32);
         if let Some(h) = history.filter(|_| settings.exact) {
-            // A record whose text history holds: where that text lives.
-            for info in infos.iter_mut().filter(|i| i.alive()) {
-                if let Some(m) = h.exact(info.hash)? {
+            // A record whose text history holds: where that text lives
+            // (looked up in parallel, applied in order).
+            use rayon::prelude::*;
+            let hits: Vec<Option<EarlierMatch>> = infos
+                .par_iter()
+                .map(|i| if i.alive() { h.exact(i.hash) } else { Ok(None) })
+                .collect::<Result<_>>()?;
+            for (info, hit) in infos.iter_mut().zip(hits) {
+                if let Some(m) = hit {
                     let of = externals.index_of(m.seq, h)?;
                     info.decision =
                         Decision::Duplicate { of, reason: m.reason, similarity: m.similarity };
