@@ -6,8 +6,9 @@ use neardup_io::RecordError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A bad row, with `--on-error fail` (the default).
-    #[error("{source_name}: row {row}: {error}")]
+    /// A bad row, with `--on-error fail` (the default): `a.parquet: row 3:
+    /// …`, or `row 3: …` for an unnamed source (a table in memory).
+    #[error("{}row {row}: {error}", prefix(source_name))]
     BadRow {
         /// The input's name.
         source_name: String,
@@ -50,6 +51,14 @@ impl From<std::io::Error> for Error {
 impl From<neardup_core::SettingError> for Error {
     fn from(e: neardup_core::SettingError) -> Error {
         Error::Core(e.into())
+    }
+}
+
+fn prefix(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!("{name}: ")
     }
 }
 
