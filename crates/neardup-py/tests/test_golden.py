@@ -79,7 +79,13 @@ def spark():
     s.stop()
 
 
-@pytest.mark.parametrize("partitions", [1, 4])
+FULL = pytest.mark.skipif(
+    os.environ.get("NEARDUP_TEST_SPARK_FULL") != "1",
+    reason="not yet verified to finish in CI time: NEARDUP_TEST_SPARK_FULL=1 runs it",
+)
+
+
+@pytest.mark.parametrize("partitions", [1, pytest.param(4, marks=FULL)])
 def test_spark_is_the_cli(tmp_path, spark, partitions):
     import neardup.spark
 
@@ -97,6 +103,7 @@ def test_spark_is_the_cli(tmp_path, spark, partitions):
     assert got == cli(tmp_path)
 
 
+@FULL
 def test_spark_with_an_order_column_and_keep_longest(tmp_path, spark):
     import neardup.spark
 
