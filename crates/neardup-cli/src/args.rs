@@ -121,7 +121,8 @@ pub(crate) struct ClustersArgs {
 #[derive(Debug, Args)]
 pub(crate) struct IoArgs {
     /// Inputs: files, directories (read recursively, in sorted order), or `-`
-    /// for standard input. Plain text or JSONL, optionally gzip or zstd.
+    /// for standard input. Plain text or JSONL, optionally gzip or zstd; or
+    /// Parquet (not mixed with the others in one run).
     #[arg(default_value = "-")]
     pub(crate) inputs: Vec<PathBuf>,
 
@@ -130,7 +131,8 @@ pub(crate) struct IoArgs {
     #[arg(short, long, default_value = "-")]
     pub(crate) output: PathBuf,
 
-    /// Write one JSON line per input record saying what became of it.
+    /// Write one JSON line per input record saying what became of it (a
+    /// Parquet table if FILE ends in `.parquet`).
     #[arg(long, value_name = "FILE")]
     pub(crate) ledger: Option<PathBuf>,
 
@@ -297,17 +299,19 @@ pub(crate) struct InputArgs {
     #[arg(long, value_enum, default_value_t = RecordsArg::File)]
     pub(crate) records: RecordsArg,
 
-    /// Input format; by default `.jsonl`, `.ndjson` and `.json` are JSONL and
-    /// anything else is text (stdin: JSONL if it starts with `{`).
+    /// Input format; by default `.jsonl`, `.ndjson` and `.json` are JSONL,
+    /// `.parquet` is Parquet, and anything else is text (stdin: JSONL if it
+    /// starts with `{`).
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub(crate) format: FormatArg,
 
-    /// JSON field holding the text.
+    /// JSON field (Parquet column) holding the text.
     #[arg(long, default_value = "text")]
     pub(crate) text_field: String,
 
-    /// JSON field holding the record's id; records without one are named
-    /// `source:line`, whole files by their path.
+    /// JSON field (Parquet column) holding the record's id; records without
+    /// one are named `source:line` (Parquet: `source#row`, from 0), whole
+    /// files by their path.
     #[arg(long, default_value = "id")]
     pub(crate) id_field: String,
 
@@ -445,6 +449,7 @@ pub(crate) enum FormatArg {
     Auto,
     Jsonl,
     Text,
+    Parquet,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -271,8 +271,9 @@ struct Scratch {
     near: NearScratch,
 }
 
-/// `text` without the spans `(start, len)` (sorted, disjoint), into `out`.
-pub(crate) fn cut_into(text: &str, spans: impl Iterator<Item = (u64, u64)>, out: &mut String) {
+/// `text` without the spans `(start, len)` (sorted, disjoint, on character
+/// boundaries), into `out`: how every face applies a record's cuts.
+pub fn cut_into(text: &str, spans: impl Iterator<Item = (u64, u64)>, out: &mut String) {
     out.clear();
     let mut at = 0;
     for (start, len) in spans {

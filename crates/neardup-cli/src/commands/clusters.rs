@@ -26,6 +26,9 @@ pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
         bail!("`--json` prints the summary on standard output, where the clusters go too; give `-o` a file");
     }
     let (cfg, sources) = dedup::prepare(&args.dedup)?;
+    if dedup::is_parquet(d, &sources)? {
+        bail!("`clusters` reads JSONL and text; for Parquet, `dedup --ledger ledger.parquet` gives each record's `duplicate_of`");
+    }
     let printer = Printer::new(d.run.quiet, d.run.json);
     let bar = printer.progress();
     let summary = if d.output.as_os_str() == "-" {

@@ -22,11 +22,17 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
     }
     let mirror = io.inputs.len() > 1 || io.inputs.iter().any(|p| p.is_dir());
     let target = Target::from_arg(&io.output, mirror);
-    let outputs = Outputs::new(target, sources)?;
+    let outputs = Outputs::new(target.clone(), sources)?;
 
     let printer = Printer::new(io.run.quiet, io.run.json);
     let bar = printer.progress();
-    // A report is made from the ledger: without `--ledger`, a temp one.
+    // A report is made from a JSONL ledger: without one, a temp one.
+    let parquet = is_parquet(io, sources)?;
+    if io.report.is_some() && parquet {
+        bail!("`--report` reads JSONL and text inputs; Parquet inputs are not supported yet");
+    }
+    let parquet_ledger =
+        io.ledger.as_deref().filter(|p| neardup_arrow::parquet::is_parquet_name(p));
     let temp_ledger = match (&io.ledger, &io.report) {
         (None, Some(_)) => Some(
             tempfile::Builder::new()
@@ -38,8 +44,34 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
         ),
         _ => None,
     };
+    if io.report.is_some() && parquet_ledger.is_some() {
+        bail!("`--report` reads a JSONL ledger: name the ledger `.jsonl` (or `.jsonl.zst`)");
+    }
     let ledger = io.ledger.as_deref().or(temp_ledger.as_deref());
-    let summary = neardup_core::run(sources, cfg, outputs, ledger, &bar)?;
+    let summary = if parquet {
+        if !matches!(io.input.records, RecordsArg::File) {
+            bail!("`--records` cuts plain text into records; a Parquet row is a record already");
+        }
+        drop(outputs);
+        neardup_arrow::parquet::run(sources, cfg, &target, ledger, &bar)?
+    } else if let Some(path) = parquet_ledger {
+        // A Parquet ledger of a JSONL or text run: a sink of its own.
+        let file = neardup_io::AtomicFile::create(path)?;
+        let header = neardup_core::ledger::Header {
+            neardup_ledger: neardup_core::ledger::LEDGER_VERSION,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            fingerprint: cfg.settings.fingerprint(),
+            settings: cfg.header_settings(),
+        };
+        let sink = neardup_arrow::ledger::ParquetLedgerSink::new(
+            file,
+            &path.display().to_string(),
+            &header,
+        )?;
+        neardup_core::run_with(sources, cfg, outputs, None, vec![Box::new(sink)], &bar)?
+    } else {
+        neardup_core::run(sources, cfg, outputs, ledger, &bar)?
+    };
     printer.summary(&summary)?;
     if let (Some(dest), Some(ledger)) = (&io.report, ledger) {
         let inputs =
@@ -48,6 +80,27 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
         report::write(ledger, name, &inputs, Some(&summary), dest, &printer, &bar)?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether the run reads Parquet: `--format parquet`, or inputs named
+/// `.parquet`. Parquet and line-based inputs do not mix in one run (their
+/// records are written by different writers, to outputs of other formats).
+pub(crate) fn is_parquet(io: &IoArgs, sources: &[Source]) -> Result<bool> {
+    if matches!(io.input.format, FormatArg::Parquet) {
+        return Ok(true);
+    }
+    let named = |s: &&Source| neardup_arrow::parquet::is_parquet_name(&s.path);
+    let parquet = sources.iter().find(named);
+    let other = sources.iter().find(|s| !named(s));
+    match (parquet, other) {
+        (Some(p), Some(o)) => bail!(
+            "`{}` is Parquet and `{}` is not: Parquet and JSONL or text inputs cannot be mixed in one run",
+            p.name,
+            o.name
+        ),
+        (Some(_), None) => Ok(true),
+        _ => Ok(false),
+    }
 }
 
 /// The run's settings and inputs, from the flags shared by `dedup` and
@@ -115,7 +168,7 @@ pub(crate) fn prepare_io(io: &IoArgs) -> Result<(Config, Vec<Source>)> {
     };
     let discover = Discover {
         format: match io.input.format {
-            FormatArg::Auto => None,
+            FormatArg::Auto | FormatArg::Parquet => None,
             FormatArg::Jsonl => Some(Format::Jsonl),
             FormatArg::Text => Some(Format::Text),
         },

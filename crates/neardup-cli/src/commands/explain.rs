@@ -29,6 +29,9 @@ pub(crate) fn run(args: ExplainArgs) -> Result<ExitStatus> {
         FormatArg::Auto => None,
         FormatArg::Jsonl => Some(Format::Jsonl),
         FormatArg::Text => Some(Format::Text),
+        FormatArg::Parquet => {
+            bail!("`explain` reads text and JSONL; export the two records from Parquet first")
+        }
     };
     let (a, b) = if args.inputs.is_empty() {
         (read_file(&args.a, format, &fields)?, read_file(&args.b, format, &fields)?)

@@ -16,11 +16,12 @@ pub(crate) enum ExitStatus {
     Error,
 }
 
-impl From<ExitStatus> for std::process::ExitCode {
-    fn from(s: ExitStatus) -> std::process::ExitCode {
-        match s {
-            ExitStatus::Success => std::process::ExitCode::from(0),
-            ExitStatus::Error => std::process::ExitCode::from(2),
+impl ExitStatus {
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Error => 2,
         }
     }
 }

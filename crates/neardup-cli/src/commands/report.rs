@@ -30,6 +30,9 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitStatus> {
             FormatArg::Auto => None,
             FormatArg::Jsonl => Some(Format::Jsonl),
             FormatArg::Text => Some(Format::Text),
+            FormatArg::Parquet => {
+                anyhow::bail!("`report` reads JSONL and text inputs; Parquet is not supported yet")
+            }
         },
         tmp_dir: args.tmp_dir.clone(),
     };

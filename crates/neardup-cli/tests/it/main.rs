@@ -9,6 +9,7 @@ mod errors;
 mod near;
 mod normalize;
 mod outputs;
+mod parquet;
 mod regression;
 mod report;
 mod substrings;
