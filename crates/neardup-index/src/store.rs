@@ -1,0 +1,401 @@
+//! The one small trait over an ordered key-value engine, and its two
+//! implementations: [`FjallStore`] (fjall, an embedded LSM tree) for real
+//! indexes and [`MemStore`] (a `BTreeMap`) for tests.
+//!
+//! An index needs little of its engine: point reads, ordered scans over a
+//! key range, multi-key writes that land atomically, and a way to make what
+//! was written durable. The keys live in a few separate [`Table`]s so an
+//! engine can give each its own tree: records are appended in key order
+//! while band keys arrive at random, and keeping them apart keeps one from
+//! paying for the other's compaction. Anything that offers those five
+//! operations (RocksDB column families, LMDB sub-databases) can replace
+//! fjall by implementing [`Store`].
+//!
+//! Engines must make a write either fully visible or not at all, also
+//! across a crash of the process: the batch protocol of
+//! [`Index`](crate::Index) builds atomic batches of any size on that.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::error::StoreError;
+
+/// The tables of an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// Format, settings, the commit state and the committed batches.
+    Meta,
+    /// Sequence number → record value.
+    Records,
+    /// Exact hash → sequence number of the first record with it.
+    Exact,
+    /// (band, key) → sequence number of the first record with that key.
+    Bands,
+    /// (band, key, seq) → nothing: the later records with that band key.
+    BandsMore,
+}
+
+impl Table {
+    /// Every table, in a fixed order.
+    pub const ALL: [Table; 5] =
+        [Table::Meta, Table::Records, Table::Exact, Table::Bands, Table::BandsMore];
+
+    /// The table's name (an engine may use it for its keyspace).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Meta => "meta",
+            Table::Records => "records",
+            Table::Exact => "exact",
+            Table::Bands => "bands",
+            Table::BandsMore => "bands_more",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// One change in a [`WriteBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    /// The table.
+    pub table: Table,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to delete the key.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Changes that a [`Store`] applies atomically.
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    /// The changes, applied in order.
+    pub ops: Vec<Op>,
+    bytes: usize,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Sets `key` to `value` in `table`.
+    pub fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
+        self.bytes += key.len() + value.len();
+        self.ops.push(Op { table, key, value: Some(value) });
+    }
+
+    /// Deletes `key` from `table` (nothing happens if it is absent).
+    pub fn delete(&mut self, table: Table, key: Vec<u8>) {
+        self.bytes += key.len();
+        self.ops.push(Op { table, key, value: None });
+    }
+
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Bytes of keys and values, roughly what the batch costs in memory.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// A key and its value, as a scan yields them.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// An ordered scan; its items are in ascending key order.
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<Entry, StoreError>> + Send + 'a>;
+
+/// An ordered key-value engine with atomic multi-key writes.
+///
+/// Reads may run on many threads while one thread writes; a read sees each
+/// [`write`](Store::write) entirely or not at all.
+pub trait Store: Send + Sync {
+    /// The value of `key` in `table`.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The entries of `table` with `from <= key` and `key < to` (no upper
+    /// end with `None`), in ascending key order.
+    fn scan(&self, table: Table, from: &[u8], to: Option<&[u8]>) -> Scan<'_>;
+
+    /// Applies every change of `batch`, atomically: after a crash at any
+    /// moment, all of them are there or none.
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Makes every write so far durable (synced to disk).
+    fn persist(&self) -> Result<(), StoreError>;
+
+    /// Bytes the engine uses on disk.
+    fn disk_bytes(&self) -> Result<u64, StoreError>;
+
+    /// The entries whose key starts with `prefix`, in ascending key order.
+    fn scan_prefix(&self, table: Table, prefix: &[u8]) -> Scan<'_> {
+        match prefix_end(prefix) {
+            Some(end) => self.scan(table, prefix, Some(&end)),
+            None => self.scan(table, prefix, None),
+        }
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`, or
+/// `None` when there is none (the prefix is empty or all `0xff`).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// An in-memory [`Store`] for tests: one `BTreeMap` per table behind a lock.
+///
+/// Clones share the same maps, so a test can drop an
+/// [`Index`](crate::Index) in the middle of a batch (a "crash": nothing is
+/// cleaned up) and open another over the same data. [`MemStore::snapshot`]
+/// copies the data instead, to freeze a state.
+#[derive(Clone, Default)]
+pub struct MemStore {
+    tables: Arc<RwLock<MemTables>>,
+}
+
+type MemTables = [BTreeMap<Vec<u8>, Vec<u8>>; 5];
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    /// An independent copy of the current contents.
+    pub fn snapshot(&self) -> MemStore {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner()).clone();
+        MemStore { tables: Arc::new(RwLock::new(tables)) }
+    }
+}
+
+/// Entries per lock acquisition in a [`MemStore`] scan.
+const MEM_PAGE: usize = 256;
+
+impl Store for MemStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        Ok(tables[table.slot()].get(key).cloned())
+    }
+
+    fn scan(&self, table: Table, from: &[u8], to: Option<&[u8]>) -> Scan<'_> {
+        // Pages of entries, re-locking per page, so a caller may read or
+        // write the store while it scans (as fjall allows).
+        let mut next: Bound<Vec<u8>> = Bound::Included(from.to_vec());
+        let to = to.map(<[u8]>::to_vec);
+        let mut page = std::collections::VecDeque::new();
+        let mut done = false;
+        Box::new(std::iter::from_fn(move || {
+            if page.is_empty() && !done {
+                let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+                let upper = match &to {
+                    Some(t) => Bound::Excluded(t.clone()),
+                    None => Bound::Unbounded,
+                };
+                if let (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b)) =
+                    (&next, &upper)
+                {
+                    if a >= b {
+                        return None;
+                    }
+                }
+                page.extend(
+                    tables[table.slot()]
+                        .range((next.clone(), upper))
+                        .take(MEM_PAGE)
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                match page.back() {
+                    Some((k, _)) if page.len() == MEM_PAGE => next = Bound::Excluded(k.clone()),
+                    _ => done = true,
+                }
+            }
+            page.pop_front().map(Ok)
+        }))
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        for op in batch.ops {
+            let t = &mut tables[op.table.slot()];
+            match op.value {
+                Some(v) => {
+                    t.insert(op.key, v);
+                }
+                None => {
+                    t.remove(&op.key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn persist(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+/// A [`Store`] on fjall: one database, one keyspace per [`Table`].
+///
+/// Memory: fjall's block cache gets half the budget given to
+/// [`FjallStore::open`]; each keyspace's memtable (the unsorted write
+/// buffer, fixed when the keyspace is created) a sixteenth, between 1 and
+/// 64 MiB, and fjall holds at most five of them per keyspace (one active,
+/// four waiting to be flushed) before it stalls writes. Index and filter
+/// blocks of the two newest levels stay pinned; deeper levels go through
+/// the cache. None of this grows with the data: reads of a large index hit
+/// the OS page cache, not the process.
+pub struct FjallStore {
+    db: fjall::Database,
+    keyspaces: [fjall::Keyspace; 5],
+    path: PathBuf,
+}
+
+impl FjallStore {
+    /// Opens (or creates) a fjall database at `path` with a memory budget
+    /// of `memory` bytes (see the type's documentation for the split).
+    pub fn open(path: &Path, memory: u64) -> Result<FjallStore, StoreError> {
+        let memory = memory.max(8 << 20);
+        let db = fjall::Database::builder(path)
+            .cache_size(memory / 2)
+            .open()
+            .map_err(StoreError::new)?;
+        let memtable = (memory / 16).clamp(1 << 20, 64 << 20);
+        let open = |t: Table| {
+            db.keyspace(t.name(), || {
+                fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            })
+            .map_err(StoreError::new)
+        };
+        let keyspaces = [
+            open(Table::Meta)?,
+            open(Table::Records)?,
+            open(Table::Exact)?,
+            open(Table::Bands)?,
+            open(Table::BandsMore)?,
+        ];
+        Ok(FjallStore { db, keyspaces, path: path.to_owned() })
+    }
+
+    /// Where the database is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn ks(&self, table: Table) -> &fjall::Keyspace {
+        &self.keyspaces[table.slot()]
+    }
+}
+
+impl Store for FjallStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.ks(table).get(key).map_err(StoreError::new)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(&self, table: Table, from: &[u8], to: Option<&[u8]>) -> Scan<'_> {
+        let lower = Bound::Included(from.to_vec());
+        let upper = match to {
+            Some(t) => Bound::Excluded(t.to_vec()),
+            None => Bound::Unbounded,
+        };
+        Box::new(self.ks(table).range::<Vec<u8>, _>((lower, upper)).map(|guard| {
+            let (k, v) = guard.into_inner().map_err(StoreError::new)?;
+            Ok((k.to_vec(), v.to_vec()))
+        }))
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut b = self.db.batch();
+        for op in batch.ops {
+            let ks = self.ks(op.table);
+            match op.value {
+                Some(v) => b.insert(ks, op.key, v),
+                None => b.remove(ks, op.key),
+            }
+        }
+        b.commit().map_err(StoreError::new)
+    }
+
+    fn persist(&self) -> Result<(), StoreError> {
+        self.db.persist(fjall::PersistMode::SyncAll).map_err(StoreError::new)
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        self.db.disk_space().map_err(StoreError::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(store: &dyn Store) {
+        let mut b = WriteBatch::new();
+        for i in 0u32..1000 {
+            b.put(Table::Bands, i.to_be_bytes().to_vec(), vec![i as u8]);
+        }
+        b.put(Table::Meta, b"k".to_vec(), b"v".to_vec());
+        store.write(b).unwrap();
+        assert_eq!(store.get(Table::Meta, b"k").unwrap(), Some(b"v".to_vec()));
+        assert_eq!(store.get(Table::Bands, b"k").unwrap(), None);
+        let got: Vec<_> = store
+            .scan(Table::Bands, &10u32.to_be_bytes(), Some(&600u32.to_be_bytes()))
+            .map(|r| r.unwrap().0)
+            .collect();
+        let want: Vec<_> = (10u32..600).map(|i| i.to_be_bytes().to_vec()).collect();
+        assert_eq!(got, want);
+        let all = store.scan(Table::Bands, &[], None).count();
+        assert_eq!(all, 1000);
+        // Prefix: keys 0x00000100..=0x000001ff.
+        let p: Vec<_> = store.scan_prefix(Table::Bands, &[0, 0, 1]).map(|r| r.unwrap().0).collect();
+        assert_eq!(p.len(), 256);
+        let mut d = WriteBatch::new();
+        d.delete(Table::Meta, b"k".to_vec());
+        store.write(d).unwrap();
+        assert_eq!(store.get(Table::Meta, b"k").unwrap(), None);
+        store.persist().unwrap();
+    }
+
+    #[test]
+    fn mem_store_gets_scans_writes() {
+        exercise(&MemStore::new());
+    }
+
+    #[test]
+    fn fjall_store_gets_scans_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FjallStore::open(&dir.path().join("db"), 16 << 20).unwrap();
+        exercise(&s);
+        assert!(s.disk_bytes().unwrap() > 0);
+    }
+
+    #[test]
+    fn prefix_end_carries() {
+        assert_eq!(prefix_end(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
+    }
+}

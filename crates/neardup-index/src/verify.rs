@@ -1,0 +1,341 @@
+//! [`Index::verify`]: checksums and invariants, in a few sequential scans
+//! with memory bounded whatever the index's size; and [`Index::export`].
+//!
+//! What is checked:
+//! - meta: format, settings and their fingerprint, state, and every batch:
+//!   batches numbered `0..batches`, tiling `0..records` in order, each
+//!   reachable by its key;
+//! - records: keys dense `0..records` (nothing past it: no leftover of an
+//!   unfinished batch), every value's checksum and layout, one shape;
+//! - exact keys: each record's hash has an entry naming it or an earlier
+//!   record, and the entries are exactly those of the first records (the
+//!   owners: counting them against the entries shows that no entry points
+//!   to a record with another hash);
+//! - band keys: the set of (band, key, seq) that the records list equals
+//!   the set the two band tables hold (compared as a count and a sum of
+//!   64-bit hashes, so nothing is held in memory), no entry points past the
+//!   end, and each later holder has a first holder before it.
+
+use std::io::Write;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::codec::{band_key, band_more_key, be_u64, decode_record, exact_key, seq_value};
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::meta::{self, Shape};
+use crate::settings;
+use crate::store::Table;
+
+/// Problems kept in a [`Report`]; the rest are only counted.
+const MAX_PROBLEMS: usize = 100;
+
+/// What [`Index::verify`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Records checked.
+    pub records: u64,
+    /// Batches checked.
+    pub batches: u64,
+    /// The first problems found, one sentence each.
+    pub problems: Vec<String>,
+    /// All problems found (more than `problems` holds when many).
+    pub problems_total: u64,
+}
+
+impl Report {
+    /// True when nothing is wrong.
+    pub fn is_sound(&self) -> bool {
+        self.problems_total == 0
+    }
+
+    fn problem(&mut self, what: String) {
+        self.problems_total += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(what);
+        }
+    }
+}
+
+/// Order-free digest of a set of band entries.
+#[derive(Default, PartialEq, Eq, Debug, Clone, Copy)]
+struct Digest {
+    count: u64,
+    sum: u64,
+}
+
+impl Digest {
+    fn add(&mut self, band: u16, key: u64, seq: u64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(xxh3_64(&band_more_key(band, key, seq)));
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ExportLine<'a> {
+    seq: u64,
+    id: &'a str,
+    hash: String,
+    len: u64,
+    signature: &'a [u32],
+    bands: Vec<String>,
+}
+
+impl Index {
+    /// Checks checksums and invariants (see the [module
+    /// documentation](self)); problems go in the report, only a failing
+    /// engine is an error. Waits for an add in progress, and holds adds
+    /// off while it runs.
+    pub fn verify(&self) -> Result<Report> {
+        let _w = self.lock_writer();
+        let mut rep = Report::default();
+        let store = self.store();
+        let scan_err = |e| self.store_error(e);
+
+        // Meta.
+        match self.get(Table::Meta, meta::FINGERPRINT)? {
+            None => rep.problem("meta: the settings fingerprint is missing".to_owned()),
+            Some(v) => match meta::decode_text(&v) {
+                Err(w) => rep.problem(format!("meta: settings fingerprint: {w}")),
+                Ok(f) if f != settings::fingerprint(self.settings()) => rep.problem(format!(
+                    "meta: stored settings fingerprint {f} does not match the settings ({})",
+                    self.fingerprint()
+                )),
+                Ok(_) => {}
+            },
+        }
+        let state = match self.load_state() {
+            Ok(s) => s,
+            Err(e) => {
+                rep.problem(e.to_string());
+                return Ok(rep);
+            }
+        };
+        let records = state.next_seq;
+        let mut next_first = 0u64;
+        for (number, entry) in (0u64..).zip(store.scan_prefix(Table::Meta, meta::BATCH_NUMBER)) {
+            let (k, v) = entry.map_err(scan_err)?;
+            rep.batches += 1;
+            let got = k.get(meta::BATCH_NUMBER.len()..).and_then(be_u64);
+            if got != Some(number) {
+                rep.problem(format!("meta: batch number {got:?} where {number} was expected"));
+            }
+            let (key, first, count) = match meta::decode_batch_number(&v) {
+                Ok(x) => x,
+                Err(w) => {
+                    rep.problem(format!("meta: batch number {number}: {w}"));
+                    continue;
+                }
+            };
+            if first != next_first {
+                rep.problem(format!(
+                    "meta: batch {number} starts at record {first}, expected {next_first}"
+                ));
+            }
+            next_first = first.saturating_add(count);
+            match self.get(Table::Meta, &meta::batch_key(&key))?.map(|v| meta::decode_batch(&v)) {
+                Some(Ok(i)) if (i.number, i.first_seq, i.count) == (number, first, count) => {}
+                Some(Ok(i)) => rep.problem(format!(
+                    "meta: batch {} is recorded as {i:?} by key and as number {number}, \
+                     first {first}, count {count} by number",
+                    meta::hex(&key)
+                )),
+                Some(Err(w)) => rep.problem(format!("meta: batch {}: {w}", meta::hex(&key))),
+                None => rep.problem(format!(
+                    "meta: batch number {number} names key {}, which is missing",
+                    meta::hex(&key)
+                )),
+            }
+        }
+        if rep.batches != state.batches {
+            rep.problem(format!(
+                "meta: {} batches numbered, the state counts {}",
+                rep.batches, state.batches
+            ));
+        }
+        if next_first != records {
+            rep.problem(format!(
+                "meta: batches cover {next_first} records, the state counts {records}"
+            ));
+        }
+        let mut keyed = 0u64;
+        for entry in store.scan_prefix(Table::Meta, meta::BATCH) {
+            entry.map_err(scan_err)?;
+            keyed += 1;
+        }
+        if keyed != state.batches {
+            rep.problem(format!(
+                "meta: {keyed} batch keys, the state counts {} batches",
+                state.batches
+            ));
+        }
+
+        // Records, in one pass: exact owners and the band digest.
+        let mut owners = 0u64;
+        let mut from_records = Digest::default();
+        let mut shape: Option<Shape> = None;
+        let mut expected = 0u64;
+        for entry in store.scan(Table::Records, &[], None) {
+            let (k, v) = entry.map_err(scan_err)?;
+            let Some(seq) = be_u64(&k) else {
+                rep.problem(format!("records: key {} is not 8 bytes", meta::hex(&k)));
+                continue;
+            };
+            if seq >= records {
+                rep.problem(format!(
+                    "records: record {seq} is past the {records} committed (a leftover of an \
+                     unfinished batch)"
+                ));
+                continue;
+            }
+            if seq != expected {
+                rep.problem(format!("records: records {expected}..{seq} are missing"));
+            }
+            expected = seq + 1;
+            rep.records += 1;
+            let r = match decode_record(seq, &v) {
+                Ok(r) => r,
+                Err(w) => {
+                    rep.problem(format!("records: record {seq}: {w}"));
+                    continue;
+                }
+            };
+            let this = Shape { bands: r.bands.len() as u32, slots: r.signature.len() as u32 };
+            match shape {
+                None => shape = Some(this),
+                Some(s) if s != this => rep.problem(format!(
+                    "records: record {seq} has {} band keys and {} slots, record 0 has {} and {}",
+                    this.bands, this.slots, s.bands, s.slots
+                )),
+                Some(_) => {}
+            }
+            match self.get(Table::Exact, &exact_key(r.hash))?.map(|v| seq_value(&v)) {
+                None => {
+                    rep.problem(format!("exact: hash {:032x} of record {seq} has no entry", r.hash))
+                }
+                Some(None) => {
+                    rep.problem(format!("exact: entry of hash {:032x} is not 8 bytes", r.hash))
+                }
+                Some(Some(s)) if s == seq => owners += 1,
+                Some(Some(s)) if s > seq => rep.problem(format!(
+                    "exact: hash {:032x} names record {s}, but record {seq} has it earlier",
+                    r.hash
+                )),
+                Some(Some(_)) => {}
+            }
+            for (band, &key) in (0u16..).zip(&r.bands) {
+                from_records.add(band, key, seq);
+            }
+        }
+        if expected != records {
+            rep.problem(format!("records: records {expected}..{records} are missing"));
+        }
+        if shape.is_some() && shape != state.shape {
+            rep.problem(format!(
+                "records: they have {shape:?} band keys and slots, the state says {:?}",
+                state.shape
+            ));
+        }
+
+        // Exact entries: exactly the owners.
+        let mut exact_entries = 0u64;
+        for entry in store.scan(Table::Exact, &[], None) {
+            let (k, v) = entry.map_err(scan_err)?;
+            exact_entries += 1;
+            match seq_value(&v) {
+                Some(s) if s < records && k.len() == 16 => {}
+                _ => rep.problem(format!(
+                    "exact: entry {} → {} points to no committed record",
+                    meta::hex(&k),
+                    meta::hex(&v)
+                )),
+            }
+        }
+        if exact_entries != owners {
+            rep.problem(format!(
+                "exact: {exact_entries} entries, but {owners} records hold the first occurrence \
+                 of their hash (entries point to records with another hash)"
+            ));
+        }
+
+        // Band entries: the same set as the records list.
+        let mut from_keys = Digest::default();
+        for entry in store.scan(Table::Bands, &[], None) {
+            let (k, v) = entry.map_err(scan_err)?;
+            let (Some(band), Some(key), Some(seq)) = (
+                k.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map(u16::from_be_bytes),
+                k.get(2..).and_then(be_u64),
+                seq_value(&v),
+            ) else {
+                rep.problem(format!(
+                    "bands: entry {} → {} is malformed",
+                    meta::hex(&k),
+                    meta::hex(&v)
+                ));
+                continue;
+            };
+            if seq >= records {
+                rep.problem(format!(
+                    "bands: band {band} key {key:016x} names record {seq}, past the end"
+                ));
+            }
+            from_keys.add(band, key, seq);
+        }
+        for entry in store.scan(Table::BandsMore, &[], None) {
+            let (k, _) = entry.map_err(scan_err)?;
+            let (Some(band), Some(key), Some(seq)) = (
+                k.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map(u16::from_be_bytes),
+                k.get(2..10).and_then(be_u64),
+                k.get(10..).and_then(be_u64),
+            ) else {
+                rep.problem(format!("bands_more: key {} is malformed", meta::hex(&k)));
+                continue;
+            };
+            if seq >= records {
+                rep.problem(format!(
+                    "bands_more: band {band} key {key:016x} names record {seq}, past the end"
+                ));
+            }
+            match self.get(Table::Bands, &band_key(band, key))?.and_then(|v| seq_value(&v)) {
+                Some(first) if first < seq => {}
+                first => rep.problem(format!(
+                    "bands_more: band {band} key {key:016x} record {seq} has first holder {first:?}"
+                )),
+            }
+            from_keys.add(band, key, seq);
+        }
+        if from_keys != from_records {
+            rep.problem(format!(
+                "bands: the band tables hold {} entries, the records list {} (or the entries differ)",
+                from_keys.count, from_records.count
+            ));
+        }
+        Ok(rep)
+    }
+
+    /// Writes every committed record as a JSON line: `seq`, `id`, `hash`
+    /// (32 hex digits), `len`, `signature` (numbers) and `bands` (16 hex
+    /// digits each: band keys are 64-bit, beyond what JSON numbers carry
+    /// exactly). Returns the number of lines.
+    pub fn export(&self, out: &mut dyn Write) -> Result<u64> {
+        let mut n = 0u64;
+        let write_err = |source| Error::Export { path: self.path().to_owned(), source };
+        for r in self.view().iter() {
+            let r = r?;
+            let line = ExportLine {
+                seq: r.seq,
+                id: &r.id,
+                hash: format!("{:032x}", r.hash),
+                len: r.len,
+                signature: &r.signature,
+                bands: r.bands.iter().map(|b| format!("{b:016x}")).collect(),
+            };
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(|e| write_err(std::io::Error::other(e)))?;
+            out.write_all(b"\n").map_err(write_err)?;
+            n += 1;
+        }
+        out.flush().map_err(write_err)?;
+        Ok(n)
+    }
+}
