@@ -280,6 +280,11 @@ impl FjallStore {
         let memory = memory.max(8 << 20);
         let db = fjall::Database::builder(path)
             .cache_size(memory / 2)
+            // The meta keyspace takes a few bytes per batch, so its memtable
+            // seldom fills, and fjall keeps every journal since its last
+            // flush; past this size it flushes it. Opening replays what the
+            // journals hold: the cap bounds that time (fjall's minimum).
+            .max_journaling_size(64 << 20)
             .open()
             .map_err(StoreError::new)?;
         let memtable = (memory / 16).clamp(1 << 20, 64 << 20);

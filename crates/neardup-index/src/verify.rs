@@ -93,6 +93,22 @@ impl Index {
         let scan_err = |e| self.store_error(e);
 
         // Meta.
+        match self.get(Table::Meta, meta::FORMAT)?.map(|v| meta::decode_format(&v)) {
+            Some(Ok(meta::FORMAT_VERSION)) => {}
+            Some(Ok(v)) => rep.problem(format!("meta: format version {v}")),
+            Some(Err(w)) => rep.problem(format!("meta: format: {w}")),
+            None => rep.problem("meta: the format entry is missing".to_owned()),
+        }
+        match self.get(Table::Meta, meta::SETTINGS)? {
+            None => rep.problem("meta: the settings are missing".to_owned()),
+            Some(v) => match meta::decode_text(&v) {
+                Err(w) => rep.problem(format!("meta: settings: {w}")),
+                Ok(t) if t != settings::canonical(self.settings()) => rep.problem(
+                    "meta: the stored settings changed since the index was opened".to_owned(),
+                ),
+                Ok(_) => {}
+            },
+        }
         match self.get(Table::Meta, meta::FINGERPRINT)? {
             None => rep.problem("meta: the settings fingerprint is missing".to_owned()),
             Some(v) => match meta::decode_text(&v) {
@@ -175,6 +191,8 @@ impl Index {
         let mut from_records = Digest::default();
         let mut shape: Option<Shape> = None;
         let mut expected = 0u64;
+        let (mut past, mut past_count) = (None, 0u64);
+        let mut unreadable = 0u64;
         for entry in store.scan(Table::Records, &[], None) {
             let (k, v) = entry.map_err(scan_err)?;
             let Some(seq) = be_u64(&k) else {
@@ -182,10 +200,8 @@ impl Index {
                 continue;
             };
             if seq >= records {
-                rep.problem(format!(
-                    "records: record {seq} is past the {records} committed (a leftover of an \
-                     unfinished batch)"
-                ));
+                past.get_or_insert((seq, seq)).1 = seq;
+                past_count += 1;
                 continue;
             }
             if seq != expected {
@@ -197,6 +213,7 @@ impl Index {
                 Ok(r) => r,
                 Err(w) => {
                     rep.problem(format!("records: record {seq}: {w}"));
+                    unreadable += 1;
                     continue;
                 }
             };
@@ -230,6 +247,12 @@ impl Index {
         if expected != records {
             rep.problem(format!("records: records {expected}..{records} are missing"));
         }
+        if let Some((first, last)) = past {
+            rep.problem(format!(
+                "records: {past_count} records ({first}..={last}) are past the {records} \
+                 committed (left by an unfinished batch)"
+            ));
+        }
         if shape.is_some() && shape != state.shape {
             rep.problem(format!(
                 "records: they have {shape:?} band keys and slots, the state says {:?}",
@@ -251,7 +274,13 @@ impl Index {
                 )),
             }
         }
-        if exact_entries != owners {
+        if unreadable > 0 {
+            // Their keys cannot be told from stray ones: say so once
+            // rather than report every consequence.
+            rep.problem(format!(
+                "exact, bands: not compared with the records, {unreadable} of which are unreadable"
+            ));
+        } else if exact_entries != owners {
             rep.problem(format!(
                 "exact: {exact_entries} entries, but {owners} records hold the first occurrence \
                  of their hash (entries point to records with another hash)"
@@ -304,7 +333,7 @@ impl Index {
             }
             from_keys.add(band, key, seq);
         }
-        if from_keys != from_records {
+        if unreadable == 0 && from_keys != from_records {
             rep.problem(format!(
                 "bands: the band tables hold {} entries, the records list {} (or the entries differ)",
                 from_keys.count, from_records.count
