@@ -203,35 +203,76 @@ pub(crate) fn record_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-/// Key of an exact hash.
-pub(crate) fn exact_key(hash: u128) -> [u8; 16] {
-    hash.to_be_bytes()
-}
+/// Tag of an exact-hash lookup key.
+pub(crate) const EXACT: u8 = 0;
+/// Tag of a band lookup key.
+pub(crate) const BAND: u8 = 1;
 
-/// Key of a band key in [`Table::Bands`](crate::Table::Bands).
-pub(crate) fn band_key(band: u16, key: u64) -> [u8; 10] {
-    let mut k = [0u8; 10];
-    k[..2].copy_from_slice(&band.to_be_bytes());
-    k[2..].copy_from_slice(&key.to_be_bytes());
+/// Lookup key of an exact hash: tag 0, the hash big-endian (17 bytes).
+pub(crate) fn exact_lookup(hash: u128) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = EXACT;
+    k[1..].copy_from_slice(&hash.to_be_bytes());
     k
 }
 
-/// Key of a later holder in [`Table::BandsMore`](crate::Table::BandsMore).
-pub(crate) fn band_more_key(band: u16, key: u64, seq: u64) -> [u8; 18] {
-    let mut k = [0u8; 18];
-    k[..10].copy_from_slice(&band_key(band, key));
-    k[10..].copy_from_slice(&seq.to_be_bytes());
+/// Lookup key of a band key: tag 1, band and key big-endian (11 bytes).
+pub(crate) fn band_lookup(band: u16, key: u64) -> [u8; 11] {
+    let mut k = [0u8; 11];
+    k[0] = BAND;
+    k[1..3].copy_from_slice(&band.to_be_bytes());
+    k[3..].copy_from_slice(&key.to_be_bytes());
     k
+}
+
+/// Length of the lookup key that starts with `tag`.
+pub(crate) fn lookup_len(tag: u8) -> Option<usize> {
+    match tag {
+        EXACT => Some(17),
+        BAND => Some(11),
+        _ => None,
+    }
+}
+
+/// A holder key: the lookup key, then the sequence number big-endian, so
+/// a key's holders are adjacent and in history order.
+pub(crate) fn holder_key(lookup: &[u8], seq: u64) -> Vec<u8> {
+    [lookup, &seq.to_be_bytes()].concat()
+}
+
+/// Splits a holder key into its lookup key and sequence number.
+pub(crate) fn split_holder(key: &[u8]) -> Option<(&[u8], u64)> {
+    let n = lookup_len(*key.first()?)?;
+    if key.len() != n + 8 {
+        return None;
+    }
+    let (lookup, seq) = key.split_at(n);
+    Some((lookup, be_u64(seq)?))
+}
+
+/// Checks a key of the keys table.
+pub(crate) fn is_lookup(key: &[u8]) -> bool {
+    key.first().and_then(|&t| lookup_len(t)) == Some(key.len())
+}
+
+/// Readable form of a lookup key, for messages.
+pub(crate) fn show_lookup(key: &[u8]) -> String {
+    match (key.first(), key.len()) {
+        (Some(&EXACT), 17) => format!("hash {}", crate::meta::hex(&key[1..])),
+        (Some(&BAND), 11) => {
+            format!(
+                "band {} key {}",
+                u16::from_be_bytes([key[1], key[2]]),
+                crate::meta::hex(&key[3..])
+            )
+        }
+        _ => format!("key {}", crate::meta::hex(key)),
+    }
 }
 
 /// Decodes a big-endian `u64` key (or key suffix) of exactly 8 bytes.
 pub(crate) fn be_u64(bytes: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
-}
-
-/// Decodes a sequence-number value (`u64` little-endian, exactly 8 bytes).
-pub(crate) fn seq_value(bytes: &[u8]) -> Option<u64> {
-    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
 }
 
 #[cfg(test)]
@@ -299,10 +340,19 @@ mod tests {
     }
 
     #[test]
-    fn keys_sort_numerically() {
+    fn keys_sort_numerically_and_split() {
         assert!(record_key(255) < record_key(256));
-        assert!(band_more_key(1, 5, 9) < band_more_key(1, 5, 10));
-        assert!(band_more_key(1, u64::MAX, 0) < band_more_key(2, 0, 0));
+        let b = |band, key, seq| holder_key(&band_lookup(band, key), seq);
+        assert!(b(1, 5, 9) < b(1, 5, 10));
+        assert!(b(1, 5, u64::MAX) < b(1, 6, 0));
+        assert!(b(1, u64::MAX, 0) < b(2, 0, 0));
+        assert_eq!(split_holder(&b(3, 4, 5)), Some((&band_lookup(3, 4)[..], 5)));
+        let e = holder_key(&exact_lookup(9), 2);
+        assert_eq!(split_holder(&e), Some((&exact_lookup(9)[..], 2)));
+        assert_eq!(split_holder(&e[..20]), None);
+        assert_eq!(split_holder(&[7; 19]), None);
+        assert!(is_lookup(&exact_lookup(1)) && is_lookup(&band_lookup(1, 2)));
+        assert!(!is_lookup(&[1, 2]) && !is_lookup(&[]));
         assert_eq!(be_u64(&record_key(77)), Some(77));
         assert_eq!(be_u64(&[1, 2]), None);
     }

@@ -1,23 +1,34 @@
 //! [`Index`]: records in history order, looked up by exact hash and by LSH
 //! band key, added in atomic batches of any size.
 //!
+//! # Rows
+//! Each record is a value under its sequence number. Its exact hash and
+//! each of its band keys is a *lookup key*: the keys table says that a
+//! lookup key has holders, and the holders table lists them, one row per
+//! (lookup key, sequence number), adjacent and in history order. Adding a
+//! record only writes rows; it reads nothing (the keys table's rows are
+//! written again by each holder, which is idempotent). A lookup is one
+//! point read in the keys table, answered by the engine's Bloom filters
+//! when the key is new, as most are; a short scan of its holders when not.
+//!
 //! # Batches
-//! A batch is written in two steps. First its rows (record values, exact
-//! keys, band keys) go to the store in chunks of bounded size, each chunk
-//! one atomic engine write; their sequence numbers start at the index's
-//! committed count, so they are invisible: every reader ignores sequence
-//! numbers at or past the count it read. Then, once the rows are durable,
-//! one small write — the commit — sets the new count and records the
-//! batch's key, and is made durable. A batch is in the index exactly when
-//! its commit is.
+//! A batch is written in two steps. First its rows go to the store, where
+//! their sequence numbers, starting at the index's committed count, make
+//! them invisible: every reader ignores sequence numbers at or past the
+//! count it read. A batch whose rows fit in memory goes in one engine
+//! write; a larger one is bulk-loaded, records first (in sequence order, as
+//! the caller yields them), then the lookup keys and holders, sorted on
+//! disk. Then, once the rows are durable, one small write — the commit —
+//! sets the new count and records the batch's key, and is made durable. A
+//! batch is in the index exactly when its commit is.
 //!
 //! A crash before the commit leaves rows past the committed count. They
-//! are found by scanning the records table from that count (every row of a
-//! record went in the same chunk as its record value, which lists its
-//! keys), and deleted when the index is opened and before every batch. A
-//! crash after the commit leaves a whole batch; a caller that reruns it
-//! finds it with [`Index::committed_batch`] and can tell which records it
-//! already holds.
+//! are found by scanning the records table from that count (a record's
+//! value lists its lookup keys, and no holder is written before its
+//! record), and deleted when the index is opened and before every batch,
+//! with the lookup keys that no committed record holds. A crash after the
+//! commit leaves a whole batch; a caller that reruns it finds it with
+//! [`Index::committed_batch`] and can tell which records it already holds.
 //!
 //! # Readers
 //! Committed rows never change, so a reader needs no lock and no engine
@@ -26,29 +37,25 @@
 //! never sees part of a batch. `Index` is `Send + Sync`; share it in an
 //! `Arc`.
 //!
-//! # Costs
-//! Each added record costs one point read for its exact hash and one per
-//! band (mostly misses, answered by the engine's Bloom filters), and as
-//! many writes. A lookup costs one point read ([`View::find_exact`] adds
-//! the record's read, to return its id; [`View::find_band`] a short scan
-//! when the key has more than one holder). Memory is the engine's budget
-//! ([`OpenOptions::memory`]) plus one chunk ([`OpenOptions::chunk_bytes`])
-//! while a batch is added, whatever the index's size.
+//! # Memory
+//! The engine's budget ([`OpenOptions::memory`]) plus, while a batch is
+//! added, [`OpenOptions::chunk_bytes`], whatever the index's or the
+//! batch's size.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
 use serde_json::Value;
 
 use crate::codec::{
-    band_key, band_more_key, be_u64, decode_record, encode_record, exact_key, record_key,
-    seq_value, NewRecord, Stored,
+    band_lookup, be_u64, decode_record, encode_record, exact_lookup, holder_key, record_key,
+    show_lookup, split_holder, NewRecord, Stored,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION};
 use crate::settings;
-use crate::store::{FjallStore, Store, Table, WriteBatch};
+use crate::sort::{self, Sorter};
+use crate::store::{FjallStore, Ingest, Store, Table, WriteBatch};
 
 /// Name of the marker file in an index directory.
 pub const MARKER: &str = "neardup-index.json";
@@ -64,15 +71,16 @@ pub struct OpenOptions {
     /// Memory budget of the storage engine, in bytes (block cache and write
     /// buffers; see [`FjallStore`]). Default 256 MiB.
     pub memory: u64,
-    /// Bytes of rows per engine write while a batch is added (default 8
-    /// MiB): the memory an add needs beyond the engine's, whatever the
-    /// batch's size.
+    /// Memory for adding a batch (default 32 MiB), beyond the engine's,
+    /// whatever the batch's size: a batch whose rows fit goes in one engine
+    /// write; a larger one is bulk-loaded, its keys sorted in runs of this
+    /// size spilled to the index's directory.
     pub chunk_bytes: usize,
 }
 
 impl Default for OpenOptions {
     fn default() -> OpenOptions {
-        OpenOptions { memory: 256 << 20, chunk_bytes: 8 << 20 }
+        OpenOptions { memory: 256 << 20, chunk_bytes: 32 << 20 }
     }
 }
 
@@ -128,6 +136,8 @@ pub struct Index {
     settings: Value,
     fingerprint: String,
     chunk_bytes: usize,
+    /// Where a batch's keys are sorted.
+    tmp_dir: PathBuf,
     /// What readers may see.
     published: RwLock<State>,
     /// Held by the one writer (and by `verify`).
@@ -168,7 +178,8 @@ impl Index {
         }
         let store = FjallStore::open(&dir.join(DB_DIR), opts.memory)
             .map_err(|source| Error::Store { path: dir.to_owned(), source })?;
-        let index = Index::create_in(Box::new(store), dir, settings, opts)?;
+        let mut index = Index::create_in(Box::new(store), dir, settings, opts)?;
+        index.tmp_dir = dir.to_owned();
         // The marker goes last: a directory without it is not an index.
         let marker = Marker {
             format: "neardup-index".to_owned(),
@@ -218,7 +229,9 @@ impl Index {
         }
         let store = FjallStore::open(&dir.join(DB_DIR), opts.memory)
             .map_err(|source| Error::Store { path: dir.to_owned(), source })?;
-        Index::open_in(Box::new(store), dir, opts)
+        let mut index = Index::open_in(Box::new(store), dir, opts)?;
+        index.tmp_dir = dir.to_owned();
+        Ok(index)
     }
 
     /// Creates an index in an empty `store`; `label` names it in messages.
@@ -289,6 +302,7 @@ impl Index {
             settings,
             fingerprint,
             chunk_bytes: opts.chunk_bytes.max(1),
+            tmp_dir: std::env::temp_dir(),
             published: RwLock::new(State::default()),
             writer: Mutex::new(()),
         }
@@ -452,8 +466,12 @@ impl Index {
         Ok(Receipt { batch: info, records: next_seq })
     }
 
-    /// Writes the rows of a batch in chunks; returns the next sequence
-    /// number and the shape.
+    /// Writes the rows of a batch; returns the next sequence number and
+    /// the shape. A batch whose rows fit in [`OpenOptions::chunk_bytes`]
+    /// goes in one engine write; a larger one is bulk-loaded: records in
+    /// sequence order as they come, then the lookup keys and holders, sorted
+    /// on disk, one ingestion per table. Records go first, so that every
+    /// row a crash leaves behind is found through a record.
     fn write_rows<E>(
         &self,
         state: State,
@@ -462,12 +480,12 @@ impl Index {
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
+        let io = |source| Error::Io { path: self.path.clone(), source };
         let mut seq = state.next_seq;
         let mut shape = state.shape;
-        let mut chunk = WriteBatch::new();
-        // Keys this chunk sets: the store cannot see them yet.
-        let mut chunk_exact: HashSet<u128> = HashSet::new();
-        let mut chunk_bands: HashSet<[u8; 10]> = HashSet::new();
+        let mut sorter = Sorter::new(&self.tmp_dir, self.chunk_bytes / 2);
+        let mut small = WriteBatch::new();
+        let mut records: Option<Box<dyn Ingest + '_>> = None;
         let mut value = Vec::new();
         for (position, entry) in (0u64..).zip(entries) {
             let r = entry.map_err(|e| Error::Aborted {
@@ -477,29 +495,66 @@ impl Index {
             })?;
             shape = Some(self.validate(&r, position, shape)?);
             encode_record(&r, &mut value);
-            chunk.put(Table::Records, record_key(seq).to_vec(), value.clone());
-            let ek = exact_key(r.hash);
-            if !chunk_exact.contains(&r.hash) && self.get(Table::Exact, &ek)?.is_none() {
-                chunk.put(Table::Exact, ek.to_vec(), seq.to_le_bytes().to_vec());
-                chunk_exact.insert(r.hash);
-            }
-            for (band, &key) in (0u16..).zip(&r.bands) {
-                let bk = band_key(band, key);
-                if chunk_bands.contains(&bk) || self.get(Table::Bands, &bk)?.is_some() {
-                    chunk.put(Table::BandsMore, band_more_key(band, key, seq).to_vec(), Vec::new());
-                } else {
-                    chunk.put(Table::Bands, bk.to_vec(), seq.to_le_bytes().to_vec());
-                    chunk_bands.insert(bk);
+            match &mut records {
+                Some(ing) => {
+                    ing.write(&record_key(seq), &value).map_err(|e| self.store_error(e))?
                 }
+                None => small.put(Table::Records, record_key(seq).to_vec(), value.clone()),
+            }
+            sorter.push(sort::entry(&holder_key(&exact_lookup(r.hash), seq))).map_err(io)?;
+            for (band, &key) in (0u16..).zip(&r.bands) {
+                sorter.push(sort::entry(&holder_key(&band_lookup(band, key), seq))).map_err(io)?;
             }
             seq += 1;
-            if chunk.bytes() >= self.chunk_bytes {
-                self.write(std::mem::take(&mut chunk))?;
-                chunk_exact.clear();
-                chunk_bands.clear();
+            if records.is_none() && (small.bytes() >= self.chunk_bytes / 2 || sorter.spilled()) {
+                // A large batch: bulk-load it.
+                let mut ing = self.store.ingest(Table::Records).map_err(|e| self.store_error(e))?;
+                for op in small.ops.drain(..) {
+                    let v = op.value.as_deref().unwrap_or_default();
+                    ing.write(&op.key, v).map_err(|e| self.store_error(e))?;
+                }
+                records = Some(ing);
             }
         }
-        self.write(chunk)?;
+        let bad_entry = || {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a temporary sort file of the batch is damaged",
+            ))
+        };
+        let holders = sorter.finish().map_err(io)?;
+        let Some(ing) = records else {
+            let mut last = Vec::new();
+            for e in holders {
+                let (b, n) = sort::key(&e.map_err(io)?).ok_or_else(bad_entry)?;
+                let (lookup, _) = split_holder(&b[..n]).ok_or_else(bad_entry)?;
+                if lookup != last.as_slice() {
+                    last = lookup.to_vec();
+                    small.put(Table::Keys, last.clone(), Vec::new());
+                }
+                small.put(Table::Holders, b[..n].to_vec(), Vec::new());
+            }
+            self.write(small)?;
+            return Ok((seq, shape));
+        };
+        let fail = |e| self.store_error(e);
+        ing.finish().map_err(fail)?;
+        // Holders sorted are lookup keys sorted: one pass feeds both.
+        let mut keys = self.store.ingest(Table::Keys).map_err(fail)?;
+        let mut rows = self.store.ingest(Table::Holders).map_err(fail)?;
+        let mut last = Vec::new();
+        for e in holders {
+            let (b, n) = sort::key(&e.map_err(io)?).ok_or_else(bad_entry)?;
+            let (lookup, _) = split_holder(&b[..n]).ok_or_else(bad_entry)?;
+            if lookup != last.as_slice() {
+                last.clear();
+                last.extend_from_slice(lookup);
+                keys.write(lookup, &[]).map_err(fail)?;
+            }
+            rows.write(&b[..n], &[]).map_err(fail)?;
+        }
+        keys.finish().map_err(fail)?;
+        rows.finish().map_err(fail)?;
         Ok((seq, shape))
     }
 
@@ -540,8 +595,9 @@ impl Index {
     }
 
     /// Removes the rows of an unfinished batch: every record at or past
-    /// `next_seq` and the keys it set. Each page goes in one engine write,
-    /// record last, so a crash here leaves rows the next call finds.
+    /// `next_seq`, its holders, and the lookup keys no committed record
+    /// holds. Each page goes in one engine write, record included, so a
+    /// crash here leaves rows the next call finds.
     fn rollback(&self, next_seq: u64) -> Result<()> {
         let mut removed = false;
         loop {
@@ -555,25 +611,36 @@ impl Index {
                 break;
             }
             let mut b = WriteBatch::new();
+            let mut lookups = std::collections::BTreeSet::new();
             for (k, v) in &page {
                 let seq = be_u64(k).ok_or_else(|| {
                     self.corrupt("records", &format!("key {}", meta::hex(k)), "not 8 bytes".into())
                 })?;
                 let r = decode_record(seq, v)
                     .map_err(|w| self.corrupt("records", &format!("seq {seq}"), w))?;
-                let ek = exact_key(r.hash);
-                if self.get(Table::Exact, &ek)?.and_then(|v| seq_value(&v)) == Some(seq) {
-                    b.delete(Table::Exact, ek.to_vec());
-                }
+                let exact = exact_lookup(r.hash).to_vec();
+                b.delete(Table::Holders, holder_key(&exact, seq));
+                lookups.insert(exact);
                 for (band, &key) in (0u16..).zip(&r.bands) {
-                    let bk = band_key(band, key);
-                    if self.get(Table::Bands, &bk)?.and_then(|v| seq_value(&v)) == Some(seq) {
-                        b.delete(Table::Bands, bk.to_vec());
-                    } else {
-                        b.delete(Table::BandsMore, band_more_key(band, key, seq).to_vec());
-                    }
+                    let lookup = band_lookup(band, key).to_vec();
+                    b.delete(Table::Holders, holder_key(&lookup, seq));
+                    lookups.insert(lookup);
                 }
                 b.delete(Table::Records, k.clone());
+            }
+            for lookup in lookups {
+                // Holders come in sequence order: the first says whether a
+                // committed record holds the key.
+                let first = match self.store.scan_prefix(Table::Holders, &lookup).next() {
+                    None => None,
+                    Some(e) => {
+                        let (k, _) = e.map_err(|e| self.store_error(e))?;
+                        split_holder(&k).map(|(_, s)| s)
+                    }
+                };
+                if first.is_none_or(|s| s >= next_seq) {
+                    b.delete(Table::Keys, lookup);
+                }
             }
             self.write(b)?;
             removed = true;
@@ -640,24 +707,20 @@ impl<'a> View<'a> {
 
     /// The first record with exact hash `hash`: its sequence number and id.
     pub fn find_exact(&self, hash: u128) -> Result<Option<(u64, String)>> {
-        let ix = self.index;
-        let Some(v) = ix.get(Table::Exact, &exact_key(hash))? else {
+        let mut first = None;
+        self.holders(&exact_lookup(hash), |seq| {
+            first = Some(seq);
+            false
+        })?;
+        let Some(seq) = first else {
             return Ok(None);
         };
-        let key = || format!("hash {hash:032x}");
-        let seq = seq_value(&v)
-            .ok_or_else(|| ix.corrupt("exact", &key(), format!("value of {} bytes", v.len())))?;
-        // The entry names the first record with the hash: past the limit,
-        // no record in the view has it.
-        if seq >= self.limit {
-            return Ok(None);
-        }
         let r = self.record(seq)?;
         if r.hash != hash {
-            return Err(ix.corrupt(
-                "exact",
-                &key(),
-                format!("points to record {seq}, whose hash is {:032x}", r.hash),
+            return Err(self.index.corrupt(
+                "holders",
+                &format!("hash {hash:032x}"),
+                format!("names record {seq}, whose hash is {:032x}", r.hash),
             ));
         }
         Ok(Some((seq, r.id)))
@@ -666,33 +729,33 @@ impl<'a> View<'a> {
     /// Appends to `out`, ascending, the sequence numbers of the records
     /// whose key in band `band` is `key`.
     pub fn find_band(&self, band: usize, key: u64, out: &mut Vec<u64>) -> Result<()> {
-        let ix = self.index;
         let Ok(band) = u16::try_from(band) else {
             return Err(Error::OutOfRange {
-                path: ix.path.clone(),
+                path: self.index.path.clone(),
                 what: format!("band {band}: at most {} bands fit", u16::MAX),
             });
         };
-        let bk = band_key(band, key);
-        let Some(v) = ix.get(Table::Bands, &bk)? else {
-            return Ok(());
-        };
-        let name = || format!("band {band} key {key:016x}");
-        let first = seq_value(&v)
-            .ok_or_else(|| ix.corrupt("bands", &name(), format!("value of {} bytes", v.len())))?;
-        if first >= self.limit {
+        self.holders(&band_lookup(band, key), |seq| {
+            out.push(seq);
+            true
+        })
+    }
+
+    /// Calls `each` with the holders of `lookup` in the view, ascending,
+    /// while it returns true. One point read when the key is new.
+    fn holders(&self, lookup: &[u8], mut each: impl FnMut(u64) -> bool) -> Result<()> {
+        let ix = self.index;
+        if ix.get(Table::Keys, lookup)?.is_none() {
             return Ok(());
         }
-        out.push(first);
-        for entry in ix.store.scan_prefix(Table::BandsMore, &bk) {
+        for entry in ix.store.scan_prefix(Table::Holders, lookup) {
             let (k, _) = entry.map_err(|e| ix.store_error(e))?;
-            let seq = k.get(10..).and_then(be_u64).ok_or_else(|| {
-                ix.corrupt("bands_more", &name(), format!("key of {} bytes", k.len()))
+            let seq = split_holder(&k).map(|(_, s)| s).ok_or_else(|| {
+                ix.corrupt("holders", &show_lookup(lookup), format!("key {}", meta::hex(&k)))
             })?;
-            if seq >= self.limit {
+            if seq >= self.limit || !each(seq) {
                 break;
             }
-            out.push(seq);
         }
         Ok(())
     }

@@ -61,6 +61,7 @@ mod error;
 mod index;
 mod meta;
 mod settings;
+mod sort;
 mod store;
 mod verify;
 
@@ -69,5 +70,7 @@ pub use error::{Error, Mismatch, Result, StoreError};
 pub use index::{Index, OpenOptions, Receipt, Records, Stats, View, MARKER};
 pub use meta::{BatchInfo, FORMAT_VERSION};
 pub use settings::fingerprint;
-pub use store::{prefix_end, Entry, FjallStore, MemStore, Op, Scan, Store, Table, WriteBatch};
+pub use store::{
+    prefix_end, Entry, FjallStore, Ingest, MemStore, Op, Scan, Store, Table, WriteBatch,
+};
 pub use verify::Report;

@@ -3,13 +3,13 @@
 //! indexes and [`MemStore`] (a `BTreeMap`) for tests.
 //!
 //! An index needs little of its engine: point reads, ordered scans over a
-//! key range, multi-key writes that land atomically, and a way to make what
-//! was written durable. The keys live in a few separate [`Table`]s so an
-//! engine can give each its own tree: records are appended in key order
-//! while band keys arrive at random, and keeping them apart keeps one from
-//! paying for the other's compaction. Anything that offers those five
-//! operations (RocksDB column families, LMDB sub-databases) can replace
-//! fjall by implementing [`Store`].
+//! key range, multi-key writes that land atomically, sorted bulk loads, and
+//! a way to make what was written durable. The keys live in a few separate
+//! [`Table`]s so an engine can give each its own tree: records are appended
+//! in key order while band keys arrive at random, and keeping them apart
+//! keeps one from paying for the other's compaction. Anything that offers
+//! those operations (RocksDB column families and its SST ingestion, LMDB
+//! sub-databases) can replace fjall by implementing [`Store`].
 //!
 //! Engines must make a write either fully visible or not at all, also
 //! across a crash of the process: the batch protocol of
@@ -29,27 +29,25 @@ pub enum Table {
     Meta,
     /// Sequence number → record value.
     Records,
-    /// Exact hash → sequence number of the first record with it.
-    Exact,
-    /// (band, key) → sequence number of the first record with that key.
-    Bands,
-    /// (band, key, seq) → nothing: the later records with that band key.
-    BandsMore,
+    /// Lookup key (an exact hash, or a band and its key) → nothing: the
+    /// key has holders. A point read, answered by Bloom filters when the
+    /// key is new, as most are.
+    Keys,
+    /// Lookup key + sequence number → nothing: one holder of the key.
+    Holders,
 }
 
 impl Table {
     /// Every table, in a fixed order.
-    pub const ALL: [Table; 5] =
-        [Table::Meta, Table::Records, Table::Exact, Table::Bands, Table::BandsMore];
+    pub const ALL: [Table; 4] = [Table::Meta, Table::Records, Table::Keys, Table::Holders];
 
     /// The table's name (an engine may use it for its keyspace).
     pub fn name(self) -> &'static str {
         match self {
             Table::Meta => "meta",
             Table::Records => "records",
-            Table::Exact => "exact",
-            Table::Bands => "bands",
-            Table::BandsMore => "bands_more",
+            Table::Keys => "keys",
+            Table::Holders => "holders",
         }
     }
 
@@ -117,10 +115,22 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 /// An ordered scan; its items are in ascending key order.
 pub type Scan<'a> = Box<dyn Iterator<Item = Result<Entry, StoreError>> + Send + 'a>;
 
+/// A sorted bulk load into one table, from [`Store::ingest`].
+pub trait Ingest {
+    /// Adds an entry; keys must come in strictly ascending order (an error
+    /// otherwise, never a panic).
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+
+    /// Makes every entry written visible at once, and durable. Dropping an
+    /// ingestion without finishing it adds nothing.
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+}
+
 /// An ordered key-value engine with atomic multi-key writes.
 ///
 /// Reads may run on many threads while one thread writes; a read sees each
-/// [`write`](Store::write) entirely or not at all.
+/// [`write`](Store::write) and each finished [`ingest`](Store::ingest)
+/// entirely or not at all.
 pub trait Store: Send + Sync {
     /// The value of `key` in `table`.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
@@ -132,6 +142,11 @@ pub trait Store: Send + Sync {
     /// Applies every change of `batch`, atomically: after a crash at any
     /// moment, all of them are there or none.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Starts a sorted bulk load into `table`: far cheaper per entry than
+    /// [`write`](Store::write) for large sorted runs (an LSM engine writes
+    /// them straight to table files).
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError>;
 
     /// Makes every write so far durable (synced to disk).
     fn persist(&self) -> Result<(), StoreError>;
@@ -172,7 +187,7 @@ pub struct MemStore {
     tables: Arc<RwLock<MemTables>>,
 }
 
-type MemTables = [BTreeMap<Vec<u8>, Vec<u8>>; 5];
+type MemTables = [BTreeMap<Vec<u8>, Vec<u8>>; 4];
 
 impl MemStore {
     /// An empty store.
@@ -248,6 +263,10 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError> {
+        Ok(Box::new(MemIngest { store: self, table, batch: WriteBatch::new(), last: None }))
+    }
+
     fn persist(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -257,19 +276,63 @@ impl Store for MemStore {
     }
 }
 
+/// Checks that `key` is past `last`, and keeps it.
+fn ascending(last: &mut Option<Vec<u8>>, key: &[u8], table: Table) -> Result<(), StoreError> {
+    if let Some(prev) = last {
+        if key <= prev.as_slice() {
+            return Err(StoreError::new(format!(
+                "ingestion into {}: keys out of order ({} after {})",
+                table.name(),
+                hex(key),
+                hex(prev)
+            )));
+        }
+        prev.clear();
+        prev.extend_from_slice(key);
+    } else {
+        *last = Some(key.to_vec());
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct MemIngest<'a> {
+    store: &'a MemStore,
+    table: Table,
+    batch: WriteBatch,
+    last: Option<Vec<u8>>,
+}
+
+impl Ingest for MemIngest<'_> {
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        ascending(&mut self.last, key, self.table)?;
+        self.batch.put(self.table, key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        self.store.write(self.batch)
+    }
+}
+
 /// A [`Store`] on fjall: one database, one keyspace per [`Table`].
 ///
 /// Memory: fjall's block cache gets half the budget given to
-/// [`FjallStore::open`]; each keyspace's memtable (the unsorted write
-/// buffer, fixed when the keyspace is created) a sixteenth, between 1 and
-/// 64 MiB, and fjall holds at most five of them per keyspace (one active,
-/// four waiting to be flushed) before it stalls writes. Index and filter
-/// blocks of the two newest levels stay pinned; deeper levels go through
-/// the cache. None of this grows with the data: reads of a large index hit
-/// the OS page cache, not the process.
+/// [`FjallStore::open`]; each keyspace's memtable (the write buffer of
+/// small writes, its size fixed when the index is created) a fortieth,
+/// between 1 and 64 MiB, and fjall holds at most five per keyspace (one
+/// active, four waiting to be flushed) before it stalls writes, so that
+/// the four keyspaces' memtables stay within the other half at worst.
+/// Bulk loads ([`Store::ingest`]) bypass memtables. Index and filter blocks
+/// of the newest levels stay pinned (they are small); deeper levels go
+/// through the cache. None of this grows with the data: reads of a large
+/// index beyond the cache hit the OS page cache, not the process.
 pub struct FjallStore {
     db: fjall::Database,
-    keyspaces: [fjall::Keyspace; 5],
+    keyspaces: [fjall::Keyspace; 4],
     path: PathBuf,
 }
 
@@ -287,20 +350,15 @@ impl FjallStore {
             .max_journaling_size(64 << 20)
             .open()
             .map_err(StoreError::new)?;
-        let memtable = (memory / 16).clamp(1 << 20, 64 << 20);
+        let memtable = (memory / 40).clamp(1 << 20, 64 << 20);
         let open = |t: Table| {
             db.keyspace(t.name(), || {
                 fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable)
             })
             .map_err(StoreError::new)
         };
-        let keyspaces = [
-            open(Table::Meta)?,
-            open(Table::Records)?,
-            open(Table::Exact)?,
-            open(Table::Bands)?,
-            open(Table::BandsMore)?,
-        ];
+        let keyspaces =
+            [open(Table::Meta)?, open(Table::Records)?, open(Table::Keys)?, open(Table::Holders)?];
         Ok(FjallStore { db, keyspaces, path: path.to_owned() })
     }
 
@@ -343,12 +401,48 @@ impl Store for FjallStore {
         b.commit().map_err(StoreError::new)
     }
 
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError> {
+        // fjall does not export its ingestion type: hold it in a closure.
+        let mut inner = Some(self.ks(table).start_ingestion().map_err(StoreError::new)?);
+        let step = move |cmd: Step<'_>| match (cmd, inner.as_mut()) {
+            (Step::Write(k, v), Some(i)) => i.write(k, v),
+            (Step::Finish, Some(_)) => inner.take().map_or(Ok(()), |i| i.finish()),
+            (_, None) => Ok(()),
+        };
+        Ok(Box::new(FjallIngest { step: Box::new(step), table, last: None }))
+    }
+
     fn persist(&self) -> Result<(), StoreError> {
         self.db.persist(fjall::PersistMode::SyncAll).map_err(StoreError::new)
     }
 
     fn disk_bytes(&self) -> Result<u64, StoreError> {
         self.db.disk_space().map_err(StoreError::new)
+    }
+}
+
+enum Step<'k> {
+    Write(&'k [u8], &'k [u8]),
+    Finish,
+}
+
+type StepFn<'a> = Box<dyn for<'k> FnMut(Step<'k>) -> fjall::Result<()> + 'a>;
+
+struct FjallIngest<'a> {
+    step: StepFn<'a>,
+    table: Table,
+    last: Option<Vec<u8>>,
+}
+
+impl Ingest for FjallIngest<'_> {
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        // fjall panics on keys out of order: check first.
+        ascending(&mut self.last, key, self.table)?;
+        (self.step)(Step::Write(key, value)).map_err(StoreError::new)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        (self.step)(Step::Finish).map_err(StoreError::new)
     }
 }
 
@@ -359,27 +453,42 @@ mod tests {
     fn exercise(store: &dyn Store) {
         let mut b = WriteBatch::new();
         for i in 0u32..1000 {
-            b.put(Table::Bands, i.to_be_bytes().to_vec(), vec![i as u8]);
+            b.put(Table::Keys, i.to_be_bytes().to_vec(), vec![i as u8]);
         }
         b.put(Table::Meta, b"k".to_vec(), b"v".to_vec());
         store.write(b).unwrap();
         assert_eq!(store.get(Table::Meta, b"k").unwrap(), Some(b"v".to_vec()));
-        assert_eq!(store.get(Table::Bands, b"k").unwrap(), None);
+        assert_eq!(store.get(Table::Keys, b"k").unwrap(), None);
         let got: Vec<_> = store
-            .scan(Table::Bands, &10u32.to_be_bytes(), Some(&600u32.to_be_bytes()))
+            .scan(Table::Keys, &10u32.to_be_bytes(), Some(&600u32.to_be_bytes()))
             .map(|r| r.unwrap().0)
             .collect();
         let want: Vec<_> = (10u32..600).map(|i| i.to_be_bytes().to_vec()).collect();
         assert_eq!(got, want);
-        let all = store.scan(Table::Bands, &[], None).count();
+        let all = store.scan(Table::Keys, &[], None).count();
         assert_eq!(all, 1000);
         // Prefix: keys 0x00000100..=0x000001ff.
-        let p: Vec<_> = store.scan_prefix(Table::Bands, &[0, 0, 1]).map(|r| r.unwrap().0).collect();
+        let p: Vec<_> = store.scan_prefix(Table::Keys, &[0, 0, 1]).map(|r| r.unwrap().0).collect();
         assert_eq!(p.len(), 256);
         let mut d = WriteBatch::new();
         d.delete(Table::Meta, b"k".to_vec());
         store.write(d).unwrap();
         assert_eq!(store.get(Table::Meta, b"k").unwrap(), None);
+
+        let mut ing = store.ingest(Table::Holders).unwrap();
+        ing.write(b"a", b"1").unwrap();
+        ing.write(b"b", b"").unwrap();
+        assert!(ing.write(b"b", b"").is_err(), "keys must ascend");
+        assert!(ing.write(b"a", b"").is_err(), "keys must ascend");
+        // Nothing is visible before the end.
+        assert_eq!(store.get(Table::Holders, b"a").unwrap(), None);
+        ing.finish().unwrap();
+        assert_eq!(store.get(Table::Holders, b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(store.scan(Table::Holders, &[], None).count(), 2);
+        let mut dropped = store.ingest(Table::Holders).unwrap();
+        dropped.write(b"c", b"").unwrap();
+        drop(dropped);
+        assert_eq!(store.get(Table::Holders, b"c").unwrap(), None);
         store.persist().unwrap();
     }
 

@@ -7,20 +7,21 @@
 //!   reachable by its key;
 //! - records: keys dense `0..records` (nothing past it: no leftover of an
 //!   unfinished batch), every value's checksum and layout, one shape;
-//! - exact keys: each record's hash has an entry naming it or an earlier
-//!   record, and the entries are exactly those of the first records (the
-//!   owners: counting them against the entries shows that no entry points
-//!   to a record with another hash);
-//! - band keys: the set of (band, key, seq) that the records list equals
-//!   the set the two band tables hold (compared as a count and a sum of
-//!   64-bit hashes, so nothing is held in memory), no entry points past the
-//!   end, and each later holder has a first holder before it.
+//! - holders: the rows (lookup key, seq) that the records list — their
+//!   exact hash and band keys — are the rows the holders table holds
+//!   (compared as a count and a sum of 64-bit hashes, so nothing is held
+//!   in memory), and none names a record past the end;
+//! - lookup keys: each has holders, and each key with holders is there
+//!   (one merge of the two tables, both in lookup-key order).
 
 use std::io::Write;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::codec::{band_key, band_more_key, be_u64, decode_record, exact_key, seq_value};
+use crate::codec::{
+    band_lookup, be_u64, decode_record, exact_lookup, holder_key, is_lookup, show_lookup,
+    split_holder,
+};
 use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::meta::{self, Shape};
@@ -57,7 +58,7 @@ impl Report {
     }
 }
 
-/// Order-free digest of a set of band entries.
+/// Order-free digest of a set of holder rows.
 #[derive(Default, PartialEq, Eq, Debug, Clone, Copy)]
 struct Digest {
     count: u64,
@@ -65,9 +66,17 @@ struct Digest {
 }
 
 impl Digest {
-    fn add(&mut self, band: u16, key: u64, seq: u64) {
+    fn add(&mut self, holder: &[u8]) {
         self.count += 1;
-        self.sum = self.sum.wrapping_add(xxh3_64(&band_more_key(band, key, seq)));
+        self.sum = self.sum.wrapping_add(xxh3_64(holder));
+    }
+}
+
+fn no_holders(key: &[u8]) -> String {
+    if is_lookup(key) {
+        format!("keys: {} has no holders", show_lookup(key))
+    } else {
+        format!("keys: key {} is malformed", meta::hex(key))
     }
 }
 
@@ -186,8 +195,7 @@ impl Index {
             ));
         }
 
-        // Records, in one pass: exact owners and the band digest.
-        let mut owners = 0u64;
+        // Records, in one pass, with a digest of the holders they list.
         let mut from_records = Digest::default();
         let mut shape: Option<Shape> = None;
         let mut expected = 0u64;
@@ -226,22 +234,9 @@ impl Index {
                 )),
                 Some(_) => {}
             }
-            match self.get(Table::Exact, &exact_key(r.hash))?.map(|v| seq_value(&v)) {
-                None => {
-                    rep.problem(format!("exact: hash {:032x} of record {seq} has no entry", r.hash))
-                }
-                Some(None) => {
-                    rep.problem(format!("exact: entry of hash {:032x} is not 8 bytes", r.hash))
-                }
-                Some(Some(s)) if s == seq => owners += 1,
-                Some(Some(s)) if s > seq => rep.problem(format!(
-                    "exact: hash {:032x} names record {s}, but record {seq} has it earlier",
-                    r.hash
-                )),
-                Some(Some(_)) => {}
-            }
+            from_records.add(&holder_key(&exact_lookup(r.hash), seq));
             for (band, &key) in (0u16..).zip(&r.bands) {
-                from_records.add(band, key, seq);
+                from_records.add(&holder_key(&band_lookup(band, key), seq));
             }
         }
         if expected != records {
@@ -260,83 +255,77 @@ impl Index {
             ));
         }
 
-        // Exact entries: exactly the owners.
-        let mut exact_entries = 0u64;
-        for entry in store.scan(Table::Exact, &[], None) {
-            let (k, v) = entry.map_err(scan_err)?;
-            exact_entries += 1;
-            match seq_value(&v) {
-                Some(s) if s < records && k.len() == 16 => {}
-                _ => rep.problem(format!(
-                    "exact: entry {} → {} points to no committed record",
-                    meta::hex(&k),
-                    meta::hex(&v)
-                )),
+        // Holders: the ones the records list, each under a lookup key;
+        // lookup keys: each with holders. Both tables are in lookup-key
+        // order, so one merge of two scans checks both ways.
+        let mut from_holders = Digest::default();
+        let mut keys = store.scan(Table::Keys, &[], None).peekable();
+        let mut last_lookup: Option<Vec<u8>> = None;
+        for entry in store.scan(Table::Holders, &[], None) {
+            let (k, _) = entry.map_err(scan_err)?;
+            let Some((lookup, seq)) = split_holder(&k) else {
+                rep.problem(format!("holders: key {} is malformed", meta::hex(&k)));
+                continue;
+            };
+            if seq >= records {
+                rep.problem(format!(
+                    "holders: {} names record {seq}, past the end",
+                    show_lookup(lookup)
+                ));
             }
+            from_holders.add(&k);
+            if last_lookup.as_deref() == Some(lookup) {
+                continue;
+            }
+            last_lookup = Some(lookup.to_vec());
+            // Lookup keys before this one have no holders.
+            loop {
+                let Some(next) = keys.peek() else {
+                    rep.problem(format!("keys: {} has holders but no key", show_lookup(lookup)));
+                    break;
+                };
+                let key = match next {
+                    Ok((key, _)) => key.clone(),
+                    Err(_) => {
+                        if let Some(Err(e)) = keys.next() {
+                            return Err(scan_err(e));
+                        }
+                        continue;
+                    }
+                };
+                match key.as_slice().cmp(lookup) {
+                    std::cmp::Ordering::Less => {
+                        rep.problem(no_holders(&key));
+                        keys.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        keys.next();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => {
+                        rep.problem(format!(
+                            "keys: {} has holders but no key",
+                            show_lookup(lookup)
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        for entry in keys {
+            let (key, _) = entry.map_err(scan_err)?;
+            rep.problem(no_holders(&key));
         }
         if unreadable > 0 {
-            // Their keys cannot be told from stray ones: say so once
+            // Their holders cannot be told from stray ones: say so once
             // rather than report every consequence.
             rep.problem(format!(
-                "exact, bands: not compared with the records, {unreadable} of which are unreadable"
+                "holders: not compared with the records, {unreadable} of which are unreadable"
             ));
-        } else if exact_entries != owners {
+        } else if from_holders != from_records {
             rep.problem(format!(
-                "exact: {exact_entries} entries, but {owners} records hold the first occurrence \
-                 of their hash (entries point to records with another hash)"
-            ));
-        }
-
-        // Band entries: the same set as the records list.
-        let mut from_keys = Digest::default();
-        for entry in store.scan(Table::Bands, &[], None) {
-            let (k, v) = entry.map_err(scan_err)?;
-            let (Some(band), Some(key), Some(seq)) = (
-                k.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map(u16::from_be_bytes),
-                k.get(2..).and_then(be_u64),
-                seq_value(&v),
-            ) else {
-                rep.problem(format!(
-                    "bands: entry {} → {} is malformed",
-                    meta::hex(&k),
-                    meta::hex(&v)
-                ));
-                continue;
-            };
-            if seq >= records {
-                rep.problem(format!(
-                    "bands: band {band} key {key:016x} names record {seq}, past the end"
-                ));
-            }
-            from_keys.add(band, key, seq);
-        }
-        for entry in store.scan(Table::BandsMore, &[], None) {
-            let (k, _) = entry.map_err(scan_err)?;
-            let (Some(band), Some(key), Some(seq)) = (
-                k.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map(u16::from_be_bytes),
-                k.get(2..10).and_then(be_u64),
-                k.get(10..).and_then(be_u64),
-            ) else {
-                rep.problem(format!("bands_more: key {} is malformed", meta::hex(&k)));
-                continue;
-            };
-            if seq >= records {
-                rep.problem(format!(
-                    "bands_more: band {band} key {key:016x} names record {seq}, past the end"
-                ));
-            }
-            match self.get(Table::Bands, &band_key(band, key))?.and_then(|v| seq_value(&v)) {
-                Some(first) if first < seq => {}
-                first => rep.problem(format!(
-                    "bands_more: band {band} key {key:016x} record {seq} has first holder {first:?}"
-                )),
-            }
-            from_keys.add(band, key, seq);
-        }
-        if unreadable == 0 && from_keys != from_records {
-            rep.problem(format!(
-                "bands: the band tables hold {} entries, the records list {} (or the entries differ)",
-                from_keys.count, from_records.count
+                "holders: the table holds {} rows, the records list {} (or the rows differ)",
+                from_holders.count, from_records.count
             ));
         }
         Ok(rep)

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use neardup_index::{MemStore, NewRecord, Scan, Store, StoreError, Table, WriteBatch};
+use neardup_index::{Ingest, MemStore, NewRecord, Scan, Store, StoreError, Table, WriteBatch};
 
 /// SplitMix64: a seeded generator (tests must be reproducible).
 pub(crate) fn splitmix(state: &mut u64) -> u64 {
@@ -34,7 +34,8 @@ pub(crate) fn random_record(seed: u64, bands: usize, set: usize) -> NewRecord {
 
 /// A [`MemStore`] whose writes and persists fail once a budget of
 /// operations is spent: an I/O failure (or a crash, if the index is then
-/// dropped and reopened over [`FailStore::inner`]) at any chosen point.
+/// dropped and reopened over [`FailStore::inner`]) at any chosen point:
+/// every write, persist, ingestion start and ingestion end counts.
 pub(crate) struct FailStore {
     pub(crate) inner: MemStore,
     budget: AtomicI64,
@@ -64,11 +65,31 @@ impl Store for FailStore {
         self.spend()?;
         self.inner.write(batch)
     }
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError> {
+        self.spend()?;
+        Ok(Box::new(FailIngest { store: self, inner: self.inner.ingest(table)? }))
+    }
     fn persist(&self) -> Result<(), StoreError> {
         self.spend()?;
         self.inner.persist()
     }
     fn disk_bytes(&self) -> Result<u64, StoreError> {
         self.inner.disk_bytes()
+    }
+}
+
+/// An ingestion that may fail at its end.
+struct FailIngest<'a> {
+    store: &'a FailStore,
+    inner: Box<dyn Ingest + 'a>,
+}
+
+impl Ingest for FailIngest<'_> {
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.inner.write(key, value)
+    }
+    fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        self.store.spend()?;
+        self.inner.finish()
     }
 }

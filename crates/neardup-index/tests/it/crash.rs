@@ -121,13 +121,16 @@ fn killed_at_random_moments_batches_are_all_or_nothing() {
             // Mostly kill while batches are added (after the child says it
             // opened the index); every fourth round, at any moment (an open
             // removing a crashed batch's rows can be killed too).
+            // The child's output stays open until it is gone.
+            let mut out = None;
             if round % 4 != 3 {
-                let out = c.stdout.take().unwrap();
-                for line in BufReader::new(out).lines() {
+                let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+                for line in lines.by_ref() {
                     if line.unwrap().contains(READY) {
                         break;
                     }
                 }
+                out = Some(lines);
             }
             std::thread::sleep(Duration::from_millis(splitmix(&mut rng) % 700));
             if c.try_wait().unwrap().is_none() {
@@ -135,6 +138,7 @@ fn killed_at_random_moments_batches_are_all_or_nothing() {
                 kills += 1;
             }
             c.wait().unwrap();
+            drop(out);
             let raw = raw_records(&dir);
             let done = check(&dir);
             let committed: u64 = SIZES[..done].iter().sum();
