@@ -8,10 +8,10 @@
 //!
 //! ```text
 //! cargo build --release -p neardup-index --example scale
-//! /usr/bin/time -v target/release/examples/scale DIR [RECORDS [BATCH [MEMORY_MIB]]]
+//! /usr/bin/time -v target/release/examples/scale DIR [RECORDS [BATCH [MEMORY_MIB [ROUNDS]]]]
 //! ```
-//! Defaults: 10 000 000 records in batches of 1 000 000, 256 MiB. DIR must
-//! not exist (or be empty).
+//! Defaults: 10 000 000 records in batches of 1 000 000, 256 MiB, three
+//! rounds of lookups 30 s apart. DIR must not exist (or be empty).
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
 use std::time::Instant;
@@ -80,8 +80,9 @@ fn main() {
     // Lookups: hits by exact hash (the record read too, for its id), and
     // the lookups of a new record (its exact hash and 21 band keys, all
     // misses), right after the adds and again once compaction has had time.
-    for round in 0..3 {
-        let probes = 50_000u64;
+    let rounds: u64 = args.get(4).map_or(3, |a| a.parse().unwrap());
+    for round in 0..rounds {
+        let probes = 20_000u64;
         let t = Instant::now();
         let c = cpu_seconds();
         for i in 0..probes {
@@ -111,7 +112,7 @@ fn main() {
             us(miss),
             us(miss_cpu)
         );
-        if round < 2 {
+        if round + 1 < rounds {
             std::thread::sleep(std::time::Duration::from_secs(30));
         }
     }

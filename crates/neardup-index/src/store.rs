@@ -351,9 +351,17 @@ impl FjallStore {
             .open()
             .map_err(StoreError::new)?;
         let memtable = (memory / 40).clamp(1 << 20, 64 << 20);
+        // Partitioned filters and indexes at every level: a lookup loads a
+        // small partition, not a table's whole filter (megabytes for a
+        // 64 MiB table), which a cache smaller than all filters would
+        // otherwise read again and again.
+        let partitioned = fjall::config::PartitioningPolicy::all(true);
         let open = |t: Table| {
             db.keyspace(t.name(), || {
-                fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable)
+                fjall::KeyspaceCreateOptions::default()
+                    .max_memtable_size(memtable)
+                    .filter_block_partitioning_policy(partitioned.clone())
+                    .index_block_partitioning_policy(partitioned.clone())
             })
             .map_err(StoreError::new)
         };
