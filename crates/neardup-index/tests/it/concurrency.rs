@@ -78,3 +78,12 @@ fn readers_during_adds_see_whole_batches_only() {
     assert_eq!(index.records(), *ends.last().unwrap());
     assert!(index.verify().unwrap().is_sound());
 }
+
+#[test]
+fn index_and_views_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Index>();
+    shared::<neardup_index::View<'static>>();
+    shared::<neardup_index::FjallStore>();
+    shared::<neardup_index::MemStore>();
+}
