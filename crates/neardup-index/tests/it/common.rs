@@ -1,0 +1,95 @@
+//! Helpers shared by the tests: records from seeds, a store that fails on
+//! demand.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use neardup_index::{Ingest, MemStore, NewRecord, Scan, Store, StoreError, Table, WriteBatch};
+
+/// SplitMix64: a seeded generator (tests must be reproducible).
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A record with `bands` random band keys, a 16-slot signature and a set
+/// of about `set` hashes, all from `seed`.
+pub(crate) fn random_record(seed: u64, bands: usize, set: usize) -> NewRecord {
+    let mut s = seed;
+    let hash = (u128::from(splitmix(&mut s)) << 64) | u128::from(splitmix(&mut s));
+    let mut shingles: Vec<u64> = (0..set).map(|_| splitmix(&mut s)).collect();
+    shingles.sort_unstable();
+    shingles.dedup();
+    NewRecord {
+        id: format!("r{seed}"),
+        hash,
+        len: splitmix(&mut s) % 10_000,
+        bands: (0..bands).map(|_| splitmix(&mut s)).collect(),
+        signature: (0..16).map(|_| splitmix(&mut s) as u32).collect(),
+        set: shingles,
+    }
+}
+
+/// A [`MemStore`] whose writes and persists fail once a budget of
+/// operations is spent: an I/O failure (or a crash, if the index is then
+/// dropped and reopened over [`FailStore::inner`]) at any chosen point:
+/// every write, persist, ingestion start and ingestion end counts.
+pub(crate) struct FailStore {
+    pub(crate) inner: MemStore,
+    budget: AtomicI64,
+}
+
+impl FailStore {
+    pub(crate) fn new(inner: MemStore, budget: i64) -> FailStore {
+        FailStore { inner, budget: AtomicI64::new(budget) }
+    }
+
+    fn spend(&self) -> Result<(), StoreError> {
+        if self.budget.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            return Err(StoreError::new("injected failure"));
+        }
+        Ok(())
+    }
+}
+
+impl Store for FailStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(table, key)
+    }
+    fn scan(&self, table: Table, from: &[u8], to: Option<&[u8]>) -> Scan<'_> {
+        self.inner.scan(table, from, to)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.write(batch)
+    }
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError> {
+        self.spend()?;
+        Ok(Box::new(FailIngest { store: self, inner: self.inner.ingest(table)? }))
+    }
+    fn persist(&self) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.persist()
+    }
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.disk_bytes()
+    }
+}
+
+/// An ingestion that may fail at its end.
+struct FailIngest<'a> {
+    store: &'a FailStore,
+    inner: Box<dyn Ingest + 'a>,
+}
+
+impl Ingest for FailIngest<'_> {
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.inner.write(key, value)
+    }
+    fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        self.store.spend()?;
+        self.inner.finish()
+    }
+}

@@ -1,0 +1,142 @@
+//! Damage is found, never a panic: a flipped byte in a record value
+//! (through the fjall store, as a disk error would) fails its reads and
+//! `verify`; any flipped byte in any key or value of any table makes
+//! `verify` unsound or the open fail.
+
+use neardup_index::{
+    Error, FjallStore, Index, MemStore, NewRecord, OpenOptions, Store, Table, WriteBatch,
+};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::common::random_record;
+
+#[test]
+fn a_flipped_byte_in_a_record_value_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let opts = OpenOptions::new().memory(16 << 20);
+    let recs: Vec<_> = (0..50).map(|i| random_record(i, 4, 30)).collect();
+    {
+        let index = Index::create(&dir, json!({"bands": 4}), &opts).unwrap();
+        index.add_batch([0; 16], recs.iter().cloned()).unwrap();
+    }
+    {
+        let store = FjallStore::open(&dir.join("db"), 8 << 20).unwrap();
+        let key = 7u64.to_be_bytes();
+        let mut value = store.get(Table::Records, &key).unwrap().unwrap();
+        let mid = value.len() / 2;
+        value[mid] ^= 0x20;
+        let mut b = WriteBatch::new();
+        b.put(Table::Records, key.to_vec(), value);
+        store.write(b).unwrap();
+        store.persist().unwrap();
+    }
+    let index = Index::open(&dir, &opts).unwrap();
+    let report = index.verify().unwrap();
+    assert!(!report.is_sound());
+    assert!(
+        report.problems[0].contains("record 7") && report.problems[0].contains("checksum"),
+        "{report:?}"
+    );
+    assert!(report.problems[1].contains("1 of which are unreadable"), "{report:?}");
+    assert_eq!(report.problems_total, 2, "{report:?}");
+
+    let e = index.record(7).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::Corrupt { table: "records", .. }), "{msg}");
+    assert!(msg.contains("seq 7") && msg.contains(&dir.display().to_string()), "{msg}");
+    assert!(matches!(index.find_exact(recs[7].hash), Err(Error::Corrupt { .. })));
+    assert!(matches!(index.export(&mut Vec::new()), Err(Error::Corrupt { .. })));
+    // The other records still read.
+    assert_eq!(index.find_exact(recs[8].hash).unwrap(), Some((8, recs[8].id.clone())));
+}
+
+#[test]
+fn an_exact_holder_naming_another_record_is_caught() {
+    let store = MemStore::new();
+    let opts = OpenOptions::new();
+    let index = Index::create_in(Box::new(store.clone()), "m", json!({}), &opts).unwrap();
+    let recs: Vec<_> = (0..5).map(|i| random_record(i, 2, 5)).collect();
+    index.add_batch([0; 16], recs.iter().cloned()).unwrap();
+    // A holder row (tag 0, hash, seq) saying record 0 has record 3's hash.
+    let key = [&[0u8][..], &recs[3].hash.to_be_bytes(), &0u64.to_be_bytes()].concat();
+    let mut b = WriteBatch::new();
+    b.put(Table::Holders, key, Vec::new());
+    store.write(b).unwrap();
+    let e = index.find_exact(recs[3].hash).unwrap_err();
+    assert!(e.to_string().contains("names record 0"), "{e}");
+    let report = index.verify().unwrap();
+    assert!(!report.is_sound(), "{report:?}");
+}
+
+fn small_index() -> (MemStore, Vec<NewRecord>) {
+    let store = MemStore::new();
+    let index =
+        Index::create_in(Box::new(store.clone()), "m", json!({"b": 3}), &OpenOptions::new())
+            .unwrap();
+    // Shared hashes and band keys, so every table has entries.
+    let recs: Vec<NewRecord> = (0..24u64)
+        .map(|i| {
+            let mut r = random_record(i, 3, 6);
+            r.hash = u128::from(i % 9);
+            r.bands = vec![i % 4, i % 5, 7];
+            r
+        })
+        .collect();
+    index.add_batch([1; 16], recs[..10].iter().cloned()).unwrap();
+    index.add_batch([2; 16], recs[10..].iter().cloned()).unwrap();
+    assert!(index.verify().unwrap().is_sound());
+    (store, recs)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_flipped_byte_is_found(
+        table in 0usize..4,
+        pick in any::<prop::sample::Index>(),
+        in_key in any::<bool>(),
+        at in any::<prop::sample::Index>(),
+        xor in 1u8..=255,
+    ) {
+        let (store, recs) = small_index();
+        let table = Table::ALL[table];
+        let entries: Vec<_> = store.scan(table, &[], None).map(|e| e.unwrap()).collect();
+        let (key, value) = entries[pick.index(entries.len())].clone();
+        let (mut k2, mut v2) = (key.clone(), value.clone());
+        if in_key || value.is_empty() {
+            let i = at.index(k2.len());
+            k2[i] ^= xor;
+        } else {
+            let i = at.index(v2.len());
+            v2[i] ^= xor;
+        }
+        let mut b = WriteBatch::new();
+        b.delete(table, key);
+        b.put(table, k2, v2);
+        store.write(b).unwrap();
+
+        match Index::open_in(Box::new(store.clone()), "m", &OpenOptions::new()) {
+            Err(_) => {} // Found at open: a clear error, not a panic.
+            Ok(index) => {
+                let report = index.verify().unwrap();
+                prop_assert!(!report.is_sound(), "undetected: {:?}", table);
+                // Lookups answer or fail; none panics.
+                let mut seqs = Vec::new();
+                for r in &recs {
+                    let _ = index.find_exact(r.hash);
+                    for (band, &key) in r.bands.iter().enumerate() {
+                        let _ = index.find_band(band, key, &mut seqs);
+                    }
+                }
+                for seq in 0..recs.len() as u64 + 2 {
+                    let _ = index.record(seq);
+                }
+                let _ = index.export(&mut Vec::new());
+                let _ = index.stats();
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Batches against a model: after any sequence of batches — some refused,
+//! some aborted by their input, some cut short by a failing store and then
+//! "crashed" (the index dropped and reopened) — every lookup answers what a
+//! plain list of the committed records answers, and `verify` passes.
+
+use std::collections::BTreeMap;
+
+use neardup_index::{Error, Index, MemStore, NewRecord, OpenOptions};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::common::FailStore;
+
+const HASHES: u8 = 10;
+const BANDS: usize = 3;
+const KEYS: u8 = 5;
+const BATCH_KEYS: u8 = 6;
+
+#[derive(Debug, Clone)]
+struct Rec {
+    hash: u8,
+    bands: [u8; BANDS],
+    set: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+enum Fail {
+    None,
+    /// The batch's input fails at this position.
+    Input(usize),
+    /// The store fails after this many writes and persists.
+    Store(i64),
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    key: u8,
+    recs: Vec<Rec>,
+    fail: Fail,
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    let rec =
+        (0..HASHES, [0..KEYS, 0..KEYS, 0..KEYS], proptest::collection::vec(any::<u8>(), 0..6))
+            .prop_map(|(hash, bands, set)| Rec { hash, bands, set });
+    let fail = prop_oneof![
+        3 => Just(Fail::None),
+        1 => (0usize..12).prop_map(Fail::Input),
+        2 => (0i64..12).prop_map(Fail::Store),
+    ];
+    (0..BATCH_KEYS, proptest::collection::vec(rec, 0..12), fail)
+        .prop_map(|(key, recs, fail)| Step { key, recs, fail })
+}
+
+fn to_record(step: usize, j: usize, r: &Rec) -> NewRecord {
+    let mut set: Vec<u64> = r.set.iter().map(|&x| u64::from(x) * 0x1_0000_0001).collect();
+    set.sort_unstable();
+    set.dedup();
+    NewRecord {
+        id: format!("s{step}-{j}"),
+        // Spread over all 16 bytes, so key order is exercised.
+        hash: u128::from(r.hash) * 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f11,
+        len: j as u64,
+        bands: r.bands.iter().map(|&k| u64::from(k) << 56 | u64::from(k)).collect(),
+        signature: vec![u32::from(r.hash), 1, 2, 3],
+        set,
+    }
+}
+
+fn batch_key(k: u8) -> [u8; 16] {
+    [k; 16]
+}
+
+struct Model {
+    records: Vec<NewRecord>,
+    batches: BTreeMap<u8, (u64, u64)>,
+}
+
+fn check(index: &Index, model: &Model, limit_pick: usize) -> Result<(), TestCaseError> {
+    prop_assert_eq!(index.records(), model.records.len() as u64);
+    let limit = if model.records.is_empty() { 0 } else { limit_pick % (model.records.len() + 1) };
+    for view in [index.view(), index.view_at(limit as u64).unwrap()] {
+        let n = view.records() as usize;
+        let history = &model.records[..n];
+        for h in 0..HASHES {
+            let hash = to_record(0, 0, &Rec { hash: h, bands: [0; BANDS], set: vec![] }).hash;
+            let want = history
+                .iter()
+                .position(|r| r.hash == hash)
+                .map(|i| (i as u64, history[i].id.clone()));
+            prop_assert_eq!(view.find_exact(hash).unwrap(), want, "hash {}", h);
+        }
+        for band in 0..BANDS {
+            for k in 0..KEYS {
+                let key = u64::from(k) << 56 | u64::from(k);
+                let want: Vec<u64> =
+                    (0..n as u64).filter(|&i| history[i as usize].bands[band] == key).collect();
+                let mut got = vec![99];
+                view.find_band(band, key, &mut got).unwrap();
+                prop_assert_eq!(&got[..1], &[99], "find_band appends");
+                prop_assert_eq!(&got[1..], &want[..], "band {} key {}", band, k);
+            }
+        }
+        for (i, r) in history.iter().enumerate() {
+            let s = view.record(i as u64).unwrap();
+            prop_assert_eq!(
+                (&s.id, s.hash, s.len, &s.bands, &s.signature, &s.set),
+                (&r.id, r.hash, r.len, &r.bands, &r.signature, &r.set)
+            );
+        }
+        prop_assert!(view.record(n as u64).is_err());
+        let ids: Vec<String> = view.iter().map(|r| r.unwrap().id).collect();
+        let want: Vec<String> = history.iter().map(|r| r.id.clone()).collect();
+        prop_assert_eq!(ids, want);
+    }
+    for k in 0..BATCH_KEYS {
+        let got = index.committed_batch(batch_key(k)).unwrap().map(|i| (i.first_seq, i.count));
+        prop_assert_eq!(got, model.batches.get(&k).copied(), "batch {}", k);
+    }
+    let report = index.verify().unwrap();
+    prop_assert!(report.is_sound(), "{:?}", report);
+    prop_assert_eq!(report.records, model.records.len() as u64);
+    prop_assert_eq!(report.batches, model.batches.len() as u64);
+    Ok(())
+}
+
+fn open(mem: &MemStore, budget: i64, opts: &OpenOptions) -> Index {
+    Index::open_in(Box::new(FailStore::new(mem.clone(), budget)), "model", opts).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn batches_match_a_model(
+        steps in proptest::collection::vec(arb_step(), 1..8),
+        chunk in prop_oneof![Just(1usize), Just(150), Just(600), Just(1 << 20)],
+        limit_pick in any::<usize>(),
+    ) {
+        let mem = MemStore::new();
+        let opts = OpenOptions::new().chunk_bytes(chunk);
+        drop(Index::create_in(Box::new(mem.clone()), "model", json!({"b": BANDS}), &opts).unwrap());
+        let mut index = open(&mem, i64::MAX, &opts);
+        let mut model = Model { records: Vec::new(), batches: BTreeMap::new() };
+        for (i, step) in steps.iter().enumerate() {
+            let recs: Vec<NewRecord> =
+                step.recs.iter().enumerate().map(|(j, r)| to_record(i, j, r)).collect();
+            let key = batch_key(step.key);
+            let already = model.batches.contains_key(&step.key);
+            let result = match step.fail {
+                Fail::None => index.add_batch(key, recs.clone()),
+                Fail::Input(p) => index.try_add_batch(
+                    key,
+                    recs.iter().cloned().enumerate().map(|(j, r)| {
+                        if j == p { Err("input broke") } else { Ok(r) }
+                    }),
+                ),
+                Fail::Store(budget) => {
+                    drop(index);
+                    let failing = open(&mem, budget, &opts);
+                    let result = failing.add_batch(key, recs.clone());
+                    // A crash: drop without cleaning up, reopen.
+                    drop(failing);
+                    index = open(&mem, i64::MAX, &opts);
+                    result
+                }
+            };
+            let committed = match (&result, already) {
+                (Err(Error::BatchCommitted { .. }), true) => false,
+                (_, true) => return Err(TestCaseError::fail(format!("batch {} accepted twice: {result:?}", step.key))),
+                (Ok(receipt), false) => {
+                    prop_assert_eq!(receipt.batch.first_seq, model.records.len() as u64);
+                    prop_assert_eq!(receipt.batch.count, recs.len() as u64);
+                    true
+                }
+                (Err(Error::Aborted { position, .. }), false) => {
+                    prop_assert!(matches!(step.fail, Fail::Input(p) if p as u64 == *position));
+                    false
+                }
+                (Err(Error::Store { .. }), false) => {
+                    prop_assert!(matches!(step.fail, Fail::Store(_)));
+                    // Failed after its commit was written, or before.
+                    index.committed_batch(key).unwrap().is_some()
+                }
+                (Err(e), false) => return Err(TestCaseError::fail(format!("unexpected {e}"))),
+            };
+            if committed {
+                model.batches.insert(step.key, (model.records.len() as u64, recs.len() as u64));
+                model.records.extend(recs);
+            }
+            check(&index, &model, limit_pick)?;
+        }
+    }
+}
+
+#[test]
+fn a_second_record_with_a_known_hash_keeps_the_first() {
+    let index =
+        Index::create_in(Box::new(MemStore::new()), "m", json!({}), &OpenOptions::new()).unwrap();
+    let r = |id: &str, hash| NewRecord {
+        id: id.into(),
+        hash,
+        len: 1,
+        bands: vec![5],
+        signature: vec![],
+        set: vec![],
+    };
+    index.add_batch([0; 16], [r("a", 1), r("b", 1)]).unwrap();
+    index.add_batch([1; 16], [r("c", 1), r("d", 2)]).unwrap();
+    assert_eq!(index.find_exact(1).unwrap(), Some((0, "a".into())));
+    assert_eq!(index.find_exact(2).unwrap(), Some((3, "d".into())));
+    let mut seqs = Vec::new();
+    index.find_band(0, 5, &mut seqs).unwrap();
+    assert_eq!(seqs, [0, 1, 2, 3]);
+    assert!(index.verify().unwrap().is_sound());
+}
+
+#[test]
+fn records_of_another_shape_or_unsorted_sets_are_refused_whole() {
+    let index =
+        Index::create_in(Box::new(MemStore::new()), "m", json!({}), &OpenOptions::new()).unwrap();
+    let r = |id: &str, bands: usize, set: Vec<u64>| NewRecord {
+        id: id.into(),
+        hash: id.len() as u128,
+        len: 1,
+        bands: vec![1; bands],
+        signature: vec![0; 4],
+        set,
+    };
+    index.add_batch([0; 16], [r("a", 2, vec![1, 2])]).unwrap();
+    let e = index.add_batch([1; 16], [r("bb", 2, vec![]), r("ccc", 3, vec![])]).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::InvalidRecord { position: 1, .. }), "{msg}");
+    assert!(
+        msg.contains("`ccc`") && msg.contains("3 band keys") && msg.contains("have 2"),
+        "{msg}"
+    );
+    let e = index.add_batch([1; 16], [r("bb", 2, vec![3, 3])]).unwrap_err();
+    assert!(e.to_string().contains("not ascending and distinct"), "{e}");
+    assert_eq!(index.records(), 1);
+    assert_eq!(index.find_exact(2).unwrap(), None);
+    assert!(index.committed_batch([1; 16]).unwrap().is_none());
+    assert!(index.verify().unwrap().is_sound());
+}

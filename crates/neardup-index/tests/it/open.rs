@@ -1,0 +1,131 @@
+//! Creating and opening: settings kept and checked, refusals with clear
+//! messages, data kept across a reopen.
+
+use neardup_index::{Error, Index, OpenOptions, MARKER};
+use serde_json::json;
+
+use crate::common::random_record;
+
+fn settings() -> serde_json::Value {
+    json!({"canonical": {"case": "fold"}, "shingle": "word:5", "bands": 21, "rows": 6, "threshold": 0.8})
+}
+
+#[test]
+fn settings_are_kept_and_a_mismatch_names_both_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let opts = OpenOptions::new().memory(16 << 20);
+    let created = Index::create(&dir, settings(), &opts).unwrap();
+    let fingerprint = created.fingerprint().to_owned();
+    drop(created);
+
+    let index = Index::open(&dir, &opts).unwrap();
+    assert_eq!(index.settings(), &settings());
+    assert_eq!(index.fingerprint(), fingerprint);
+    index.check_settings(&settings()).unwrap();
+
+    let mut other = settings();
+    other["bands"] = json!(20);
+    let e = index.check_settings(&other).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(&e, Error::Settings { mismatch, .. } if mismatch.setting == "bands"), "{msg}");
+    assert!(msg.contains(&dir.display().to_string()), "{msg}");
+    assert!(msg.contains("`bands`") && msg.contains("`21`") && msg.contains("`20`"), "{msg}");
+
+    let mut other = settings();
+    other["canonical"]["case"] = json!("keep");
+    let msg = index.check_settings(&other).unwrap_err().to_string();
+    assert!(msg.contains("`canonical.case`") && msg.contains("`\"fold\"`"), "{msg}");
+}
+
+#[test]
+fn records_survive_a_reopen_and_stats_count_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let opts = OpenOptions::new().memory(16 << 20);
+    let recs: Vec<_> = (0..500).map(|i| random_record(i, 21, 100)).collect();
+    {
+        let index = Index::create(&dir, settings(), &opts).unwrap();
+        index.add_batch([1; 16], recs[..200].iter().cloned()).unwrap();
+        index.add_batch([2; 16], recs[200..].iter().cloned()).unwrap();
+    }
+    let index = Index::open(&dir, &opts).unwrap();
+    let stats = index.stats().unwrap();
+    assert_eq!((stats.records, stats.batches), (500, 2));
+    assert!(stats.bytes_on_disk > 500 * 1000, "{stats:?}");
+    let json = serde_json::to_value(&stats).unwrap();
+    assert_eq!(json["records"], 500);
+    assert_eq!(json["settings"], settings());
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(index.find_exact(r.hash).unwrap(), Some((i as u64, r.id.clone())));
+    }
+    let info = index.committed_batch([2; 16]).unwrap().unwrap();
+    assert_eq!((info.first_seq, info.count, info.number), (200, 300, 1));
+    // The history before batch 2, as a rerun of it would see it.
+    let before = index.view_at(info.first_seq).unwrap();
+    assert_eq!(before.find_exact(recs[300].hash).unwrap(), None);
+    assert!(index.view_at(501).is_err());
+    let e = index.add_batch([2; 16], recs[..1].iter().cloned()).unwrap_err();
+    assert!(matches!(e, Error::BatchCommitted { first_seq: 200, count: 300, .. }), "{e}");
+    assert!(index.verify().unwrap().is_sound());
+
+    let mut out = Vec::new();
+    assert_eq!(index.export(&mut out).unwrap(), 500);
+    let lines: Vec<serde_json::Value> = out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 500);
+    assert_eq!(lines[7]["seq"], 7);
+    assert_eq!(lines[7]["id"], recs[7].id);
+    assert_eq!(lines[7]["hash"], format!("{:032x}", recs[7].hash));
+    assert_eq!(lines[7]["signature"].as_array().unwrap().len(), 16);
+    assert_eq!(lines[7]["bands"][3], format!("{:016x}", recs[7].bands[3]));
+}
+
+#[test]
+fn refusals_say_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = OpenOptions::new().memory(16 << 20);
+
+    let plain = tmp.path().join("plain");
+    fs_err::create_dir_all(&plain).unwrap();
+    fs_err::write(plain.join("notes.txt"), "hello").unwrap();
+    let e = Index::open(&plain, &opts).err().unwrap();
+    assert!(matches!(e, Error::NotAnIndex { .. }), "{e}");
+    assert!(e.to_string().contains("neardup index create"), "{e}");
+    // Nothing was created there.
+    assert!(!plain.join("db").exists());
+
+    let e = Index::create(&plain, settings(), &opts).err().unwrap();
+    assert!(matches!(e, Error::NotEmpty { .. }), "{e}");
+
+    let e = Index::create(tmp.path().join("x"), json!([1, 2]), &opts).err().unwrap();
+    assert!(matches!(e, Error::SettingsNotObject { .. }), "{e}");
+
+    let dir = tmp.path().join("ix");
+    drop(Index::create(&dir, settings(), &opts).unwrap());
+    let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
+    fs_err::write(dir.join(MARKER), marker.replace("\"version\": 1", "\"version\": 99")).unwrap();
+    let e = Index::open(&dir, &opts).err().unwrap();
+    assert!(matches!(e, Error::Version { found: 99, supported: 1, .. }), "{e}");
+    fs_err::write(dir.join(MARKER), "{not json").unwrap();
+    let e = Index::open(&dir, &opts).err().unwrap();
+    assert!(matches!(e, Error::NotAnIndex { .. }), "{e}");
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused_while_the_first_is_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let opts = OpenOptions::new().memory(16 << 20);
+    let first = Index::create(&dir, settings(), &opts).unwrap();
+    match Index::open(&dir, &opts) {
+        Err(e @ Error::Store { .. }) => assert!(e.to_string().contains(&dir.display().to_string())),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a second writer was let in"),
+    }
+    drop(first);
+    Index::open(&dir, &opts).unwrap();
+}
