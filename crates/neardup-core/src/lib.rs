@@ -45,7 +45,7 @@ pub use decide::{
     Addition, Cut, DecideTimes, Decisions, Deduper, Earlier, EarlierMatch, History, NearReport,
     Outcome, SubstringReport,
 };
-pub use dedup::{run, run_with, Stages, Summary};
+pub use dedup::{run, run_against, run_with, Stages, Summary};
 pub use error::{Error, Result};
 pub use progress::{NoProgress, Progress};
 pub use settings::{

@@ -171,6 +171,46 @@ pub fn run_with<'a>(
     extra: Vec<Box<dyn Sink + 'a>>,
     progress: &dyn Progress,
 ) -> Result<Summary> {
+    run_inner(sources, cfg, outputs, ledger, extra, None, progress)
+}
+
+/// What a run against an index does after its outputs are in place:
+/// typically, add [`crate::Decisions::additions`] to the index. An error
+/// here fails the run (its outputs are already written; rerunning the batch
+/// finishes the job).
+pub type AfterWrite<'b> = &'b mut dyn FnMut(&crate::Decisions) -> Result<()>;
+
+/// [`run_with`] for a batch decided against `history` (everything kept
+/// before it: [`crate::Deduper::decide_with_history`]); once the outputs
+/// and ledger are written, `after` is called with the decisions (to add
+/// what the batch kept to the index).
+///
+/// # Errors
+/// Settings an index cannot honour, and whatever a run or `after` meets.
+#[allow(clippy::too_many_arguments)]
+pub fn run_against<'a>(
+    sources: &'a [Source],
+    cfg: &Config,
+    outputs: Outputs,
+    ledger: Option<&Path>,
+    extra: Vec<Box<dyn Sink + 'a>>,
+    history: &dyn crate::History,
+    after: AfterWrite<'_>,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    crate::decide::incremental_settings(&cfg.settings)?;
+    run_inner(sources, cfg, outputs, ledger, extra, Some((history, after)), progress)
+}
+
+fn run_inner<'a>(
+    sources: &'a [Source],
+    cfg: &Config,
+    outputs: Outputs,
+    ledger: Option<&Path>,
+    extra: Vec<Box<dyn Sink + 'a>>,
+    history: Option<(&dyn crate::History, AfterWrite<'_>)>,
+    progress: &dyn Progress,
+) -> Result<Summary> {
     let started = Instant::now();
     let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
@@ -193,7 +233,7 @@ pub fn run_with<'a>(
     let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
     let writer = write::Writer::new(sources, cfg, sinks);
     let clock = Instant::now();
-    if cfg.single_pass() {
+    if cfg.single_pass() && history.is_none() {
         let mut stream = read::Stream::new(writer);
         let (deduper, bytes_in) =
             read::run(sources, cfg, &analyzer, deduper, Some(&mut stream), progress)?;
@@ -204,13 +244,19 @@ pub fn run_with<'a>(
         let (deduper, bytes_in) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
         summary.bytes_in = bytes_in;
         summary.stages.read = clock.elapsed().as_secs_f64();
-        let decisions = deduper.decide(false, progress)?;
+        let decisions = match &history {
+            Some((h, _)) => deduper.decide_with_history(*h, progress)?,
+            None => deduper.decide(false, progress)?,
+        };
         summary.near = decisions.near.clone();
         summary.substrings = decisions.substrings.clone();
         summary.stages.decide = decisions.times;
         let clock = Instant::now();
         write::run(sources, cfg, &decisions, writer, &mut summary, progress)?;
         summary.stages.write = clock.elapsed().as_secs_f64();
+        if let Some((_, after)) = history {
+            after(&decisions)?;
+        }
     }
     summary.stages.analysis = analyzer.times();
     summary.seconds = started.elapsed().as_secs_f64();
