@@ -397,7 +397,10 @@ impl Collector {
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
         let containment = sim_kind == Similarity::Containment;
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut a = Vec::new();
+        // Kept records are the earlier side of many pairs (a family of
+        // copies is compared with the one it keeps): their sets are cached.
+        let mut cache = SetCache::new(4096);
         let (mut sig_a, mut sig_b, mut words) = (Vec::new(), Vec::new(), Vec::new());
         let mut loaded: Option<u32> = None;
         let mut added: Vec<u64> = Vec::new();
@@ -440,11 +443,11 @@ impl Collector {
                             sets.get(d, &mut a)?;
                             loaded = Some(later);
                         }
-                        sets.get(p, &mut b)?;
+                        let b = cache.get(sets, p)?;
                         Ok(if containment {
-                            jaccard::containment(&a, &b)
+                            jaccard::containment(&a, b)
                         } else {
-                            jaccard::jaccard(&a, &b)
+                            jaccard::jaccard(&a, b)
                         })
                     }
                     Verify::Signature | Verify::None => {
@@ -596,6 +599,29 @@ impl Collector {
 
 fn spill_error(dir: &Path, e: std::io::Error) -> Error {
     Error::Near(format!("sorting candidate pairs in {}: {e}", dir.display()))
+}
+
+/// Recently read shingle sets, direct-mapped by record index.
+struct SetCache {
+    slots: Vec<(usize, Vec<u64>)>,
+}
+
+impl SetCache {
+    fn new(slots: usize) -> SetCache {
+        SetCache { slots: (0..slots).map(|_| (usize::MAX, Vec::new())).collect() }
+    }
+
+    /// Record `index`'s set, from the cache or `store`.
+    fn get(&mut self, store: &SliceStore, index: usize) -> Result<&[u64]> {
+        let n = self.slots.len();
+        let slot = &mut self.slots[index % n];
+        if slot.0 != index {
+            slot.0 = usize::MAX;
+            store.get(index, &mut slot.1)?;
+            slot.0 = index;
+        }
+        Ok(&slot.1)
+    }
 }
 
 #[derive(Default)]
