@@ -17,6 +17,17 @@
 //! is verified byte for byte and extended both ways to the longest match.
 //! Linear time in the text, a small table, and no false positives.
 //!
+//! # Speed
+//! This runs on every record, so it is built to cost few instructions per
+//! byte: one pass rolls the hash and keeps the sliding minimum, block by
+//! block (suffix minima of the previous block of `w` windows and the
+//! running minimum of the current one, van Herk and Gil-Werman), with no
+//! data-dependent branch per byte and only `2w` keys in memory; the
+//! selected windows then go through the hash table. Buffers are per thread
+//! and reused, so a record allocates nothing but its result. The result is
+//! exactly that of the straightforward version, which the tests keep as an
+//! oracle (`repeats/reference.rs`).
+//!
 //! # What is cut
 //! - The two copies must be at least `min_len` bytes apart (a passage said
 //!   twice, not a run of `=====`), and the repeat must reach `min_len`
@@ -29,7 +40,11 @@
 //!   stays.
 
 use crate::hashing::PrehashedMap;
+use std::cell::RefCell;
 use std::ops::Range;
+
+#[cfg(test)]
+mod reference;
 
 /// A later copy found in canonical text: cut `range`, first seen at
 /// `first`.
@@ -48,56 +63,103 @@ const MAX_CANDIDATES: usize = 8;
 /// Finds later copies of passages of at least `min_len` characters in
 /// canonical `text`. Spans are sorted and disjoint.
 pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
-    let b = text.as_bytes();
     let min_len = min_len.max(1);
     // Too short to hold two copies.
-    if b.len() < 2 * min_len {
+    if text.len() < 2 * min_len {
         return Vec::new();
     }
-    let k = min_len.min(32);
-    let w = min_len - k + 1;
-    let anchors = winnow(b, k, w);
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => s.find(text, min_len),
+        // Not reentrant, so never taken; a fresh scratch would do.
+        Err(_) => Scratch::default().find(text, min_len),
+    })
+}
 
-    // Earlier anchors by hash, as chains through `prev` (most recent
-    // first): no allocation per anchor.
-    let mut head: PrehashedMap<u64, usize> = PrehashedMap::default();
-    head.reserve(anchors.len());
-    let mut prev: Vec<usize> = Vec::with_capacity(anchors.len());
-    let mut candidates: Vec<usize> = Vec::with_capacity(MAX_CANDIDATES);
-    let mut out: Vec<Repeat> = Vec::new();
-    let mut covered = 0; // Bytes before this are already inside a cut.
-    for (idx, &(p, h)) in anchors.iter().enumerate() {
-        let last = head.insert(h, idx);
-        prev.push(last.unwrap_or(usize::MAX));
-        if p < covered {
-            continue;
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Buffers reused across the records a thread analyses.
+#[derive(Default)]
+struct Scratch {
+    /// Keys of the windows of the current block, and suffix minima of the
+    /// previous block's keys (see [`winnow`]).
+    block: Vec<u64>,
+    suffix: Vec<u64>,
+    /// Selected windows `(position, hash)`, in text order.
+    anchors: Vec<(usize, u64)>,
+    /// Earlier anchors by hash, as chains through `prev` (most recent
+    /// first): no allocation per anchor.
+    head: PrehashedMap<u64, usize>,
+    prev: Vec<usize>,
+    candidates: Vec<usize>,
+}
+
+/// Tables larger than this many entries are dropped after a record, so
+/// that one huge record does not make every later `clear` slow.
+const KEEP_ENTRIES: usize = 1 << 16;
+
+impl Scratch {
+    fn find(&mut self, text: &str, min_len: usize) -> Vec<Repeat> {
+        let b = text.as_bytes();
+        let k = min_len.min(32);
+        let w = min_len - k + 1;
+        winnow(b, k, w, &mut self.block, &mut self.suffix, &mut self.anchors);
+        let out = self.matches(text, min_len);
+        if self.head.capacity() > KEEP_ENTRIES {
+            self.head = PrehashedMap::default();
         }
-        candidates.clear();
-        let mut j = last.unwrap_or(usize::MAX);
-        while j != usize::MAX && candidates.len() < MAX_CANDIDATES {
-            candidates.push(anchors[j].0);
-            j = prev[j];
+        if self.anchors.capacity() > KEEP_ENTRIES {
+            self.anchors = Vec::new();
+            self.prev = Vec::new();
         }
-        let Some((range, first)) = longest_match(b, &candidates, p, covered, min_len) else {
-            continue;
-        };
-        // Snap at once, so that the next match may start where these
-        // words end (a raw match can overshoot into the next word).
-        let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
-        if char_len(text, words.clone()) < min_len {
-            continue;
-        }
-        covered = words.end;
-        // Separators taken by snapping may touch the previous cut: keep
-        // the cuts disjoint.
-        if let Some(prev) = out.last() {
-            cut.start = cut.start.max(prev.range.end);
-        }
-        if cut.start < cut.end {
-            out.push(Repeat { range: cut, first: first + words.start - range.start });
-        }
+        out
     }
-    out
+
+    /// Looks each anchor up among the earlier ones with its hash, in text
+    /// order; a verified match long enough becomes a cut.
+    fn matches(&mut self, text: &str, min_len: usize) -> Vec<Repeat> {
+        let b = text.as_bytes();
+        let anchors = &self.anchors;
+        let (head, prev, candidates) = (&mut self.head, &mut self.prev, &mut self.candidates);
+        head.clear();
+        head.reserve(anchors.len());
+        prev.clear();
+        let mut out: Vec<Repeat> = Vec::new();
+        let mut covered = 0; // Bytes before this are already inside a cut.
+        for (idx, &(p, h)) in anchors.iter().enumerate() {
+            let last = head.insert(h, idx);
+            prev.push(last.unwrap_or(usize::MAX));
+            if p < covered {
+                continue;
+            }
+            candidates.clear();
+            let mut j = last.unwrap_or(usize::MAX);
+            while j != usize::MAX && candidates.len() < MAX_CANDIDATES {
+                candidates.push(anchors[j].0);
+                j = prev[j];
+            }
+            let Some((range, first)) = longest_match(b, candidates, p, covered, min_len) else {
+                continue;
+            };
+            // Snap at once, so that the next match may start where these
+            // words end (a raw match can overshoot into the next word).
+            let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
+            if char_len(text, words.clone()) < min_len {
+                continue;
+            }
+            covered = words.end;
+            // Separators taken by snapping may touch the previous cut: keep
+            // the cuts disjoint.
+            if let Some(prev) = out.last() {
+                cut.start = cut.start.max(prev.range.end);
+            }
+            if cut.start < cut.end {
+                out.push(Repeat { range: cut, first: first + words.start - range.start });
+            }
+        }
+        out
+    }
 }
 
 /// Low bits of a window key that hold its position (inverted, so that the
@@ -108,7 +170,8 @@ const POS_MASK: u64 = (1 << POS_BITS) - 1;
 /// A window's sort key: its hash's high bits, then the rightmost position.
 #[inline]
 fn window_key(hash: u64, pos: usize) -> u64 {
-    (hash & !POS_MASK) | (POS_MASK - (pos as u64 & POS_MASK))
+    // `POS_MASK − x == POS_MASK ^ x` for `x <= POS_MASK`.
+    (hash | POS_MASK) ^ (pos as u64 & POS_MASK)
 }
 
 /// The position of the window whose key is `key`, knowing it lies in
@@ -122,8 +185,12 @@ fn key_pos(key: u64, from: usize) -> usize {
 /// Polynomial rolling hash of `k`-byte windows, spread by a finalizer so
 /// that minima are not biased.
 struct Roller {
-    top: u64,
     roll: u64,
+    /// `BASE^k` and `1 − BASE^k`: sliding is
+    /// `(roll − (out + 1)·BASE^(k−1))·BASE + in + 1`, expanded so that the
+    /// byte leaving costs one multiply.
+    top_base: u64,
+    carry: u64,
 }
 
 impl Roller {
@@ -133,92 +200,110 @@ impl Roller {
         let top = (1..first.len()).fold(1u64, |acc, _| acc.wrapping_mul(Self::BASE)); // BASE^(k-1)
         let roll =
             first.iter().fold(0u64, |h, &c| h.wrapping_mul(Self::BASE).wrapping_add(c as u64 + 1));
-        Roller { top, roll }
+        let top_base = top.wrapping_mul(Self::BASE);
+        Roller { roll, top_base, carry: 1u64.wrapping_sub(top_base) }
     }
 
     /// Slides one byte: `out` leaves, `inn` enters.
-    #[inline]
+    #[inline(always)]
     fn slide(&mut self, out: u8, inn: u8) {
         self.roll = self
             .roll
-            .wrapping_sub((out as u64 + 1).wrapping_mul(self.top))
             .wrapping_mul(Self::BASE)
-            .wrapping_add(inn as u64 + 1);
+            .wrapping_sub((out as u64).wrapping_mul(self.top_base))
+            .wrapping_add(inn as u64)
+            .wrapping_add(self.carry);
     }
 
-    #[inline]
+    #[inline(always)]
     fn hash(&self) -> u64 {
         let h = (self.roll ^ (self.roll >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         h ^ (h >> 29)
     }
 }
 
-/// The selected windows `(position, hash)` in increasing position: the
-/// smallest key of every `w` consecutive `k`-byte windows (smallest hash,
-/// the rightmost on ties).
+/// The selected windows `(position, hash)`, into `out` in increasing
+/// position: the smallest key of every `w` consecutive `k`-byte windows
+/// (smallest hash, the rightmost on ties), each position once.
 ///
-/// Minima of sliding windows by van Herk and Gil-Werman's method: cut the
-/// keys into blocks of `w`; a window spans the end of one block and the
-/// start of the next, so its minimum is `min(suffix_min[i],
-/// prefix_min[i + w − 1])`. Three `min`s per byte and no data-dependent
-/// branch, where a monotone deque mispredicts about once per byte (3× the
-/// time on real text). Keys are computed a chunk at a time, so memory
-/// stays small whatever the record's size.
-fn winnow(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
-    const CHUNK: usize = 1 << 15;
+/// Windows are cut into blocks of `w`; the run of `w` windows ending in
+/// the current block starts in the previous one, so its minimum is
+/// `min(suffix_min(previous block)[start], min(current block so far))`.
+/// Suffix minima are computed once per block, when it is full; so each
+/// byte costs the hash, two `min`s and no data-dependent branch (a monotone
+/// deque mispredicts about once per byte: 3× the time on real text).
+/// Memory: `2w + 1` keys.
+fn winnow(
+    b: &[u8],
+    k: usize,
+    w: usize,
+    block: &mut Vec<u64>,
+    suffix: &mut Vec<u64>,
+    out: &mut Vec<(usize, u64)>,
+) {
+    out.clear();
     let n = b.len();
     if n < k || k == 0 {
-        return Vec::new();
+        return;
     }
     let count = n - k + 1; // k-gram windows
     let w = w.clamp(1, count);
-    let starts = count - w + 1; // windows of w k-grams
-    let mut out: Vec<(usize, u64)> = Vec::with_capacity(2 * count / (w + 1) + 2);
+    out.reserve(2 * count / (w + 1) + 2);
+    block.clear();
+    block.resize(w, u64::MAX);
+    suffix.clear();
+    // suffix[w] stays u64::MAX: the run that is exactly the current block.
+    suffix.resize(w + 1, u64::MAX);
     let mut roller = Roller::new(&b[..k]);
-    let mut next = 0usize; // next k-gram to key
-    let mut keys: Vec<u64> = Vec::with_capacity(CHUNK + w);
-    let (mut pre, mut suf) = (Vec::new(), Vec::new());
-    let mut base = 0usize; // k-gram index of keys[0]
-    let mut last = usize::MAX;
-    let mut c0 = 0;
-    while c0 < starts {
-        let c1 = (c0 + CHUNK).min(starts);
-        keys.drain(..c0 - base);
-        base = c0;
-        while base + keys.len() < c1 + w - 1 {
-            if next > 0 {
-                roller.slide(b[next - 1], b[next + k - 1]);
-            }
-            keys.push(window_key(roller.hash(), next));
-            next += 1;
-        }
-        let len = keys.len();
-        pre.resize(len, 0);
-        suf.resize(len, 0);
-        // Block by block (no division per byte).
-        for (kb, (pb, sb)) in keys.chunks(w).zip(pre.chunks_mut(w).zip(suf.chunks_mut(w))) {
-            let mut m = u64::MAX;
-            for (x, p) in kb.iter().zip(pb.iter_mut()) {
-                m = m.min(*x);
-                *p = m;
-            }
-            m = u64::MAX;
-            for (x, s) in kb.iter().zip(sb.iter_mut()).rev() {
-                m = m.min(*x);
-                *s = m;
-            }
-        }
-        for i in 0..c1 - c0 {
-            let m = suf[i].min(pre[i + w - 1]);
-            let p = key_pos(m, c0 + i);
-            if p != last {
-                out.push((p, m & !POS_MASK));
-                last = p;
-            }
-        }
-        c0 = c1;
+    // Window j holds b[j..j + k]: sliding to it, b[j - 1] leaves and
+    // b[j + k - 1] enters.
+    let mut keys = block.iter_mut().enumerate();
+    if let Some((_, first)) = keys.next() {
+        *first = window_key(roller.hash(), 0);
     }
-    out
+    for ((j, key), (&o, &i)) in keys.zip(b.iter().zip(&b[k..])) {
+        roller.slide(o, i);
+        *key = window_key(roller.hash(), j);
+    }
+    suffix_minima(block, &mut suffix[..w]);
+    let mut last = suffix[0];
+    out.push((key_pos(last, 0), last & !POS_MASK));
+    let mut start = w; // first window of the current block
+    while start < count {
+        let len = w.min(count - start);
+        let leaving = &b[start - 1..start - 1 + len];
+        let entering = &b[start + k - 1..start + k - 1 + len];
+        let keys = &mut block[..len];
+        let prev = &suffix[1..=len];
+        let mut tail = u64::MAX;
+        // Window j = start + t closes the run of windows j + 1 − w ..= j,
+        // which starts at t + 1 in the previous block's suffix minima.
+        for t in 0..len {
+            roller.slide(leaving[t], entering[t]);
+            let x = window_key(roller.hash(), start + t);
+            keys[t] = x;
+            tail = tail.min(x);
+            let m = prev[t].min(tail);
+            if m != last {
+                last = m;
+                out.push((key_pos(m, start + t + 1 - w), m & !POS_MASK));
+            }
+        }
+        if len == w {
+            suffix_minima(block, &mut suffix[..w]);
+        }
+        start += len;
+    }
+}
+
+/// `suffix[i] = min(block[i..])` for every `i < block.len()`.
+#[inline]
+fn suffix_minima(block: &[u64], suffix: &mut [u64]) {
+    let mut m = u64::MAX;
+    for (s, &x) in suffix.iter_mut().zip(block).rev() {
+        m = m.min(x);
+        *s = m;
+    }
 }
 
 /// The longest match of the text at `p` with an earlier copy starting at
@@ -394,6 +479,13 @@ mod tests {
         out
     }
 
+    /// The selected windows, collected.
+    fn winnow_all(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
+        let (mut block, mut suffix, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        winnow(b, k, w, &mut block, &mut suffix, &mut out);
+        out
+    }
+
     proptest::proptest! {
         #[test]
         fn winnowing_matches_brute_force(
@@ -401,14 +493,18 @@ mod tests {
             k in 1usize..12,
             w in 1usize..40,
         ) {
-            proptest::prop_assert_eq!(winnow(&text, k, w), winnow_naive(&text, k, w));
+            let want = winnow_naive(&text, k, w);
+            proptest::prop_assert_eq!(&winnow_all(&text, k, w), &want);
+            proptest::prop_assert_eq!(&reference::winnow(&text, k, w), &want);
         }
     }
 
     #[test]
-    fn winnowing_spans_chunks() {
+    fn winnowing_a_long_text() {
         let text: Vec<u8> = (0..100_000u64).map(|i| b"abcdefgh "[(i * i % 9) as usize]).collect();
-        assert_eq!(winnow(&text, 32, 69), winnow_naive(&text, 32, 69));
+        let want = winnow_naive(&text, 32, 69);
+        assert_eq!(winnow_all(&text, 32, 69), want);
+        assert_eq!(reference::winnow(&text, 32, 69), want);
     }
 
     #[test]
@@ -443,5 +539,181 @@ mod tests {
         let text = format!("{s}\n{s}");
         assert_eq!(cut(&text, 30), format!("{s}\n"));
         assert!(find(&text, 50).is_empty(), "{} chars is under 50", s.chars().count());
+    }
+
+    // ---- the fast finder returns exactly what today's finder returns ----
+
+    /// `find` against the oracle, with a message naming the input.
+    fn same_as_reference(text: &str, min: usize) {
+        let want = reference::find(text, min);
+        let got = find(text, min);
+        assert_eq!(
+            got,
+            want,
+            "min_len {min}, text {:?}",
+            text.chars().take(300).collect::<String>()
+        );
+    }
+
+    /// The largest char boundary at or before `i`.
+    fn floor(text: &str, i: usize) -> usize {
+        let mut i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Canonical-looking text: words (some multi-byte), single spaces,
+    /// line and paragraph breaks, runs of `=`.
+    fn prose() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            6 => "[a-e]{1,7}",
+            2 => Just(" ".to_owned()),
+            1 => Just("\n".to_owned()),
+            1 => Just("\n\n".to_owned()),
+            1 => prop::sample::select(vec!["é", "日本語", "ß", "—", "ü", "σ"]).prop_map(str::to_owned),
+            1 => "={1,40}",
+        ];
+        prop::collection::vec(piece, 0..120).prop_map(|v| v.concat())
+    }
+
+    /// `text` with copies of some of its own spans planted elsewhere, each
+    /// `(source, length, destination)` given as fractions of the text.
+    fn plant(text: &str, plants: &[(u16, usize, u16)]) -> String {
+        let mut t = text.to_owned();
+        for &(from, len, to) in plants {
+            if t.is_empty() {
+                break;
+            }
+            let a = floor(&t, from as usize * t.len() / 65536);
+            let e = floor(&t, a + len);
+            let copy = t[a..e].to_owned();
+            let at = floor(&t, to as usize * t.len() / 65536);
+            t.insert_str(at, &copy);
+        }
+        t
+    }
+
+    /// Lengths around the interesting places: `k = min_len` below 33, the
+    /// default 100, and either side of each.
+    fn min_lens() -> impl proptest::strategy::Strategy<Value = usize> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1usize..40,
+            prop::sample::select(vec![31usize, 32, 33, 50, 64, 99, 100, 101, 150]),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+        #[test]
+        fn same_cuts_as_the_reference_on_planted_repeats(
+            text in prose(),
+            plants in proptest::collection::vec((proptest::prelude::any::<u16>(), 0usize..260, proptest::prelude::any::<u16>()), 0..6),
+            min in min_lens(),
+        ) {
+            same_as_reference(&plant(&text, &plants), min);
+        }
+
+        /// A passage of about `min_len` bytes said several times, with
+        /// one byte changed in some copies: repeats right at the boundary.
+        #[test]
+        fn same_cuts_near_the_minimum(
+            passage in "[a-c ]{90,110}",
+            copies in proptest::collection::vec((0usize..3, proptest::prelude::any::<u8>()), 1..6),
+            sep in proptest::sample::select(vec![" ", "\n", "\n\n", " x ", "é"]),
+            min in proptest::sample::select(vec![90usize, 99, 100, 101, 105, 110]),
+        ) {
+            let mut text = String::new();
+            for (mode, at) in copies {
+                let mut p = passage.clone();
+                if mode == 1 {
+                    let i = at as usize % p.len();
+                    p.replace_range(i..=i, "z");
+                }
+                text.push_str(&p);
+                text.push_str(sep);
+            }
+            same_as_reference(&text, min);
+        }
+
+        #[test]
+        fn same_cuts_on_any_text(text in "\\PC{0,400}", min in 1usize..120) {
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn same_cuts_on_degenerate_texts() {
+        for min in [1, 2, 31, 32, 33, 99, 100, 101] {
+            for n in [0, 1, 2 * min - 1, 2 * min, 2 * min + 1, 3 * min, 700] {
+                same_as_reference(&"=".repeat(n), min);
+                same_as_reference(&"é".repeat(n), min);
+            }
+            // Periodic texts, short periods and periods around `min`, with
+            // and without spaces (without, nothing can be cut and every
+            // anchor extends to the end: keep them short).
+            for period in (1..12).chain([min - 1, min, min + 1, 2 * min]) {
+                let period = period.max(1);
+                for space in [false, true] {
+                    let unit: String = (0..period)
+                        .map(|i| {
+                            if space && i == period / 2 {
+                                ' '
+                            } else {
+                                (b'a' + (i % 7) as u8) as char
+                            }
+                        })
+                        .collect();
+                    same_as_reference(&unit.repeat((4 * min + 40) / period + 2), min);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_cuts_when_a_line_recurs_more_often_than_the_candidates_kept() {
+        // More earlier copies of each window than MAX_CANDIDATES.
+        let line = "this line is boilerplate that recurs many times over the page, x";
+        let mut text = String::new();
+        for i in 0..60 {
+            text.push_str(line);
+            text.push_str(if i % 7 == 0 {
+                " and a longer tail that makes this one unique\n"
+            } else {
+                "\n"
+            });
+        }
+        for min in [20, 50, 64, 65, 100, 130] {
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn same_cuts_on_a_long_generated_text() {
+        // 300 kB of words from a small vocabulary, with planted passages of
+        // every length from 50 to 400 bytes.
+        let mut x = 1u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words = ["the", "of", "a", "text", "said", "twice", "é", "日本", "line", "page"];
+        let mut text = String::new();
+        while text.len() < 300_000 {
+            text.push_str(words[(next() % words.len() as u64) as usize]);
+            text.push(if next() % 15 == 0 { '\n' } else { ' ' });
+        }
+        let plants: Vec<(u16, usize, u16)> =
+            (0..200).map(|i| (next() as u16, 50 + i * 7 % 350, next() as u16)).collect();
+        let text = plant(&text, &plants);
+        for min in [32, 60, 100, 200] {
+            same_as_reference(&text, min);
+        }
     }
 }
