@@ -18,15 +18,25 @@
 //! Linear time in the text, a small table, and no false positives.
 //!
 //! # Speed
-//! This runs on every record, so it is built to cost few instructions per
-//! byte: one pass rolls the hash and keeps the sliding minimum, block by
-//! block (suffix minima of the previous block of `w` windows and the
-//! running minimum of the current one, van Herk and Gil-Werman), with no
-//! data-dependent branch per byte and only `2w` keys in memory; the
-//! selected windows then go through the hash table. Buffers are per thread
-//! and reused, so a record allocates nothing but its result. The result is
-//! exactly that of the straightforward version, which the tests keep as an
-//! oracle (`repeats/reference.rs`).
+//! This runs on every record, and most records hold no repeat, so a cheap
+//! sieve (`Sieve`) looks first: anchors at about one position in twelve, chosen
+//! by content (a space, line break or multi-byte character whose 8 bytes
+//! hash low), keyed by the 32 bytes there; two equal passages hold anchors
+//! with equal keys at the same places. Only a record where two such
+//! anchors `min_len` apart sit in equal runs of `min_len` bytes (or that
+//! the sieve cannot settle cheaply) is winnowed. Short records then cost
+//! about 16 instructions per byte instead of 105; long ones, which hold a
+//! repeat more often than not, about half of what they did.
+//!
+//! Winnowing itself is one pass that rolls the hash and keeps the sliding
+//! minimum block by block (suffix minima of the previous block of `w`
+//! windows and the running minimum of the current one, van Herk and
+//! Gil-Werman), with no data-dependent branch per byte and `2w` keys in
+//! memory; the selected windows then go through the hash table. Buffers
+//! are per thread and reused. The result is exactly that of the
+//! straightforward version, which the tests keep as an oracle
+//! (`repeats/reference.rs`), and the sieve is tested never to pass over a
+//! repeat, against a brute-force search.
 //!
 //! # What is cut
 //! - The two copies must be at least `min_len` bytes apart (a passage said
@@ -93,6 +103,7 @@ struct Scratch {
     head: PrehashedMap<u64, usize>,
     prev: Vec<usize>,
     candidates: Vec<usize>,
+    sieve: Sieve,
 }
 
 /// Tables larger than this many entries are dropped after a record, so
@@ -102,6 +113,9 @@ const KEEP_ENTRIES: usize = 1 << 16;
 impl Scratch {
     fn find(&mut self, text: &str, min_len: usize) -> Vec<Repeat> {
         let b = text.as_bytes();
+        if !self.sieve.may_repeat(b, min_len) {
+            return Vec::new();
+        }
         let k = min_len.min(32);
         let w = min_len - k + 1;
         winnow(b, k, w, &mut self.block, &mut self.suffix, &mut self.anchors);
@@ -160,6 +174,345 @@ impl Scratch {
         }
         out
     }
+}
+
+/// A cheap test that proves most records hold no repeat, so that only the
+/// others pay for winnowing.
+///
+/// A repeat needs two equal runs of at least `L = min_len` bytes, at least
+/// `L` apart. Anchors here are chosen by content alone: every other space,
+/// line break or first byte of a multi-byte character (found 64 bytes at a
+/// time with vector compares; "every other" by a hash of the 8 bytes
+/// there), about one position in twelve of prose. Each anchor
+/// is keyed by the [`GRAM`] bytes starting there, so two equal runs of `L`
+/// bytes hold anchors at the same offsets with the same keys, provided an
+/// anchor falls in the first `Z = L − GRAM + 1` positions of the run (its
+/// *zone*). So the sieve answers "no repeat" only when
+///
+/// 1. no two anchors at least `L` apart with equal keys lie in equal runs
+///    of `L` bytes (checked byte for byte), and
+/// 2. no two positions at least `L` apart whose zones hold no anchor (both
+///    inside stretches of `Z` or more anchor-free positions, which are rare:
+///    lines of `=====`, long tokens) start equal runs of `L` bytes (their
+///    keys are compared after the scan);
+///
+/// anything it cannot settle cheaply (a key seen more than
+/// [`Sieve::CHAIN`] times at least `L` back, too much verifying) counts as
+/// "maybe". A record without a repeat costs about a third of winnowing it;
+/// `L` below `GRAM + 63` (a zone under 64) is not sieved.
+#[derive(Default)]
+struct Sieve {
+    /// Open addressing by key (`key | 1`; 0 is an empty slot): the most
+    /// recent anchor with that key, and its earlier ones as a chain
+    /// through `older`.
+    table: Vec<Slot>,
+    /// `(position, next older)`, [`NONE`]-terminated.
+    older: Vec<(u32, u32)>,
+    /// Stretches `first..=last` of at least `Z` anchor-free positions.
+    gaps: Vec<(usize, usize)>,
+    /// `(key, position)` of the zones inside gaps.
+    gap_keys: Vec<(u64, usize)>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: u64,
+    pos: u32,
+    older: u32,
+}
+
+/// The end of a chain.
+const NONE: u32 = u32::MAX;
+
+impl Sieve {
+    /// Earlier anchors with the same key looked at before giving up.
+    const CHAIN: usize = 16;
+    /// A candidate is an anchor when the hash of its 8 bytes is at most
+    /// this: one in two, so about one position in twelve of prose.
+    const PICK: u64 = u64::MAX / 2;
+
+    /// Whether `b` may hold a repeat of `min_len` bytes: `false` only if
+    /// it holds none (see the type's docs).
+    fn may_repeat(&mut self, b: &[u8], min_len: usize) -> bool {
+        let n = b.len();
+        if n < 2 * min_len {
+            return false;
+        }
+        // Below this the zone is too short to be sure of an anchor in it.
+        if min_len < GRAM + 63 || n >= NONE as usize {
+            return true;
+        }
+        let zone = min_len - GRAM + 1;
+        let last = n - GRAM; // the last position a key fits at
+        self.table.clear();
+        // About one anchor per 12 bytes of prose: a table a third full.
+        self.table.resize((last + 1).div_ceil(4).next_power_of_two().max(16), Slot::default());
+        self.older.clear();
+        self.gaps.clear();
+        // Work spent following chains and comparing bytes, past which the
+        // sieve gives up (long runs of one byte make long chains).
+        let mut budget = 8 * n;
+        let maybe = self.scan(b, min_len, zone, last, &mut budget)
+            || self.gaps_may_repeat(b, min_len, zone, &mut budget);
+        if self.table.len() > KEEP_ENTRIES || self.gap_keys.capacity() > KEEP_ENTRIES {
+            *self = Sieve::default();
+        }
+        maybe
+    }
+
+    /// The anchors, in text order: `true` as soon as two of them prove a
+    /// repeat may exist.
+    #[inline(never)]
+    fn scan(
+        &mut self,
+        b: &[u8],
+        min_len: usize,
+        zone: usize,
+        last: usize,
+        budget: &mut usize,
+    ) -> bool {
+        let mut table = std::mem::take(&mut self.table);
+        let mut mask = table.len() - 1;
+        let mut shift = 64 - table.len().trailing_zeros();
+        let mut keys = 0; // distinct keys in the table
+        let mut next_free = 0; // positions before this are covered by an anchor
+        let mut start = 0;
+        let mut pad = [0u8; 64];
+        let mut maybe = false;
+        'scan: while start <= last {
+            let end = (start + 64).min(last + 1);
+            let bytes: &[u8; 64] = match b.get(start..start + 64) {
+                Some(full) => full.try_into().unwrap_or(&pad),
+                None => {
+                    pad[..b.len() - start].copy_from_slice(&b[start..]);
+                    &pad
+                }
+            };
+            // Bit t: position start + t is an anchor.
+            let mut anchors = candidates(bytes);
+            if end - start < 64 {
+                anchors &= (1u64 << (end - start)) - 1;
+            }
+            while anchors != 0 {
+                let x = start + anchors.trailing_zeros() as usize;
+                anchors &= anchors - 1;
+                let v = u64::from_le_bytes(b[x..x + 8].try_into().unwrap_or_default());
+                if v.wrapping_mul(0x9e37_79b9_7f4a_7c15) > Self::PICK {
+                    continue;
+                }
+                if x - next_free >= zone {
+                    self.gaps.push((next_free, x - 1));
+                }
+                next_free = x + 1;
+                let key = gram_key(b, x) | 1;
+                let mut i = (key >> shift) as usize & mask;
+                while table[i].key != 0 && table[i].key != key {
+                    i = (i + 1) & mask;
+                }
+                let slot = &mut table[i];
+                if slot.key == 0 {
+                    *slot = Slot { key, pos: x as u32, older: NONE };
+                    keys += 1;
+                    if 3 * keys > table.len() {
+                        table = grown(table);
+                        (mask, shift) = (table.len() - 1, 64 - table.len().trailing_zeros());
+                    }
+                    continue;
+                }
+                // Earlier anchors with this key, most recent first.
+                let (y, c) = (slot.pos, slot.older);
+                slot.older = self.older.len() as u32;
+                slot.pos = x as u32;
+                self.older.push((y, c));
+                if self.earlier_copy(b, min_len, x, (y, c), budget) {
+                    maybe = true;
+                    break 'scan;
+                }
+            }
+            start = end;
+        }
+        if !maybe && last + 1 - next_free >= zone {
+            self.gaps.push((next_free, last));
+        }
+        self.table = table;
+        maybe
+    }
+
+    /// Whether an anchor at `x`, whose earlier anchors with the same key
+    /// are `y` then the chain from `c`, proves a repeat may exist.
+    fn earlier_copy(
+        &self,
+        b: &[u8],
+        min_len: usize,
+        x: usize,
+        (mut y, mut c): (u32, u32),
+        budget: &mut usize,
+    ) -> bool {
+        let mut looked = 0;
+        loop {
+            let y_ = y as usize;
+            if x - y_ >= min_len {
+                if looked == Self::CHAIN {
+                    return true; // more earlier copies than we look at
+                }
+                looked += 1;
+                let (run, cost) = run_at_least(b, y_, x, min_len);
+                if run {
+                    return true;
+                }
+                *budget = budget.saturating_sub(cost);
+            }
+            *budget = budget.saturating_sub(1);
+            if *budget == 0 {
+                return true;
+            }
+            match self.older.get(c as usize) {
+                Some(&(p, next)) => (y, c) = (p, next),
+                None => return false,
+            }
+        }
+    }
+
+    /// Whether two zones without an anchor may start equal runs of
+    /// `min_len` bytes at least `min_len` apart: each zone inside a gap is
+    /// keyed, and equal keys are checked byte for byte.
+    fn gaps_may_repeat(
+        &mut self,
+        b: &[u8],
+        min_len: usize,
+        zone: usize,
+        budget: &mut usize,
+    ) -> bool {
+        self.gap_keys.clear();
+        for &(first, last) in &self.gaps {
+            for j in first..=last + 1 - zone {
+                self.gap_keys.push((gram_key(b, j), j));
+            }
+        }
+        if self.gap_keys.len() < 2 {
+            return false;
+        }
+        self.gap_keys.sort_unstable();
+        for group in self.gap_keys.chunk_by(|a, b| a.0 == b.0) {
+            for (k, &(_, x)) in group.iter().enumerate() {
+                for &(_, y) in &group[..k] {
+                    if x - y >= min_len {
+                        let (run, cost) = run_at_least(b, y, x, min_len);
+                        if run {
+                            return true;
+                        }
+                        *budget = budget.saturating_sub(cost);
+                    }
+                    *budget = budget.saturating_sub(1);
+                    if *budget == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// `table` at twice the size, its entries placed again.
+#[cold]
+fn grown(table: Vec<Slot>) -> Vec<Slot> {
+    let mut out = vec![Slot::default(); 2 * table.len()];
+    let (mask, shift) = (out.len() - 1, 64 - out.len().trailing_zeros());
+    for e in table.into_iter().filter(|e| e.key != 0) {
+        let mut i = (e.key >> shift) as usize & mask;
+        while out[i].key != 0 {
+            i = (i + 1) & mask;
+        }
+        out[i] = e;
+    }
+    out
+}
+
+/// Bit `t` set iff `block[t]` may start an anchor: a space, a line break
+/// or the first byte of a multi-byte character, so that text in any script
+/// has candidates every few bytes. Written so that LLVM vectorizes it (a
+/// byte-wise compare into a `0/1` array, each 8 bytes of which one multiply
+/// packs into 8 bits, as in `neardup-sketch`'s word scanner).
+#[inline(always)]
+fn candidates(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &c) in flags.iter_mut().zip(block) {
+        *f = u8::from(c == b' ' || c == b'\n' || c >= 0xC0);
+    }
+    let mut mask = 0u64;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+        mask |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
+}
+
+/// Bytes of text that key an anchor.
+const GRAM: usize = 32;
+
+/// A hash of the [`GRAM`] bytes at `x`: collisions only cost a check.
+#[inline(always)]
+fn gram_key(b: &[u8], x: usize) -> u64 {
+    let Some(g) = b.get(x..).and_then(|r| r.first_chunk::<GRAM>()) else {
+        return 0;
+    };
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&g[8 * i..8 * i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let h = word(0).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ word(1).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+        ^ word(2).wrapping_mul(0x1656_67b1_9e37_79f9)
+        ^ word(3).wrapping_mul(0x85eb_ca77_c2b2_ae63);
+    h ^ (h >> 29)
+}
+
+/// Whether the bytes at `x` and `y < x` agree over a run of at least
+/// `len` bytes around them, and how many bytes that took to find out.
+#[inline]
+fn run_at_least(b: &[u8], y: usize, x: usize, len: usize) -> (bool, usize) {
+    let fwd = common_prefix(&b[x..], &b[y..], len);
+    if fwd >= len {
+        return (true, fwd);
+    }
+    let back = common_suffix(&b[..x], &b[..y], len - fwd);
+    (fwd + back >= len, fwd + back + 1)
+}
+
+/// Length of the common prefix of `a` and `b`, counted up to `max`.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8], max: usize) -> usize {
+    let n = a.len().min(b.len()).min(max);
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let d = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the common suffix of `a` and `b`, counted up to `max`.
+#[inline]
+fn common_suffix(a: &[u8], b: &[u8], max: usize) -> usize {
+    let n = a.len().min(b.len()).min(max);
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    for (x, y) in a.rchunks_exact(8).zip(b.rchunks_exact(8)) {
+        let d = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if d != 0 {
+            return i + (d.leading_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[..n - i].iter().rev().zip(b[..n - i].iter().rev()).take_while(|(x, y)| x == y).count()
 }
 
 /// Low bits of a window key that hold its position (inverted, so that the
@@ -713,6 +1066,93 @@ mod tests {
             (0..200).map(|i| (next() as u16, 50 + i * 7 % 350, next() as u16)).collect();
         let text = plant(&text, &plants);
         for min in [32, 60, 100, 200] {
+            same_as_reference(&text, min);
+        }
+    }
+
+    // ---- the sieve ----
+
+    /// The condition the sieve decides, by brute force: two equal runs of
+    /// `len` bytes at least `len` apart.
+    fn has_long_repeat(b: &[u8], len: usize) -> bool {
+        (len..b.len()).any(|d| {
+            let mut run = 0;
+            (d..b.len()).any(|x| {
+                run = if b[x] == b[x - d] { run + 1 } else { 0 };
+                run >= len
+            })
+        })
+    }
+
+    fn sieve_says(text: &str, min: usize) -> bool {
+        Sieve::default().may_repeat(text.as_bytes(), min)
+    }
+
+    /// Text with few anchors: long tokens, runs of one byte, no-space
+    /// scripts, so that repeats hide in stretches without one.
+    fn sparse() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[a-f]{1,40}",
+            1 => Just(" ".to_owned()),
+            1 => Just("\n".to_owned()),
+            2 => "={1,150}",
+            1 => "[日本語のテキ]{1,30}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+        /// "No repeat" is only ever said of text without two equal runs of
+        /// `min_len` bytes `min_len` apart, however few anchors it has.
+        #[test]
+        fn the_sieve_never_hides_a_repeat(
+            text in proptest::prop_oneof![prose(), sparse()],
+            plants in proptest::collection::vec((proptest::prelude::any::<u16>(), 90usize..300, proptest::prelude::any::<u16>()), 0..4),
+            min in proptest::sample::select(vec![95usize, 100, 101, 130]),
+        ) {
+            let text = plant(&text, &plants);
+            if !sieve_says(&text, min) {
+                proptest::prop_assert!(!has_long_repeat(text.as_bytes(), min));
+            }
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn the_sieve_clears_prose_without_repeats_and_flags_one() {
+        let mut x = 7u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut text = String::new();
+        while text.len() < 6_000 {
+            let len = 2 + next() % 8;
+            text.extend((0..len).map(|_| (b'a' + (next() % 26) as u8) as char));
+            text.push(if next() % 12 == 0 { '\n' } else { ' ' });
+        }
+        assert!(!has_long_repeat(text.as_bytes(), 100));
+        assert!(!sieve_says(&text, 100), "prose without repeats goes to winnowing");
+        let said_twice = format!("{text}{}", &text[2_000..2_150]);
+        assert!(sieve_says(&said_twice, 100));
+        assert!(!find(&said_twice, 100).is_empty());
+    }
+
+    #[test]
+    fn repeats_without_anchors_are_found() {
+        // Lines of `=`, a long token and Japanese without spaces: stretches
+        // with no anchor, where the sieve compares zones after the scan.
+        let token: String = (0..130).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
+        let jp = "日本語のテキストが二回繰り返される場合も同じように扱う".repeat(3);
+        for (piece, min) in [("=".repeat(130), 100), (token, 100), (jp, 100)] {
+            let text = format!("start of the text\n{piece}\nin between, other words\n{piece}\nend");
+            assert!(has_long_repeat(text.as_bytes(), min));
+            assert!(sieve_says(&text, min), "{piece}");
             same_as_reference(&text, min);
         }
     }
