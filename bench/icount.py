@@ -11,8 +11,10 @@ byte for each kernel on short records (the speed sample, ~650 bytes each) and lo
 small debdocs corpus, ~25 kB each), the first `--mb` MB of each.
 
 `--baseline REV` builds the same harness against the code at git revision REV (in a temporary
-worktree; the harness file is copied in, it only uses public APIs) and prints both, with the
-ratio. Bytes are what the kernel reads: the original text for `normalize*`, the canonical text
+worktree; the harness file is copied in, it only uses public APIs; the build is kept in
+bench/out/icount/COMMIT/) and prints both, with the ratio. `--check` (with `--baseline`) first compares what the two builds compute, record by record,
+on both inputs and on `--check-also` files (default: the full corpus): canonical text and bytes,
+offset map, repeats, shingles, MinHash and OPH signatures; any difference fails. Bytes are what the kernel reads: the original text for `normalize*`, the canonical text
 for `repeats`, the canonical text with line breaks as spaces for `shingle`, `minhash`, `oph`
 (whose instructions are divided by those bytes too, so the columns add up per byte of text).
 """
@@ -65,6 +67,25 @@ def baseline_tree(rev: str, tmp: Path) -> Path:
     return tree
 
 
+def baseline_exe(rev: str, tmp: Path) -> Path:
+    """The harness built against `rev`, cached in bench/out/ by commit."""
+    commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    cache = ROOT / "bench" / "out" / "icount" / commit
+    exe = cache / "icount"
+    harness = ROOT / "crates/neardup-core/benches/icount.rs"
+    if exe.exists() and (cache / "icount.rs").read_bytes() == harness.read_bytes():
+        return exe
+    try:
+        built = build(baseline_tree(rev, tmp), cache / "target")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.copy(built, exe)
+    shutil.copy(harness, cache / "icount.rs")
+    return exe
+
+
 def count(exe: Path, kernel: str, data: Path, mb: int) -> tuple[int, int]:
     """(instructions, bytes) of one kernel over the first `mb` MB of `data`."""
     with tempfile.NamedTemporaryFile(suffix=".cg") as out:
@@ -77,11 +98,42 @@ def count(exe: Path, kernel: str, data: Path, mb: int) -> tuple[int, int]:
     return ir, json.loads(p.stdout.strip().splitlines()[-1])["bytes"]
 
 
+FIELDS = ["canonical", "offset map", "canonical bytes", "repeats", "shingles", "minhash", "oph"]
+
+
+def check(exes: dict, paths: list[Path]) -> bool:
+    """Whether every build computes the same for every record of every file."""
+    same = True
+    for path in paths:
+        outs = {}
+        for name, exe in exes.items():
+            p = subprocess.run([str(exe), "digest", str(path)], stdout=subprocess.PIPE, text=True)
+            if p.returncode != 0:
+                sys.exit(f"icount: digest of {path} failed with {name}")
+            outs[name] = p.stdout.splitlines()
+        (a, la), (b, lb) = outs.items()
+        if len(la) != len(lb):
+            print(f"check {path}: {a} {len(la)} records, {b} {len(lb)}")
+            same = False
+            continue
+        diff = [0] * len(FIELDS)
+        for x, y in zip(la, lb):
+            for k, (u, v) in enumerate(zip(x.split(), y.split())):
+                if u != v and k < len(FIELDS):
+                    diff[k] += 1
+        bad = {f: d for f, d in zip(FIELDS, diff) if d}
+        print(f"check {path}: {len(la) - 1} records, " + (f"DIFFERENT {bad}" if bad else "identical"))
+        same &= not bad
+    return same
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", metavar="REV", help="also measure the code at this git revision")
     ap.add_argument("--kernels", default=",".join(KERNELS))
     ap.add_argument("--mb", type=int, default=4, help="MB of each input (default 4)")
+    ap.add_argument("--check", action="store_true", help="compare results with --baseline first")
+    ap.add_argument("--check-also", type=Path, nargs="*", default=[CORPUS / "full" / "all.jsonl"])
     ap.add_argument("--short", type=Path, default=CORPUS / "speed" / "sample-60000.jsonl")
     ap.add_argument("--long", type=Path, default=CORPUS / "small" / "all.jsonl")
     args = ap.parse_args()
@@ -93,11 +145,13 @@ def main() -> int:
         tmp = Path(tmp)
         exes = {"current": build(ROOT, ROOT / "target")}
         if args.baseline:
-            try:
-                exes = {"baseline": build(baseline_tree(args.baseline, tmp), tmp / "target"), **exes}
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            exes = {"baseline": baseline_exe(args.baseline, tmp), **exes}
+        if args.check:
+            if not args.baseline:
+                sys.exit("icount: --check needs --baseline")
+            if not check(exes, [*inputs.values(), *(p for p in args.check_also if p.exists())]):
+                return 1
+            print()
         cols = list(exes)
         head = "| kernel | input | " + " | ".join(f"{c} Ir/byte" for c in cols)
         head += " | × fewer |" if args.baseline else " |"

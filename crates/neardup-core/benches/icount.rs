@@ -14,7 +14,10 @@
 //! canonical texts), `shingle` (word 5-gram hashes of the canonical text
 //! with line breaks as spaces, as near-duplicate fingerprints take them),
 //! `minhash` and `oph` (sketch of the shingle set, 128 slots), `none` (the
-//! preparation alone). Everything a kernel needs is prepared before it runs,
+//! preparation alone). `digest` prints, per record, a hash of everything
+//! these kernels compute (canonical text and bytes, offset map, repeats,
+//! shingles, both signatures), so that two builds can be compared record
+//! by record (`bench/icount.py --check`). Everything a kernel needs is prepared before it runs,
 //! in functions callgrind does not collect; the kernel is one
 //! `#[inline(never)]` function named `kernel_<name>`. Prints the bytes the
 //! kernel read (canonical bytes except for `normalize*`, which read the
@@ -27,6 +30,7 @@ use std::process::ExitCode;
 use neardup_core::repeats;
 use neardup_sketch::{shingle, Shingling, SketchKind, Sketcher};
 use neardup_text::{Normalizer, OffsetMap};
+use xxhash_rust::xxh3::xxh3_64;
 
 fn texts(path: &str, limit: usize) -> Vec<String> {
     let data = fs_err::read_to_string(path).unwrap();
@@ -109,6 +113,41 @@ fn kernel_sketch(sk: &Sketcher, sets: &[Vec<u64>]) -> usize {
     sum
 }
 
+/// One line per record: xxh3 of each result, in a fixed order.
+fn digest(n: &Normalizer, raw: &[String]) {
+    use std::io::Write;
+    let minhash = Sketcher::new(SketchKind::MinHash, 128, 1).unwrap();
+    let oph = Sketcher::new(SketchKind::Oph, 128, 1).unwrap();
+    let (mut canon, mut map, mut bytes) = (String::new(), OffsetMap::new(), Vec::new());
+    let (mut h, mut sig, mut words) = (Vec::new(), Vec::new(), Vec::new());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for t in raw {
+        let mut parts = Vec::new();
+        n.normalize_into(t, &mut canon, Some(&mut map));
+        parts.push(xxh3_64(canon.as_bytes()));
+        words.clear();
+        map.encode(&mut words);
+        parts.push(xxh3_64(&words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()));
+        n.normalize_bytes_into(t, &mut bytes);
+        parts.push(xxh3_64(&bytes));
+        let cuts: Vec<u64> = repeats::find(&canon, 100)
+            .iter()
+            .flat_map(|r| [r.range.start as u64, r.range.end as u64, r.first as u64])
+            .collect();
+        parts.push(xxh3_64(&cuts.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()));
+        let f = flat(&canon);
+        Shingling::Word(5).shingle_hashes(&f, 0, &mut h);
+        parts.push(xxh3_64(&h.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()));
+        shingle::into_set(&mut h);
+        for sk in [&minhash, &oph] {
+            sk.sketch(&h, &mut sig);
+            parts.push(xxh3_64(&sig.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()));
+        }
+        let line: Vec<String> = parts.iter().map(|p| format!("{p:016x}")).collect();
+        writeln!(out, "{}", line.join(" ")).unwrap();
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let [kernel, path, rest @ ..] = args.as_slice() else {
@@ -148,6 +187,10 @@ fn main() -> ExitCode {
             (flat_bytes, kernel_oph(&sk, &sets()))
         }
         "none" => (raw_bytes, 0),
+        "digest" => {
+            digest(&n, &raw);
+            (raw_bytes, 0)
+        }
         "repeat-share" => {
             // How much of the text lies in records that hold a repeat: what
             // a pre-filter cannot skip.
