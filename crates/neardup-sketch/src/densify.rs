@@ -343,7 +343,9 @@ mod tests {
             let d = Densifier::new(k, rng.next_u64());
             assert_eq!(d.forward.is_empty(), k > MAX_CACHED_K);
             assert_eq!(d.first.is_empty(), k > MAX_FIRST_K);
-            for filled in [1usize, 2, 3, 16, k / 10, k / 4, k / 2, 3 * k / 4, k - 5, k - 1] {
+            for filled in
+                [1usize, 2, 3, 16, k / 10, k / 4, k / 2, 3 * k / 4, k.saturating_sub(5), k - 1]
+            {
                 let filled = filled.clamp(1, k);
                 let mut sig = vec![EMPTY; k];
                 for _ in 0..filled {
