@@ -743,14 +743,20 @@ impl<M: MapSink> Emitter<'_, M> {
     fn flush(&mut self) -> usize {
         if let Some(p) = self.pending.take() {
             let canon = self.out.len();
-            let ws = match p.newlines {
-                0 => " ",
-                1 => "\n",
-                _ => "\n\n",
+            // One or two bytes, written and compared inline (a `memcpy`
+            // and a `memcmp` call cost more than the rest of a flush).
+            let (c, len) = match p.newlines {
+                0 => (' ', 1),
+                1 => ('\n', 1),
+                _ => ('\n', 2),
             };
-            self.out.push_str(ws);
-            if &self.input[p.orig..p.orig_end] == ws.as_bytes() {
-                self.map.exact(canon, p.orig, ws.len());
+            self.out.push(c);
+            if len == 2 {
+                self.out.push(c);
+            }
+            let orig = &self.input[p.orig..p.orig_end];
+            if orig.len() == len && orig.iter().all(|&b| b == c as u8) {
+                self.map.exact(canon, p.orig, len);
             } else {
                 self.map.group(canon, p.orig, p.orig_end);
             }
