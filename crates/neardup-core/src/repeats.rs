@@ -17,6 +17,27 @@
 //! is verified byte for byte and extended both ways to the longest match.
 //! Linear time in the text, a small table, and no false positives.
 //!
+//! # Speed
+//! This runs on every record, and most records hold no repeat, so a cheap
+//! sieve (`Sieve`) looks first: anchors at about one position in twelve, chosen
+//! by content (a space, line break or multi-byte character whose 8 bytes
+//! hash low), keyed by the 32 bytes there; two equal passages hold anchors
+//! with equal keys at the same places. Only a record where two such
+//! anchors `min_len` apart sit in equal runs of `min_len` bytes (or that
+//! the sieve cannot settle cheaply) is winnowed. Short records then cost
+//! about 16 instructions per byte instead of 105; long ones, which hold a
+//! repeat more often than not, about half of what they did.
+//!
+//! Winnowing itself is one pass that rolls the hash and keeps the sliding
+//! minimum block by block (suffix minima of the previous block of `w`
+//! windows and the running minimum of the current one, van Herk and
+//! Gil-Werman), with no data-dependent branch per byte and `2w` keys in
+//! memory; the selected windows then go through the hash table. Buffers
+//! are per thread and reused. The result is exactly that of the
+//! straightforward version, which the tests keep as an oracle
+//! (`repeats/reference.rs`), and the sieve is tested never to pass over a
+//! repeat, against a brute-force search.
+//!
 //! # What is cut
 //! - The two copies must be at least `min_len` bytes apart (a passage said
 //!   twice, not a run of `=====`), and the repeat must reach `min_len`
@@ -29,7 +50,11 @@
 //!   stays.
 
 use crate::hashing::PrehashedMap;
+use std::cell::RefCell;
 use std::ops::Range;
+
+#[cfg(test)]
+mod reference;
 
 /// A later copy found in canonical text: cut `range`, first seen at
 /// `first`.
@@ -48,56 +73,446 @@ const MAX_CANDIDATES: usize = 8;
 /// Finds later copies of passages of at least `min_len` characters in
 /// canonical `text`. Spans are sorted and disjoint.
 pub fn find(text: &str, min_len: usize) -> Vec<Repeat> {
-    let b = text.as_bytes();
     let min_len = min_len.max(1);
     // Too short to hold two copies.
-    if b.len() < 2 * min_len {
+    if text.len() < 2 * min_len {
         return Vec::new();
     }
-    let k = min_len.min(32);
-    let w = min_len - k + 1;
-    let anchors = winnow(b, k, w);
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => s.find(text, min_len),
+        // Not reentrant, so never taken; a fresh scratch would do.
+        Err(_) => Scratch::default().find(text, min_len),
+    })
+}
 
-    // Earlier anchors by hash, as chains through `prev` (most recent
-    // first): no allocation per anchor.
-    let mut head: PrehashedMap<u64, usize> = PrehashedMap::default();
-    head.reserve(anchors.len());
-    let mut prev: Vec<usize> = Vec::with_capacity(anchors.len());
-    let mut candidates: Vec<usize> = Vec::with_capacity(MAX_CANDIDATES);
-    let mut out: Vec<Repeat> = Vec::new();
-    let mut covered = 0; // Bytes before this are already inside a cut.
-    for (idx, &(p, h)) in anchors.iter().enumerate() {
-        let last = head.insert(h, idx);
-        prev.push(last.unwrap_or(usize::MAX));
-        if p < covered {
-            continue;
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Buffers reused across the records a thread analyses.
+#[derive(Default)]
+struct Scratch {
+    /// Keys of the windows of the current block, and suffix minima of the
+    /// previous block's keys (see [`winnow`]).
+    block: Vec<u64>,
+    suffix: Vec<u64>,
+    /// Selected windows `(position, hash)`, in text order.
+    anchors: Vec<(usize, u64)>,
+    /// Earlier anchors by hash, as chains through `prev` (most recent
+    /// first): no allocation per anchor.
+    head: PrehashedMap<u64, usize>,
+    prev: Vec<usize>,
+    candidates: Vec<usize>,
+    sieve: Sieve,
+}
+
+/// Tables larger than this many entries are dropped after a record, so
+/// that one huge record does not make every later `clear` slow.
+const KEEP_ENTRIES: usize = 1 << 16;
+
+impl Scratch {
+    fn find(&mut self, text: &str, min_len: usize) -> Vec<Repeat> {
+        let b = text.as_bytes();
+        if !self.sieve.may_repeat(b, min_len) {
+            return Vec::new();
         }
-        candidates.clear();
-        let mut j = last.unwrap_or(usize::MAX);
-        while j != usize::MAX && candidates.len() < MAX_CANDIDATES {
-            candidates.push(anchors[j].0);
-            j = prev[j];
+        let k = min_len.min(32);
+        let w = min_len - k + 1;
+        winnow(b, k, w, &mut self.block, &mut self.suffix, &mut self.anchors);
+        let out = self.matches(text, min_len);
+        if self.head.capacity() > KEEP_ENTRIES {
+            self.head = PrehashedMap::default();
         }
-        let Some((range, first)) = longest_match(b, &candidates, p, covered, min_len) else {
-            continue;
-        };
-        // Snap at once, so that the next match may start where these
-        // words end (a raw match can overshoot into the next word).
-        let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
-        if char_len(text, words.clone()) < min_len {
-            continue;
+        if self.anchors.capacity() > KEEP_ENTRIES {
+            self.anchors = Vec::new();
+            self.prev = Vec::new();
         }
-        covered = words.end;
-        // Separators taken by snapping may touch the previous cut: keep
-        // the cuts disjoint.
-        if let Some(prev) = out.last() {
-            cut.start = cut.start.max(prev.range.end);
+        out
+    }
+
+    /// Looks each anchor up among the earlier ones with its hash, in text
+    /// order; a verified match long enough becomes a cut.
+    fn matches(&mut self, text: &str, min_len: usize) -> Vec<Repeat> {
+        let b = text.as_bytes();
+        let anchors = &self.anchors;
+        let (head, prev, candidates) = (&mut self.head, &mut self.prev, &mut self.candidates);
+        head.clear();
+        head.reserve(anchors.len());
+        prev.clear();
+        let mut out: Vec<Repeat> = Vec::new();
+        let mut covered = 0; // Bytes before this are already inside a cut.
+        for (idx, &(p, h)) in anchors.iter().enumerate() {
+            let last = head.insert(h, idx);
+            prev.push(last.unwrap_or(usize::MAX));
+            if p < covered {
+                continue;
+            }
+            candidates.clear();
+            let mut j = last.unwrap_or(usize::MAX);
+            while j != usize::MAX && candidates.len() < MAX_CANDIDATES {
+                candidates.push(anchors[j].0);
+                j = prev[j];
+            }
+            let Some((range, first)) = longest_match(b, candidates, p, covered, min_len) else {
+                continue;
+            };
+            // Snap at once, so that the next match may start where these
+            // words end (a raw match can overshoot into the next word).
+            let Some((words, mut cut)) = snap(text, range.clone()) else { continue };
+            if char_len(text, words.clone()) < min_len {
+                continue;
+            }
+            covered = words.end;
+            // Separators taken by snapping may touch the previous cut: keep
+            // the cuts disjoint.
+            if let Some(prev) = out.last() {
+                cut.start = cut.start.max(prev.range.end);
+            }
+            if cut.start < cut.end {
+                out.push(Repeat { range: cut, first: first + words.start - range.start });
+            }
         }
-        if cut.start < cut.end {
-            out.push(Repeat { range: cut, first: first + words.start - range.start });
+        out
+    }
+}
+
+/// A cheap test that proves most records hold no repeat, so that only the
+/// others pay for winnowing.
+///
+/// A repeat needs two equal runs of at least `L = min_len` bytes, at least
+/// `L` apart. Anchors here are chosen by content alone: every other space,
+/// line break or first byte of a multi-byte character (found 64 bytes at a
+/// time with vector compares; "every other" by a hash of the 8 bytes
+/// there), about one position in twelve of prose. Each anchor
+/// is keyed by the [`GRAM`] bytes starting there, so two equal runs of `L`
+/// bytes hold anchors at the same offsets with the same keys, provided an
+/// anchor falls in the first `Z = L − GRAM + 1` positions of the run (its
+/// *zone*). So the sieve answers "no repeat" only when
+///
+/// 1. no two anchors at least `L` apart with equal keys lie in equal runs
+///    of `L` bytes (checked byte for byte), and
+/// 2. no two positions at least `L` apart whose zones hold no anchor (both
+///    inside stretches of `Z` or more anchor-free positions, which are rare:
+///    lines of `=====`, long tokens) start equal runs of `L` bytes (their
+///    keys are compared after the scan);
+///
+/// anything it cannot settle cheaply (a key seen more than
+/// [`Sieve::CHAIN`] times at least `L` back, too much verifying) counts as
+/// "maybe". A record without a repeat costs about a third of winnowing it;
+/// `L` below `GRAM + 63` (a zone under 64) is not sieved.
+#[derive(Default)]
+struct Sieve {
+    /// Open addressing by key (`key | 1`; 0 is an empty slot): the most
+    /// recent anchor with that key, and its earlier ones as a chain
+    /// through `older`.
+    table: Vec<Slot>,
+    /// `(position, next older)`, [`NONE`]-terminated.
+    older: Vec<(u32, u32)>,
+    /// Stretches `first..=last` of at least `Z` anchor-free positions.
+    gaps: Vec<(usize, usize)>,
+    /// `(key, position)` of the zones inside gaps.
+    gap_keys: Vec<(u64, usize)>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: u64,
+    pos: u32,
+    older: u32,
+}
+
+/// The end of a chain.
+const NONE: u32 = u32::MAX;
+
+impl Sieve {
+    /// Earlier anchors with the same key looked at before giving up.
+    const CHAIN: usize = 16;
+    /// A candidate is an anchor when the hash of its 8 bytes is at most
+    /// this: one in two, so about one position in twelve of prose.
+    const PICK: u64 = u64::MAX / 2;
+
+    /// Whether `b` may hold a repeat of `min_len` bytes: `false` only if
+    /// it holds none (see the type's docs).
+    fn may_repeat(&mut self, b: &[u8], min_len: usize) -> bool {
+        let n = b.len();
+        if n < 2 * min_len {
+            return false;
+        }
+        // Below this the zone is too short to be sure of an anchor in it.
+        if min_len < GRAM + 63 || n >= NONE as usize {
+            return true;
+        }
+        let zone = min_len - GRAM + 1;
+        let last = n - GRAM; // the last position a key fits at
+        self.table.clear();
+        // About one anchor per 12 bytes of prose: a table a third full.
+        self.table.resize((last + 1).div_ceil(4).next_power_of_two().max(16), Slot::default());
+        self.older.clear();
+        self.gaps.clear();
+        // Work spent following chains and comparing bytes, past which the
+        // sieve gives up (long runs of one byte make long chains).
+        let mut budget = 8 * n;
+        let maybe = self.scan(b, min_len, zone, last, &mut budget)
+            || self.gaps_may_repeat(b, min_len, zone, &mut budget);
+        if self.table.len() > KEEP_ENTRIES || self.gap_keys.capacity() > KEEP_ENTRIES {
+            *self = Sieve::default();
+        }
+        maybe
+    }
+
+    /// The anchors, in text order: `true` as soon as two of them prove a
+    /// repeat may exist.
+    #[inline(never)]
+    fn scan(
+        &mut self,
+        b: &[u8],
+        min_len: usize,
+        zone: usize,
+        last: usize,
+        budget: &mut usize,
+    ) -> bool {
+        let mut table = std::mem::take(&mut self.table);
+        let mut mask = table.len() - 1;
+        let mut shift = 64 - table.len().trailing_zeros();
+        let mut keys = 0; // distinct keys in the table
+        let mut next_free = 0; // positions before this are covered by an anchor
+        let mut start = 0;
+        let mut pad = [0u8; 64];
+        let mut maybe = false;
+        'scan: while start <= last {
+            let end = (start + 64).min(last + 1);
+            let bytes: &[u8; 64] = match b.get(start..start + 64) {
+                Some(full) => full.try_into().unwrap_or(&pad),
+                None => {
+                    pad[..b.len() - start].copy_from_slice(&b[start..]);
+                    &pad
+                }
+            };
+            // Bit t: position start + t is an anchor.
+            let mut anchors = candidates(bytes);
+            if end - start < 64 {
+                anchors &= (1u64 << (end - start)) - 1;
+            }
+            while anchors != 0 {
+                let x = start + anchors.trailing_zeros() as usize;
+                anchors &= anchors - 1;
+                let v = u64::from_le_bytes(b[x..x + 8].try_into().unwrap_or_default());
+                if v.wrapping_mul(0x9e37_79b9_7f4a_7c15) > Self::PICK {
+                    continue;
+                }
+                if x - next_free >= zone {
+                    self.gaps.push((next_free, x - 1));
+                }
+                next_free = x + 1;
+                let key = gram_key(b, x) | 1;
+                let mut i = (key >> shift) as usize & mask;
+                while table[i].key != 0 && table[i].key != key {
+                    i = (i + 1) & mask;
+                }
+                let slot = &mut table[i];
+                if slot.key == 0 {
+                    *slot = Slot { key, pos: x as u32, older: NONE };
+                    keys += 1;
+                    if 3 * keys > table.len() {
+                        table = grown(table);
+                        (mask, shift) = (table.len() - 1, 64 - table.len().trailing_zeros());
+                    }
+                    continue;
+                }
+                // Earlier anchors with this key, most recent first.
+                let (y, c) = (slot.pos, slot.older);
+                slot.older = self.older.len() as u32;
+                slot.pos = x as u32;
+                self.older.push((y, c));
+                if self.earlier_copy(b, min_len, x, (y, c), budget) {
+                    maybe = true;
+                    break 'scan;
+                }
+            }
+            start = end;
+        }
+        if !maybe && last + 1 - next_free >= zone {
+            self.gaps.push((next_free, last));
+        }
+        self.table = table;
+        maybe
+    }
+
+    /// Whether an anchor at `x`, whose earlier anchors with the same key
+    /// are `y` then the chain from `c`, proves a repeat may exist.
+    fn earlier_copy(
+        &self,
+        b: &[u8],
+        min_len: usize,
+        x: usize,
+        (mut y, mut c): (u32, u32),
+        budget: &mut usize,
+    ) -> bool {
+        let mut looked = 0;
+        loop {
+            let y_ = y as usize;
+            if x - y_ >= min_len {
+                if looked == Self::CHAIN {
+                    return true; // more earlier copies than we look at
+                }
+                looked += 1;
+                let (run, cost) = run_at_least(b, y_, x, min_len);
+                if run {
+                    return true;
+                }
+                *budget = budget.saturating_sub(cost);
+            }
+            *budget = budget.saturating_sub(1);
+            if *budget == 0 {
+                return true;
+            }
+            match self.older.get(c as usize) {
+                Some(&(p, next)) => (y, c) = (p, next),
+                None => return false,
+            }
         }
     }
+
+    /// Whether two zones without an anchor may start equal runs of
+    /// `min_len` bytes at least `min_len` apart: each zone inside a gap is
+    /// keyed, and equal keys are checked byte for byte.
+    fn gaps_may_repeat(
+        &mut self,
+        b: &[u8],
+        min_len: usize,
+        zone: usize,
+        budget: &mut usize,
+    ) -> bool {
+        self.gap_keys.clear();
+        for &(first, last) in &self.gaps {
+            for j in first..=last + 1 - zone {
+                self.gap_keys.push((gram_key(b, j), j));
+            }
+        }
+        if self.gap_keys.len() < 2 {
+            return false;
+        }
+        self.gap_keys.sort_unstable();
+        for group in self.gap_keys.chunk_by(|a, b| a.0 == b.0) {
+            for (k, &(_, x)) in group.iter().enumerate() {
+                for &(_, y) in &group[..k] {
+                    if x - y >= min_len {
+                        let (run, cost) = run_at_least(b, y, x, min_len);
+                        if run {
+                            return true;
+                        }
+                        *budget = budget.saturating_sub(cost);
+                    }
+                    *budget = budget.saturating_sub(1);
+                    if *budget == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// `table` at twice the size, its entries placed again.
+#[cold]
+fn grown(table: Vec<Slot>) -> Vec<Slot> {
+    let mut out = vec![Slot::default(); 2 * table.len()];
+    let (mask, shift) = (out.len() - 1, 64 - out.len().trailing_zeros());
+    for e in table.into_iter().filter(|e| e.key != 0) {
+        let mut i = (e.key >> shift) as usize & mask;
+        while out[i].key != 0 {
+            i = (i + 1) & mask;
+        }
+        out[i] = e;
+    }
     out
+}
+
+/// Bit `t` set iff `block[t]` may start an anchor: a space, a line break
+/// or the first byte of a multi-byte character, so that text in any script
+/// has candidates every few bytes. Written so that LLVM vectorizes it (a
+/// byte-wise compare into a `0/1` array, each 8 bytes of which one multiply
+/// packs into 8 bits, as in `neardup-sketch`'s word scanner).
+#[inline(always)]
+fn candidates(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &c) in flags.iter_mut().zip(block) {
+        *f = u8::from(c == b' ' || c == b'\n' || c >= 0xC0);
+    }
+    let mut mask = 0u64;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+        mask |= (w.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
+}
+
+/// Bytes of text that key an anchor.
+const GRAM: usize = 32;
+
+/// A hash of the [`GRAM`] bytes at `x`: collisions only cost a check.
+#[inline(always)]
+fn gram_key(b: &[u8], x: usize) -> u64 {
+    let Some(g) = b.get(x..).and_then(|r| r.first_chunk::<GRAM>()) else {
+        return 0;
+    };
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&g[8 * i..8 * i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let h = word(0).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ word(1).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+        ^ word(2).wrapping_mul(0x1656_67b1_9e37_79f9)
+        ^ word(3).wrapping_mul(0x85eb_ca77_c2b2_ae63);
+    h ^ (h >> 29)
+}
+
+/// Whether the bytes at `x` and `y < x` agree over a run of at least
+/// `len` bytes around them, and how many bytes that took to find out.
+#[inline]
+fn run_at_least(b: &[u8], y: usize, x: usize, len: usize) -> (bool, usize) {
+    let fwd = common_prefix(&b[x..], &b[y..], len);
+    if fwd >= len {
+        return (true, fwd);
+    }
+    let back = common_suffix(&b[..x], &b[..y], len - fwd);
+    (fwd + back >= len, fwd + back + 1)
+}
+
+/// Length of the common prefix of `a` and `b`, counted up to `max`.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8], max: usize) -> usize {
+    let n = a.len().min(b.len()).min(max);
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut i = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let d = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..].iter().zip(&b[i..]).take_while(|(x, y)| x == y).count()
+}
+
+/// Length of the common suffix of `a` and `b`, counted up to `max`.
+#[inline]
+fn common_suffix(a: &[u8], b: &[u8], max: usize) -> usize {
+    let n = a.len().min(b.len()).min(max);
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    for (x, y) in a.rchunks_exact(8).zip(b.rchunks_exact(8)) {
+        let d = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if d != 0 {
+            return i + (d.leading_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[..n - i].iter().rev().zip(b[..n - i].iter().rev()).take_while(|(x, y)| x == y).count()
 }
 
 /// Low bits of a window key that hold its position (inverted, so that the
@@ -108,7 +523,8 @@ const POS_MASK: u64 = (1 << POS_BITS) - 1;
 /// A window's sort key: its hash's high bits, then the rightmost position.
 #[inline]
 fn window_key(hash: u64, pos: usize) -> u64 {
-    (hash & !POS_MASK) | (POS_MASK - (pos as u64 & POS_MASK))
+    // `POS_MASK − x == POS_MASK ^ x` for `x <= POS_MASK`.
+    (hash | POS_MASK) ^ (pos as u64 & POS_MASK)
 }
 
 /// The position of the window whose key is `key`, knowing it lies in
@@ -122,8 +538,12 @@ fn key_pos(key: u64, from: usize) -> usize {
 /// Polynomial rolling hash of `k`-byte windows, spread by a finalizer so
 /// that minima are not biased.
 struct Roller {
-    top: u64,
     roll: u64,
+    /// `BASE^k` and `1 − BASE^k`: sliding is
+    /// `(roll − (out + 1)·BASE^(k−1))·BASE + in + 1`, expanded so that the
+    /// byte leaving costs one multiply.
+    top_base: u64,
+    carry: u64,
 }
 
 impl Roller {
@@ -133,92 +553,110 @@ impl Roller {
         let top = (1..first.len()).fold(1u64, |acc, _| acc.wrapping_mul(Self::BASE)); // BASE^(k-1)
         let roll =
             first.iter().fold(0u64, |h, &c| h.wrapping_mul(Self::BASE).wrapping_add(c as u64 + 1));
-        Roller { top, roll }
+        let top_base = top.wrapping_mul(Self::BASE);
+        Roller { roll, top_base, carry: 1u64.wrapping_sub(top_base) }
     }
 
     /// Slides one byte: `out` leaves, `inn` enters.
-    #[inline]
+    #[inline(always)]
     fn slide(&mut self, out: u8, inn: u8) {
         self.roll = self
             .roll
-            .wrapping_sub((out as u64 + 1).wrapping_mul(self.top))
             .wrapping_mul(Self::BASE)
-            .wrapping_add(inn as u64 + 1);
+            .wrapping_sub((out as u64).wrapping_mul(self.top_base))
+            .wrapping_add(inn as u64)
+            .wrapping_add(self.carry);
     }
 
-    #[inline]
+    #[inline(always)]
     fn hash(&self) -> u64 {
         let h = (self.roll ^ (self.roll >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         h ^ (h >> 29)
     }
 }
 
-/// The selected windows `(position, hash)` in increasing position: the
-/// smallest key of every `w` consecutive `k`-byte windows (smallest hash,
-/// the rightmost on ties).
+/// The selected windows `(position, hash)`, into `out` in increasing
+/// position: the smallest key of every `w` consecutive `k`-byte windows
+/// (smallest hash, the rightmost on ties), each position once.
 ///
-/// Minima of sliding windows by van Herk and Gil-Werman's method: cut the
-/// keys into blocks of `w`; a window spans the end of one block and the
-/// start of the next, so its minimum is `min(suffix_min[i],
-/// prefix_min[i + w − 1])`. Three `min`s per byte and no data-dependent
-/// branch, where a monotone deque mispredicts about once per byte (3× the
-/// time on real text). Keys are computed a chunk at a time, so memory
-/// stays small whatever the record's size.
-fn winnow(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
-    const CHUNK: usize = 1 << 15;
+/// Windows are cut into blocks of `w`; the run of `w` windows ending in
+/// the current block starts in the previous one, so its minimum is
+/// `min(suffix_min(previous block)[start], min(current block so far))`.
+/// Suffix minima are computed once per block, when it is full; so each
+/// byte costs the hash, two `min`s and no data-dependent branch (a monotone
+/// deque mispredicts about once per byte: 3× the time on real text).
+/// Memory: `2w + 1` keys.
+fn winnow(
+    b: &[u8],
+    k: usize,
+    w: usize,
+    block: &mut Vec<u64>,
+    suffix: &mut Vec<u64>,
+    out: &mut Vec<(usize, u64)>,
+) {
+    out.clear();
     let n = b.len();
     if n < k || k == 0 {
-        return Vec::new();
+        return;
     }
     let count = n - k + 1; // k-gram windows
     let w = w.clamp(1, count);
-    let starts = count - w + 1; // windows of w k-grams
-    let mut out: Vec<(usize, u64)> = Vec::with_capacity(2 * count / (w + 1) + 2);
+    out.reserve(2 * count / (w + 1) + 2);
+    block.clear();
+    block.resize(w, u64::MAX);
+    suffix.clear();
+    // suffix[w] stays u64::MAX: the run that is exactly the current block.
+    suffix.resize(w + 1, u64::MAX);
     let mut roller = Roller::new(&b[..k]);
-    let mut next = 0usize; // next k-gram to key
-    let mut keys: Vec<u64> = Vec::with_capacity(CHUNK + w);
-    let (mut pre, mut suf) = (Vec::new(), Vec::new());
-    let mut base = 0usize; // k-gram index of keys[0]
-    let mut last = usize::MAX;
-    let mut c0 = 0;
-    while c0 < starts {
-        let c1 = (c0 + CHUNK).min(starts);
-        keys.drain(..c0 - base);
-        base = c0;
-        while base + keys.len() < c1 + w - 1 {
-            if next > 0 {
-                roller.slide(b[next - 1], b[next + k - 1]);
-            }
-            keys.push(window_key(roller.hash(), next));
-            next += 1;
-        }
-        let len = keys.len();
-        pre.resize(len, 0);
-        suf.resize(len, 0);
-        // Block by block (no division per byte).
-        for (kb, (pb, sb)) in keys.chunks(w).zip(pre.chunks_mut(w).zip(suf.chunks_mut(w))) {
-            let mut m = u64::MAX;
-            for (x, p) in kb.iter().zip(pb.iter_mut()) {
-                m = m.min(*x);
-                *p = m;
-            }
-            m = u64::MAX;
-            for (x, s) in kb.iter().zip(sb.iter_mut()).rev() {
-                m = m.min(*x);
-                *s = m;
-            }
-        }
-        for i in 0..c1 - c0 {
-            let m = suf[i].min(pre[i + w - 1]);
-            let p = key_pos(m, c0 + i);
-            if p != last {
-                out.push((p, m & !POS_MASK));
-                last = p;
-            }
-        }
-        c0 = c1;
+    // Window j holds b[j..j + k]: sliding to it, b[j - 1] leaves and
+    // b[j + k - 1] enters.
+    let mut keys = block.iter_mut().enumerate();
+    if let Some((_, first)) = keys.next() {
+        *first = window_key(roller.hash(), 0);
     }
-    out
+    for ((j, key), (&o, &i)) in keys.zip(b.iter().zip(&b[k..])) {
+        roller.slide(o, i);
+        *key = window_key(roller.hash(), j);
+    }
+    suffix_minima(block, &mut suffix[..w]);
+    let mut last = suffix[0];
+    out.push((key_pos(last, 0), last & !POS_MASK));
+    let mut start = w; // first window of the current block
+    while start < count {
+        let len = w.min(count - start);
+        let leaving = &b[start - 1..start - 1 + len];
+        let entering = &b[start + k - 1..start + k - 1 + len];
+        let keys = &mut block[..len];
+        let prev = &suffix[1..=len];
+        let mut tail = u64::MAX;
+        // Window j = start + t closes the run of windows j + 1 − w ..= j,
+        // which starts at t + 1 in the previous block's suffix minima.
+        for t in 0..len {
+            roller.slide(leaving[t], entering[t]);
+            let x = window_key(roller.hash(), start + t);
+            keys[t] = x;
+            tail = tail.min(x);
+            let m = prev[t].min(tail);
+            if m != last {
+                last = m;
+                out.push((key_pos(m, start + t + 1 - w), m & !POS_MASK));
+            }
+        }
+        if len == w {
+            suffix_minima(block, &mut suffix[..w]);
+        }
+        start += len;
+    }
+}
+
+/// `suffix[i] = min(block[i..])` for every `i < block.len()`.
+#[inline]
+fn suffix_minima(block: &[u64], suffix: &mut [u64]) {
+    let mut m = u64::MAX;
+    for (s, &x) in suffix.iter_mut().zip(block).rev() {
+        m = m.min(x);
+        *s = m;
+    }
 }
 
 /// The longest match of the text at `p` with an earlier copy starting at
@@ -394,6 +832,13 @@ mod tests {
         out
     }
 
+    /// The selected windows, collected.
+    fn winnow_all(b: &[u8], k: usize, w: usize) -> Vec<(usize, u64)> {
+        let (mut block, mut suffix, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        winnow(b, k, w, &mut block, &mut suffix, &mut out);
+        out
+    }
+
     proptest::proptest! {
         #[test]
         fn winnowing_matches_brute_force(
@@ -401,14 +846,18 @@ mod tests {
             k in 1usize..12,
             w in 1usize..40,
         ) {
-            proptest::prop_assert_eq!(winnow(&text, k, w), winnow_naive(&text, k, w));
+            let want = winnow_naive(&text, k, w);
+            proptest::prop_assert_eq!(&winnow_all(&text, k, w), &want);
+            proptest::prop_assert_eq!(&reference::winnow(&text, k, w), &want);
         }
     }
 
     #[test]
-    fn winnowing_spans_chunks() {
+    fn winnowing_a_long_text() {
         let text: Vec<u8> = (0..100_000u64).map(|i| b"abcdefgh "[(i * i % 9) as usize]).collect();
-        assert_eq!(winnow(&text, 32, 69), winnow_naive(&text, 32, 69));
+        let want = winnow_naive(&text, 32, 69);
+        assert_eq!(winnow_all(&text, 32, 69), want);
+        assert_eq!(reference::winnow(&text, 32, 69), want);
     }
 
     #[test]
@@ -443,5 +892,268 @@ mod tests {
         let text = format!("{s}\n{s}");
         assert_eq!(cut(&text, 30), format!("{s}\n"));
         assert!(find(&text, 50).is_empty(), "{} chars is under 50", s.chars().count());
+    }
+
+    // ---- the fast finder returns exactly what today's finder returns ----
+
+    /// `find` against the oracle, with a message naming the input.
+    fn same_as_reference(text: &str, min: usize) {
+        let want = reference::find(text, min);
+        let got = find(text, min);
+        assert_eq!(
+            got,
+            want,
+            "min_len {min}, text {:?}",
+            text.chars().take(300).collect::<String>()
+        );
+    }
+
+    /// The largest char boundary at or before `i`.
+    fn floor(text: &str, i: usize) -> usize {
+        let mut i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Canonical-looking text: words (some multi-byte), single spaces,
+    /// line and paragraph breaks, runs of `=`.
+    fn prose() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            6 => "[a-e]{1,7}",
+            2 => Just(" ".to_owned()),
+            1 => Just("\n".to_owned()),
+            1 => Just("\n\n".to_owned()),
+            1 => prop::sample::select(vec!["é", "日本語", "ß", "—", "ü", "σ"]).prop_map(str::to_owned),
+            1 => "={1,40}",
+        ];
+        prop::collection::vec(piece, 0..120).prop_map(|v| v.concat())
+    }
+
+    /// `text` with copies of some of its own spans planted elsewhere, each
+    /// `(source, length, destination)` given as fractions of the text.
+    fn plant(text: &str, plants: &[(u16, usize, u16)]) -> String {
+        let mut t = text.to_owned();
+        for &(from, len, to) in plants {
+            if t.is_empty() {
+                break;
+            }
+            let a = floor(&t, from as usize * t.len() / 65536);
+            let e = floor(&t, a + len);
+            let copy = t[a..e].to_owned();
+            let at = floor(&t, to as usize * t.len() / 65536);
+            t.insert_str(at, &copy);
+        }
+        t
+    }
+
+    /// Lengths around the interesting places: `k = min_len` below 33, the
+    /// default 100, and either side of each.
+    fn min_lens() -> impl proptest::strategy::Strategy<Value = usize> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1usize..40,
+            prop::sample::select(vec![31usize, 32, 33, 50, 64, 99, 100, 101, 150]),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+        #[test]
+        fn same_cuts_as_the_reference_on_planted_repeats(
+            text in prose(),
+            plants in proptest::collection::vec((proptest::prelude::any::<u16>(), 0usize..260, proptest::prelude::any::<u16>()), 0..6),
+            min in min_lens(),
+        ) {
+            same_as_reference(&plant(&text, &plants), min);
+        }
+
+        /// A passage of about `min_len` bytes said several times, with
+        /// one byte changed in some copies: repeats right at the boundary.
+        #[test]
+        fn same_cuts_near_the_minimum(
+            passage in "[a-c ]{90,110}",
+            copies in proptest::collection::vec((0usize..3, proptest::prelude::any::<u8>()), 1..6),
+            sep in proptest::sample::select(vec![" ", "\n", "\n\n", " x ", "é"]),
+            min in proptest::sample::select(vec![90usize, 99, 100, 101, 105, 110]),
+        ) {
+            let mut text = String::new();
+            for (mode, at) in copies {
+                let mut p = passage.clone();
+                if mode == 1 {
+                    let i = at as usize % p.len();
+                    p.replace_range(i..=i, "z");
+                }
+                text.push_str(&p);
+                text.push_str(sep);
+            }
+            same_as_reference(&text, min);
+        }
+
+        #[test]
+        fn same_cuts_on_any_text(text in "\\PC{0,400}", min in 1usize..120) {
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn same_cuts_on_degenerate_texts() {
+        for min in [1, 2, 31, 32, 33, 99, 100, 101] {
+            for n in [0, 1, 2 * min - 1, 2 * min, 2 * min + 1, 3 * min, 700] {
+                same_as_reference(&"=".repeat(n), min);
+                same_as_reference(&"é".repeat(n), min);
+            }
+            // Periodic texts, short periods and periods around `min`, with
+            // and without spaces (without, nothing can be cut and every
+            // anchor extends to the end: keep them short).
+            for period in (1..12).chain([min - 1, min, min + 1, 2 * min]) {
+                let period = period.max(1);
+                for space in [false, true] {
+                    let unit: String = (0..period)
+                        .map(|i| {
+                            if space && i == period / 2 {
+                                ' '
+                            } else {
+                                (b'a' + (i % 7) as u8) as char
+                            }
+                        })
+                        .collect();
+                    same_as_reference(&unit.repeat((4 * min + 40) / period + 2), min);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_cuts_when_a_line_recurs_more_often_than_the_candidates_kept() {
+        // More earlier copies of each window than MAX_CANDIDATES.
+        let line = "this line is boilerplate that recurs many times over the page, x";
+        let mut text = String::new();
+        for i in 0..60 {
+            text.push_str(line);
+            text.push_str(if i % 7 == 0 {
+                " and a longer tail that makes this one unique\n"
+            } else {
+                "\n"
+            });
+        }
+        for min in [20, 50, 64, 65, 100, 130] {
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn same_cuts_on_a_long_generated_text() {
+        // 300 kB of words from a small vocabulary, with planted passages of
+        // every length from 50 to 400 bytes.
+        let mut x = 1u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words = ["the", "of", "a", "text", "said", "twice", "é", "日本", "line", "page"];
+        let mut text = String::new();
+        while text.len() < 300_000 {
+            text.push_str(words[(next() % words.len() as u64) as usize]);
+            text.push(if next() % 15 == 0 { '\n' } else { ' ' });
+        }
+        let plants: Vec<(u16, usize, u16)> =
+            (0..200).map(|i| (next() as u16, 50 + i * 7 % 350, next() as u16)).collect();
+        let text = plant(&text, &plants);
+        for min in [32, 60, 100, 200] {
+            same_as_reference(&text, min);
+        }
+    }
+
+    // ---- the sieve ----
+
+    /// The condition the sieve decides, by brute force: two equal runs of
+    /// `len` bytes at least `len` apart.
+    fn has_long_repeat(b: &[u8], len: usize) -> bool {
+        (len..b.len()).any(|d| {
+            let mut run = 0;
+            (d..b.len()).any(|x| {
+                run = if b[x] == b[x - d] { run + 1 } else { 0 };
+                run >= len
+            })
+        })
+    }
+
+    fn sieve_says(text: &str, min: usize) -> bool {
+        Sieve::default().may_repeat(text.as_bytes(), min)
+    }
+
+    /// Text with few anchors: long tokens, runs of one byte, no-space
+    /// scripts, so that repeats hide in stretches without one.
+    fn sparse() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[a-f]{1,40}",
+            1 => Just(" ".to_owned()),
+            1 => Just("\n".to_owned()),
+            2 => "={1,150}",
+            1 => "[日本語のテキ]{1,30}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+        /// "No repeat" is only ever said of text without two equal runs of
+        /// `min_len` bytes `min_len` apart, however few anchors it has.
+        #[test]
+        fn the_sieve_never_hides_a_repeat(
+            text in proptest::prop_oneof![prose(), sparse()],
+            plants in proptest::collection::vec((proptest::prelude::any::<u16>(), 90usize..300, proptest::prelude::any::<u16>()), 0..4),
+            min in proptest::sample::select(vec![95usize, 100, 101, 130]),
+        ) {
+            let text = plant(&text, &plants);
+            if !sieve_says(&text, min) {
+                proptest::prop_assert!(!has_long_repeat(text.as_bytes(), min));
+            }
+            same_as_reference(&text, min);
+        }
+    }
+
+    #[test]
+    fn the_sieve_clears_prose_without_repeats_and_flags_one() {
+        let mut x = 7u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut text = String::new();
+        while text.len() < 6_000 {
+            let len = 2 + next() % 8;
+            text.extend((0..len).map(|_| (b'a' + (next() % 26) as u8) as char));
+            text.push(if next() % 12 == 0 { '\n' } else { ' ' });
+        }
+        assert!(!has_long_repeat(text.as_bytes(), 100));
+        assert!(!sieve_says(&text, 100), "prose without repeats goes to winnowing");
+        let said_twice = format!("{text}{}", &text[2_000..2_150]);
+        assert!(sieve_says(&said_twice, 100));
+        assert!(!find(&said_twice, 100).is_empty());
+    }
+
+    #[test]
+    fn repeats_without_anchors_are_found() {
+        // Lines of `=`, a long token and Japanese without spaces: stretches
+        // with no anchor, where the sieve compares zones after the scan.
+        let token: String = (0..130).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
+        let jp = "日本語のテキストが二回繰り返される場合も同じように扱う".repeat(3);
+        for (piece, min) in [("=".repeat(130), 100), (token, 100), (jp, 100)] {
+            let text = format!("start of the text\n{piece}\nin between, other words\n{piece}\nend");
+            assert!(has_long_repeat(text.as_bytes(), min));
+            assert!(sieve_says(&text, min), "{piece}");
+            same_as_reference(&text, min);
+        }
     }
 }

@@ -57,7 +57,7 @@ fn bench_shingles(c: &mut Criterion) {
 }
 
 fn bench_sketch(c: &mut Criterion) {
-    for (label, words) in [("sketch", 400), ("sketch_short_docs", 20)] {
+    for (label, words) in [("sketch", 400), ("sketch_100_words", 100), ("sketch_short_docs", 20)] {
         let docs = documents(words);
         let hashes: Vec<Vec<u64>> = docs
             .iter()

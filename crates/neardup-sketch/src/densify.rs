@@ -7,36 +7,52 @@
 //! *before* densification. Both texts of a pair walk the same sequences,
 //! which keeps `P[slot equal] = J` exactly (the argument is in `DESIGN.md`).
 //!
-//! # Why two strategies
+//! # Why three strategies
 //! With `m` of `k` bins filled a probe hits with probability `m/k`, so
 //! walking the sequences ("forward") costs `(k − m)·k/m` probes: nothing for
 //! long texts, ~1000 for a 20-word text at `k = 128`, each with a
 //! hard-to-predict loop exit. The first [`CACHED`] probes of every bin are
-//! tabulated when the sketcher is built, twice:
+//! tabulated when the sketcher is built, three ways:
 //!
-//! - **forward**, bin-major: `p(i, 1..=32)` for each `i`, so a probe is a
-//!   table read instead of a 64-bit mix;
-//! - **inverse**, grouped by target: for each bin `j`, every `(i, t)` with
-//!   `p(i, t) = j`. For a sparse text we visit only the `m` filled bins'
-//!   groups (`~32·m` entries) and keep, per empty bin, the smallest `t`
-//!   that reached a filled bin — the same answer as walking forward, found
-//!   with `32·m` branch-free `min`s instead of `(k − m)·k/m` probes.
+//! - **forward**, bin-major: `p(i, 1..=64)` for each `i`, so a probe is a
+//!   table read instead of a 64-bit mix, the first 8 tested without a
+//!   branch;
+//! - **first**, for `k ≤ 256`: a `k × k` byte table whose row `j` holds,
+//!   for every bin `i`, the first `t` with `p(i, t) = j` (or none). The
+//!   first probe of `i` that reaches a filled bin is then the element-wise
+//!   minimum of the filled bins' rows: `m` vector `min`s over `k` bytes
+//!   (`pminub`, 16 bins an instruction), no branch, no scatter. This is
+//!   what short texts take: at `k = 128` a 20-word text densifies in about
+//!   the time classic MinHash spends on its 16 shingles;
+//! - **inverse**, grouped by target, for `256 < k ≤ 1024`: for each bin
+//!   `j`, every `(i, t)` with `p(i, t) = j`; visiting the `m` filled bins'
+//!   groups (`~64·m` entries) keeps, per empty bin, the smallest `t` that
+//!   reached a filled bin.
 //!
 //! [`Densifier::densify`] takes whichever expected cost is lower; bins the
 //! tabulated probes don't settle continue with computed probes from
-//! `t = 33`. All strategies give the same signature (tested).
+//! `t = 65`. All strategies give the same signature (tested).
 //!
-//! Memory: `6·32·k` bytes of tables, built for `k ≤ 1024` (192 KiB);
-//! larger `k` compute every probe.
+//! Memory: `6·64·k` bytes of tables, built for `k ≤ 1024` (384 KiB), plus
+//! `k²` bytes for `k ≤ 256` (16 KiB at `k = 128`); larger `k` compute every
+//! probe.
 
 use crate::hash::{fast_range, mix64};
 use crate::minhash::EMPTY;
 
-/// Probes tabulated per bin.
-pub(crate) const CACHED: usize = 32;
+/// Probes tabulated per bin (a power of two): at `k = 128` a bin of a
+/// 20-word text misses a filled bin in all of them once in 3000.
+pub(crate) const CACHED: usize = 64;
 
 /// Largest `k` whose probes are tabulated.
 const MAX_CACHED_K: usize = 1024;
+
+/// Largest `k` with a first-probe table (`k²` bytes; probe indices and
+/// bins fit a byte).
+const MAX_FIRST_K: usize = 256;
+
+/// No probe among the first [`CACHED`] of a bin reaches this bin.
+const NEVER: u8 = u8::MAX;
 
 /// The densification probe sequences of one sketcher.
 #[derive(Clone, Debug)]
@@ -49,6 +65,9 @@ pub(crate) struct Densifier {
     /// `inverse[offsets[j]..offsets[j + 1]]`, in increasing `i`.
     inverse: Vec<u32>,
     offsets: Vec<u32>,
+    /// `first[j * k + i]`: the first `t` with `p(i, t) = j`, or [`NEVER`]
+    /// (`k ≤ MAX_FIRST_K`).
+    first: Vec<u8>,
 }
 
 /// How [`Densifier::densify_with`] finds the source bins. Only tests force
@@ -56,19 +75,27 @@ pub(crate) struct Densifier {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Strategy {
-    /// The cheaper of the two by expected cost.
+    /// The cheapest by expected cost.
     Auto,
     /// Walk each empty bin's sequence.
     Forward,
     /// Scan the filled bins' inverse groups.
     Inverse,
+    /// Element-wise minimum of the filled bins' first-probe rows.
+    First,
 }
 
 impl Densifier {
     /// Probe sequences for `k` bins (`1..=65536`) under `key`.
     pub(crate) fn new(k: usize, key: u64) -> Densifier {
-        let mut d =
-            Densifier { k, key, forward: Vec::new(), inverse: Vec::new(), offsets: Vec::new() };
+        let mut d = Densifier {
+            k,
+            key,
+            forward: Vec::new(),
+            inverse: Vec::new(),
+            offsets: Vec::new(),
+            first: Vec::new(),
+        };
         if k <= MAX_CACHED_K {
             d.forward = (0..k)
                 .flat_map(|i| (1..=CACHED as u64).map(move |t| (i, t)))
@@ -91,12 +118,20 @@ impl Densifier {
                 *slot += 1;
             }
         }
+        if k <= MAX_FIRST_K {
+            d.first = vec![NEVER; k * k];
+            for (n, &j) in d.forward.iter().enumerate() {
+                let (i, t) = (n / CACHED, n % CACHED + 1);
+                let e = &mut d.first[usize::from(j) * k + i];
+                *e = (*e).min(t as u8); // t <= CACHED < NEVER
+            }
+        }
         d
     }
 
     /// Bytes of tables held.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.forward.len() * 2 + (self.inverse.len() + self.offsets.len()) * 4
+        self.forward.len() * 2 + (self.inverse.len() + self.offsets.len()) * 4 + self.first.len()
     }
 
     /// The `t`-th bin (`t ≥ 1`) that empty bin `i` copies from if it is
@@ -128,7 +163,16 @@ impl Densifier {
         let (sig, rest) = out.split_at_mut(k);
         let (mask, best) = rest.split_at_mut(words);
         for (m, chunk) in mask.iter_mut().zip(sig.chunks(32)) {
-            *m = chunk.iter().enumerate().fold(0, |m, (b, &v)| m | u32::from(v != EMPTY) << b);
+            // Compare into a 0/1 array (vectorized), then pack each 8
+            // bytes into 8 bits with one multiply.
+            let mut flags = [0u8; 32];
+            for (f, &v) in flags.iter_mut().zip(chunk) {
+                *f = u8::from(v != EMPTY);
+            }
+            *m = flags.chunks_exact(8).enumerate().fold(0, |m, (q, eight)| {
+                let w = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+                m | ((w.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * q)
+            });
         }
         let filled: usize = mask.iter().map(|m| m.count_ones() as usize).sum();
         if filled == k || filled == 0 {
@@ -143,16 +187,23 @@ impl Densifier {
             return;
         }
         let is_filled = |j: usize| (mask[j / 32] >> (j % 32)) & 1 == 1;
-        // Expected work in table reads: forward walks k/m probes per empty
-        // bin and mispredicts its exit (worth ~8 reads); inverse reads 32
-        // entries per filled bin, branch-free.
-        let use_inverse = !self.inverse.is_empty()
-            && match strategy {
-                Strategy::Auto => CACHED * filled < (k - filled) * (k / filled + 8),
-                Strategy::Forward => false,
-                Strategy::Inverse => true,
-            };
-        if use_inverse {
+        // Expected work, in instructions: forward tests 8 probes at a time
+        // (more past k / m > 8); first takes a vector `min` per 16 bytes of
+        // each filled bin's row; inverse updates 64 entries per filled bin
+        // through a scatter.
+        let (m, empty) = (filled, k - filled);
+        let forward = empty * (3 * (k / m).max(8) + 8);
+        let first = m * k / 8 + 6 * empty;
+        let inverse = 12 * CACHED * m;
+        let strategy = match strategy {
+            Strategy::Auto if !self.first.is_empty() && first < forward => Strategy::First,
+            Strategy::Auto if !self.inverse.is_empty() && inverse < forward => Strategy::Inverse,
+            Strategy::Auto => Strategy::Forward,
+            Strategy::First if self.first.is_empty() => Strategy::Forward,
+            Strategy::Inverse if self.inverse.is_empty() => Strategy::Forward,
+            s => s,
+        };
+        if strategy == Strategy::Inverse {
             best.fill(u32::MAX);
             for_each_bit(mask, |j| {
                 let group = self.offsets[j] as usize..self.offsets[j + 1] as usize;
@@ -164,28 +215,80 @@ impl Densifier {
                 }
             });
         }
-        // Past this many probes (expected: k / m) fall back to the next
-        // filled bin to the right, so the loop is bounded on any input.
-        let max_probes = (64 * k) as u64;
-        for_each_bit_inverted(mask, k, |i| {
-            let cached = self.forward.get(i * CACHED..(i + 1) * CACHED).unwrap_or(&[]);
-            let from = if use_inverse {
-                (best[i] != u32::MAX).then_some((best[i] & 0xffff) as usize)
-            } else {
-                cached.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j))
-            };
-            let from = from.or_else(|| {
-                (cached.len() as u64 + 1..=max_probes)
-                    .map(|t| self.probe(i, t))
-                    .find(|&j| is_filled(j))
+        if strategy == Strategy::First {
+            // Per bin, the `t` of the first probe that reaches a filled bin:
+            // the minimum over the filled bins' rows, 16 bins a `pminub`.
+            let mut firsts = [NEVER; MAX_FIRST_K];
+            let firsts = &mut firsts[..k];
+            for_each_bit(mask, |j| {
+                if let Some(row) = self.first.get(j * k..(j + 1) * k) {
+                    for (f, &r) in firsts.iter_mut().zip(row) {
+                        *f = (*f).min(r);
+                    }
+                }
             });
-            let j = from.unwrap_or_else(|| {
-                (1..k).map(|d| (i + d) % k).find(|&j| is_filled(j)).unwrap_or(i)
+            // Each empty bin copies the bin its first reaching probe names
+            // (a filled bin, never densified, so its value is final).
+            for (w, &bits) in mask.iter().enumerate() {
+                let valid = if (w + 1) * 32 <= k { u32::MAX } else { (1u32 << (k % 32)) - 1 };
+                let mut empty = !bits & valid;
+                while empty != 0 {
+                    let i = w * 32 + empty.trailing_zeros() as usize;
+                    empty &= empty - 1;
+                    let t = usize::from(firsts[i]);
+                    let to = match self.forward.get(i * CACHED + t.wrapping_sub(1)) {
+                        Some(&to) if t <= CACHED => usize::from(to),
+                        _ => self.beyond_cached(i, is_filled),
+                    };
+                    sig[i] = sig[to];
+                }
+            }
+        } else {
+            for_each_bit_inverted(mask, k, |i| {
+                let cached = self.forward.get(i * CACHED..(i + 1) * CACHED).unwrap_or(&[]);
+                let from = match strategy {
+                    Strategy::Inverse => {
+                        (best[i] != u32::MAX).then_some((best[i] & 0xffff) as usize)
+                    }
+                    _ => first_filled(cached, is_filled),
+                };
+                let j = from.unwrap_or_else(|| self.beyond_cached(i, is_filled));
+                sig[i] = sig[j];
             });
-            // `j` is a filled bin, never densified, so its value is final.
-            sig[i] = sig[j];
-        });
+        }
         out.truncate(k);
+    }
+
+    /// The first filled bin of empty bin `i`'s probes past the tabulated
+    /// ones. Past `64k` probes (expected: `k / m`) it falls back to the
+    /// next filled bin to the right, so the loop is bounded on any input.
+    #[cold]
+    fn beyond_cached(&self, i: usize, is_filled: impl Fn(usize) -> bool) -> usize {
+        let tabulated = if self.forward.is_empty() { 0 } else { CACHED as u64 };
+        (tabulated + 1..=(64 * self.k) as u64)
+            .map(|t| self.probe(i, t))
+            .find(|&j| is_filled(j))
+            .or_else(|| (1..self.k).map(|d| (i + d) % self.k).find(|&j| is_filled(j)))
+            .unwrap_or(i)
+    }
+}
+
+/// The first of `probes` that `is_filled`. The first 8 are tested without
+/// a branch and the first hit taken from a bitmask: walking them one by
+/// one, the loop exit mispredicts on about every other empty bin at half
+/// fill (a short text), which cost more than the probes themselves.
+#[inline]
+fn first_filled(probes: &[u16], is_filled: impl Fn(usize) -> bool) -> Option<usize> {
+    let Some(first) = probes.first_chunk::<8>() else {
+        return probes.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j));
+    };
+    let mut hits = 0u32;
+    for (t, &j) in first.iter().enumerate() {
+        hits |= u32::from(is_filled(usize::from(j))) << t;
+    }
+    match first.get(hits.trailing_zeros() as usize) {
+        Some(&j) => Some(usize::from(j)),
+        None => probes[8..].iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)),
     }
 }
 
@@ -236,10 +339,13 @@ mod tests {
     #[test]
     fn every_strategy_matches_the_definition() {
         let mut rng = SplitMix64::new(11, 12);
-        for k in [2usize, 5, 64, 128, 300, 2000] {
+        for k in [2usize, 5, 64, 128, 256, 257, 300, 2000] {
             let d = Densifier::new(k, rng.next_u64());
             assert_eq!(d.forward.is_empty(), k > MAX_CACHED_K);
-            for filled in [1usize, 2, 3, k / 10, k / 2, k - 1] {
+            assert_eq!(d.first.is_empty(), k > MAX_FIRST_K);
+            for filled in
+                [1usize, 2, 3, 16, k / 10, k / 4, k / 2, 3 * k / 4, k.saturating_sub(5), k - 1]
+            {
                 let filled = filled.clamp(1, k);
                 let mut sig = vec![EMPTY; k];
                 for _ in 0..filled {
@@ -247,7 +353,7 @@ mod tests {
                     sig[(b % k as u64) as usize] = (b >> 40) as u32;
                 }
                 let want = reference(&d, &sig);
-                for s in [Strategy::Auto, Strategy::Forward, Strategy::Inverse] {
+                for s in [Strategy::Auto, Strategy::Forward, Strategy::Inverse, Strategy::First] {
                     let mut out = sig.clone();
                     d.densify_with(&mut out, s);
                     assert_eq!(out, want, "k={k} filled~{filled} {s:?}");
@@ -265,6 +371,18 @@ mod tests {
                 let (i, t) = ((e & 0xffff) as usize, (e >> 16) as u64);
                 assert_eq!(d.probe(i, t), j);
                 assert_eq!(usize::from(d.forward[i * CACHED + t as usize - 1]), j);
+            }
+        }
+    }
+
+    #[test]
+    fn first_table_holds_the_first_probe_to_each_bin() {
+        let d = Densifier::new(48, 9);
+        for i in 0..48 {
+            for j in 0..48 {
+                let t = d.first[j * 48 + i];
+                let want = (1..=CACHED as u64).find(|&t| d.probe(i, t) == j);
+                assert_eq!((t != NEVER).then_some(u64::from(t)), want, "i={i} j={j}");
             }
         }
     }

@@ -23,12 +23,15 @@
 //!    the repeat finders.
 //!
 //! # Speed
-//! ASCII takes a table-driven fast path that copies runs of ordinary bytes
-//! in bulk (lowercased through a 128-entry table) and extends one offset-map
-//! piece per run. Only non-ASCII characters go through Unicode tables, one
+//! ASCII takes a table-driven fast path that finds runs of ordinary bytes
+//! eight at a time, copies each run in bulk (the input is a `&str`, so the
+//! output is built from `&str` pieces and never checked for UTF-8 again)
+//! and extends one offset-map piece per run; one pass over the output
+//! lowercases them at the end (everything else written is lowercase
+//! already). Only non-ASCII characters go through Unicode tables, one
 //! *normalization segment* at a time (a starter and the characters that may
-//! combine with it), with scratch buffers reused across the whole text: no
-//! allocation per character.
+//! combine with it), with scratch buffers kept per thread: no allocation
+//! per character or per record.
 //!
 //! # Idempotence
 //! `normalize(normalize(x)) == normalize(x)` for every `x` (property-tested).
@@ -37,6 +40,7 @@
 //! them (canonical combining class 0 and NFKC quick-check Yes), so doing it
 //! again finds nothing left to do.
 
+use std::cell::RefCell;
 use std::iter;
 use std::sync::{Arc, Mutex};
 
@@ -116,8 +120,10 @@ pub struct Canonical {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
-    /// Copied through the byte table (lowercased, `` ` `` folded).
+    /// Copied (lowercased).
     Plain,
+    /// `` ` ``, folded to `'` (typography).
+    Tick,
     Space,
     Newline,
     /// `\r`: a line break, or half of `\r\n`.
@@ -145,7 +151,6 @@ enum Class {
 pub struct Normalizer {
     opts: Options,
     class: [Class; 128],
-    byte: [u8; 128],
     /// What each character below [`FAST_LEN`] becomes on its own, computed
     /// once by the slow path: most non-ASCII text (accented Latin, Greek,
     /// Cyrillic, quotes and dashes, kana) then costs a table lookup.
@@ -195,13 +200,8 @@ impl Normalizer {
     /// Builds the tables for `opts`.
     pub fn new(opts: Options) -> Normalizer {
         let mut class = [Class::Plain; 128];
-        let mut byte = [0u8; 128];
         for b in 0..128u8 {
             let i = b as usize;
-            byte[i] = if opts.case_fold { b.to_ascii_lowercase() } else { b };
-            if opts.typography && b == b'`' {
-                byte[i] = b'\'';
-            }
             class[i] = match b {
                 b' ' | b'\t' if opts.whitespace != Whitespace::Keep => Class::Space,
                 b'\n' | 0x0B | 0x0C if opts.whitespace != Whitespace::Keep => Class::Newline,
@@ -209,12 +209,13 @@ impl Normalizer {
                 b'0'..=b'9' if opts.strip_digits => Class::Drop,
                 _ if opts.strip_punctuation && b.is_ascii_punctuation() => Class::Drop,
                 b'-' if opts.typography => Class::Dash,
+                b'`' if opts.typography => Class::Tick,
                 _ => Class::Plain,
             };
         }
         let swar =
             opts.whitespace != Whitespace::Keep && !opts.strip_digits && !opts.strip_punctuation;
-        let mut n = Normalizer { opts, class, byte, fast: Arc::new([]), swar };
+        let mut n = Normalizer { opts, class, fast: Arc::new([]), swar };
         n.fast = n.fast_table();
         n
     }
@@ -290,29 +291,7 @@ impl Normalizer {
         if low != spaces || spaces & (spaces << 8) != 0 || spaces >> 56 != 0 {
             return false;
         }
-        !(self.opts.typography && eq_bytes(w, b'-') != 0)
-    }
-
-    /// Copies a run of ASCII bytes through the byte table, a word at a time.
-    #[inline]
-    fn copy_plain(&self, src: &[u8], out: &mut Vec<u8>) {
-        let mut chunks = src.chunks_exact(8);
-        for c in &mut chunks {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            let mut w = u64::from_le_bytes(a);
-            if self.opts.case_fold {
-                // 'A'..='Z': adding 0x3F sets the high bit from 'A' on,
-                // adding 0x25 from '[' on; the bytes in between get 0x20.
-                let upper = (w.wrapping_add(ONES * 0x3F) ^ w.wrapping_add(ONES * 0x25)) & HIGH;
-                w |= upper >> 2;
-            }
-            if self.opts.typography {
-                w ^= (eq_bytes(w, b'`') >> 7) * (b'`' ^ b'\'') as u64;
-            }
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out.extend(chunks.remainder().iter().map(|&c| self.byte[c as usize]));
+        !(self.opts.typography && (eq_bytes(w, b'-') | eq_bytes(w, b'`')) != 0)
     }
 
     /// The same normalizer without the word-at-a-time scan: for tests that
@@ -343,36 +322,36 @@ impl Normalizer {
     }
 
     /// The canonical form's bytes, into `out` (cleared first), for callers
-    /// that only hash them: what [`Normalizer::normalize_into`] writes,
-    /// without checking again that it is UTF-8 (it always is; that check is
-    /// 8 % of an exact-dedup run).
+    /// that only hash them: what [`Normalizer::normalize_into`] writes.
     pub fn normalize_bytes_into(&self, text: &str, out: &mut Vec<u8>) {
-        out.clear();
-        self.run(text, out, &mut NoMap);
+        let mut buf = std::mem::take(out);
+        buf.clear();
+        // An empty buffer: nothing to check, the allocation is kept.
+        let mut s = String::from_utf8(buf).unwrap_or_default();
+        self.run(text, &mut s, &mut NoMap);
+        *out = s.into_bytes();
     }
 
     /// Writes the canonical form of `text` into `out` (cleared first) and,
     /// if given, its offset map into `map`. Reuse `out` and `map` across
     /// records to avoid allocating.
     pub fn normalize_into(&self, text: &str, out: &mut String, map: Option<&mut OffsetMap>) {
-        let mut buf = std::mem::take(out).into_bytes();
-        buf.clear();
+        out.clear();
         match map {
             Some(m) => {
                 m.clear();
-                self.run(text, &mut buf, m);
-                m.finish(buf.len(), text.len());
+                self.run(text, out, m);
+                m.finish(out.len(), text.len());
             }
-            None => self.run(text, &mut buf, &mut NoMap),
+            None => self.run(text, out, &mut NoMap),
         }
-        *out = String::from_utf8(buf).expect("the normalizer only emits whole UTF-8 characters");
     }
 
-    fn run<M: MapSink>(&self, text: &str, buf: &mut Vec<u8>, map: &mut M) {
+    fn run<M: MapSink>(&self, text: &str, buf: &mut String, map: &mut M) {
         let input = text.as_bytes();
         let n = input.len();
         if self.opts.raw {
-            buf.extend_from_slice(input);
+            buf.push_str(text);
             if n > 0 {
                 map.exact(0, 0, n);
             }
@@ -386,12 +365,27 @@ impl Normalizer {
             last_dash: false,
             mode: self.opts.whitespace,
         };
-        let mut scratch = Scratch::default();
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.run_text(text, &mut e, &mut scratch),
+            Err(_) => self.run_text(text, &mut e, &mut Scratch::default()),
+        });
+        if self.opts.case_fold {
+            // Runs of ASCII were copied as they are; everything else
+            // written is lowercase already (the general path folds case),
+            // so one vectorized pass lowercases exactly those runs.
+            buf.make_ascii_lowercase();
+        }
+    }
+
+    /// The loop of [`Normalizer::run`], with the segment buffers.
+    fn run_text<M: MapSink>(&self, text: &str, e: &mut Emitter<'_, M>, scratch: &mut Scratch) {
+        let input = text.as_bytes();
+        let n = input.len();
         let mut i = 0;
         while i < n {
             let b = input[i];
             if b >= 0x80 || (i + 1 < n && input[i + 1] >= 0x80 && self.attaches(text, i + 1)) {
-                i = self.segment(text, i, &mut e, &mut scratch);
+                i = self.segment(text, i, e, scratch);
                 continue;
             }
             match self.class[b as usize] {
@@ -430,7 +424,8 @@ impl Normalizer {
                         }
                     }
                     let canon = e.flush();
-                    self.copy_plain(&input[start..i], e.out);
+                    // Copied as is: lowercased with the rest at the end.
+                    e.out.push_str(text.get(start..i).unwrap_or_default());
                     e.map.exact(canon, start, i - start);
                     e.last_dash = false;
                 }
@@ -449,6 +444,10 @@ impl Normalizer {
                 }
                 Class::Dash => {
                     e.dash(i, i + 1);
+                    i += 1;
+                }
+                Class::Tick => {
+                    e.text("'", i, i + 1, true);
                     i += 1;
                 }
                 Class::Drop => i += 1,
@@ -648,6 +647,12 @@ fn starts_stable(c: char) -> bool {
     first.is_some_and(|d| d != c && stable(d))
 }
 
+thread_local! {
+    /// Buffers of the general path, kept per thread so that a record with
+    /// non-ASCII text allocates nothing.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 #[derive(Default)]
 struct Scratch {
     seg: String,
@@ -702,7 +707,7 @@ struct Pending {
 /// runs of dashes.
 struct Emitter<'a, M> {
     input: &'a [u8],
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     map: &'a mut M,
     pending: Option<Pending>,
     last_dash: bool,
@@ -738,14 +743,20 @@ impl<M: MapSink> Emitter<'_, M> {
     fn flush(&mut self) -> usize {
         if let Some(p) = self.pending.take() {
             let canon = self.out.len();
-            let ws: &[u8] = match p.newlines {
-                0 => b" ",
-                1 => b"\n",
-                _ => b"\n\n",
+            // One or two bytes, written and compared inline (a `memcpy`
+            // and a `memcmp` call cost more than the rest of a flush).
+            let (c, len) = match p.newlines {
+                0 => (' ', 1),
+                1 => ('\n', 1),
+                _ => ('\n', 2),
             };
-            self.out.extend_from_slice(ws);
-            if &self.input[p.orig..p.orig_end] == ws {
-                self.map.exact(canon, p.orig, ws.len());
+            self.out.push(c);
+            if len == 2 {
+                self.out.push(c);
+            }
+            let orig = &self.input[p.orig..p.orig_end];
+            if orig.len() == len && orig.iter().all(|&b| b == c as u8) {
+                self.map.exact(canon, p.orig, len);
             } else {
                 self.map.group(canon, p.orig, p.orig_end);
             }
@@ -756,7 +767,7 @@ impl<M: MapSink> Emitter<'_, M> {
 
     fn push_map(&mut self, canon: usize, orig: usize, orig_end: usize) {
         if orig_end - orig == self.out.len() - canon
-            && self.input[orig..orig_end] == self.out[canon..]
+            && self.input[orig..orig_end] == self.out.as_bytes()[canon..]
         {
             self.map.exact(canon, orig, orig_end - orig);
         } else {
@@ -771,7 +782,7 @@ impl<M: MapSink> Emitter<'_, M> {
             return;
         }
         let canon = self.flush();
-        self.out.push(b'-');
+        self.out.push('-');
         self.push_map(canon, orig, orig_end);
         self.last_dash = true;
     }
@@ -806,7 +817,7 @@ impl<M: MapSink> Emitter<'_, M> {
 
     fn text(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {
         let canon = self.flush();
-        self.out.extend_from_slice(s.as_bytes());
+        self.out.push_str(s);
         if exact {
             self.map.exact(canon, orig, orig_end - orig);
         } else {

@@ -54,9 +54,9 @@ fn ascii_prose() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
             8 => prop::sample::select(vec!['a', 'b', 'Z', 'Q', ' ', '.', ',', '7', '@', '[', '`', '{']),
-            1 => prop::sample::select(vec!['\n', '\r', '\t', '-', '\u{7f}', '\u{1}', '\u{e9}', '\u{301}', '\u{201C}']),
+            1 => prop::sample::select(vec!['\n', '\r', '\t', '\u{b}', '\u{c}', '-', '\u{7f}', '\u{1}', '\u{e9}', '\u{301}', '\u{201C}']),
         ],
-        0..200,
+        0..400,
     )
     .prop_map(|v| v.into_iter().collect())
 }

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""neardup's throughput, before and after, beside reading the bytes and beside its near-dup peers.
+
+    bench/.venv/bin/python bench/speed.py [--corpus small|full|FILE] [--baseline REV] [--threads 2]
+        [--runs 1] [--no-peers] [--memory-run [--memory-binaries current]]
+
+One run prints, for the corpus (debdocs `small` by default, `full` for the issue's numbers):
+
+  cat | wc -l          reading the bytes (the ceiling)
+  exact                dedup --no-near --no-repeats
+  exact + repeats      dedup --no-near
+  default              dedup --ledger LEDGER (exact, in-record repeats, near duplicates)
+
+and, on the speed sample (bench/speed_sample.py: 60,000 records of ~650 bytes cut from the full
+corpus), `clusters --threads 1` with `--sketch minhash` and `--sketch oph`; each for the current
+binary (`cargo build --release` of this tree) and, with `--baseline REV`, for a binary built from
+git revision REV in a temporary worktree (cached in bench/out/speed/COMMIT/). rensa and datasketch
+run on the same records, one process and one thread each, as bench/peers/near_peers.py runs them
+(MinHash + LSH, word 5-grams, 128 permutations, threshold 0.8).
+
+MB/s = UTF-8 bytes of the `text` fields / wall seconds (1 MB = 10^6 bytes); "per thread" divides
+by the threads neardup was given. Outputs and ledgers go to a temp directory on disk (never
+/dev/null) and the baseline's are compared with the current binary's byte for byte ("same
+output"). Ratios printed are the issue's targets: default dedup vs the baseline (>= 3x), per
+thread vs rensa (about 5x), exact-only vs `cat | wc -l` (>= 0.5), clusters per thread vs rensa
+(>= 5x) and datasketch (>= 20x), OPH vs MinHash (>= 1).
+
+`--memory-run` adds the 10 M-record run: the 200,000-record speed sample written 50 times with
+one word changed per record per copy (6.7 GB, built once by bench/speed_sample.py), default
+`dedup --memory 2G --threads 2` with a ledger; wall time and peak RSS (target: under 4 GiB).
+
+The machine is shared: wall times move with other people's work (the load average is printed
+before and after). Compare rows within one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CORPUS = Path(os.environ.get("NEARDUP_CORPUS_DIR", "/work/corpus"))
+TIME = "/usr/bin/time"
+PEERS = ["rensa", "datasketch"]
+
+
+def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+# ----------------------------------------------------------------- inputs ----
+def corpus_path(name: str) -> Path:
+    if name in ("small", "full"):
+        out = subprocess.run([str(BENCH / "corpus.sh"), name], check=True, stdout=subprocess.PIPE, text=True)
+        return Path(out.stdout.strip().splitlines()[-1])
+    p = Path(name)
+    if not p.exists():
+        sys.exit(f"speed: {p} does not exist")
+    return p
+
+
+def sample_path(records: int, copies: int = 1) -> Path:
+    args = [sys.executable, str(BENCH / "speed_sample.py"), "--records", str(records), "--copies", str(copies)]
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def text_bytes(path: Path) -> tuple[int, int]:
+    """(records, UTF-8 bytes of their `text` fields)."""
+    n = b = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                n += 1
+                b += len(json.loads(line)["text"].encode("utf-8", "surrogatepass"))
+    return n, b
+
+
+# --------------------------------------------------------------- binaries ----
+def build_current() -> Path:
+    sh(["cargo", "build", "--release", "-q", "-p", "neardup-cli"], cwd=ROOT)
+    return ROOT / "target" / "release" / "neardup"
+
+
+def build_baseline(rev: str) -> Path:
+    commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    cache = BENCH / "out" / "speed" / commit
+    exe = cache / "neardup"
+    if exe.exists():
+        return exe
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="neardup-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        sh(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT,
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            env = dict(os.environ, CARGO_TARGET_DIR=str(cache / "target"))
+            sh(["cargo", "build", "--release", "-q", "-p", "neardup-cli"], cwd=tree, env=env)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.copy(cache / "target" / "release" / "neardup", exe)
+    return exe
+
+
+# ------------------------------------------------------------------ runs ----
+def timed(cmd: list[str], tv: Path, runs: int, stdout=subprocess.DEVNULL) -> dict:
+    """Median wall seconds of `runs` runs under time -v, and the largest peak RSS."""
+    walls, rss = [], 0.0
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.run([TIME, "-v", "-o", str(tv)] + cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - t
+        if p.returncode != 0:
+            return {"failed": f"exit {p.returncode}: {p.stderr.strip()[-300:]}"}
+        walls.append(wall)
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tv.read_text())
+        rss = max(rss, int(m.group(1)) / 1024 if m else float("nan"))
+    return {"wall": statistics.median(walls), "rss_mb": rss}
+
+
+def peer(name: str, inp: Path, out: Path) -> dict:
+    """One near-dup peer as near_peers.py runs it (its own process, one thread)."""
+    tv = out / f"{name}.time"
+    r = timed([sys.executable, str(BENCH / "peers" / "near_peers.py"), "_run", name, str(inp),
+               str(out / f"{name}.pairs.tsv")], tv, 1)
+    return r
+
+
+def same(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and subprocess.run(["cmp", "-s", str(a), str(b)]).returncode == 0
+
+
+# ----------------------------------------------------------------- report ----
+def fmt_row(label: str, r: dict, mb: float, extra: str = "") -> str:
+    if "failed" in r:
+        return f"| {label} | failed: {r['failed']} |||||"
+    return f"| {label} | {r['wall']:.2f} | {mb / r['wall']:.1f} | {r['rss_mb']:,.0f} | {extra} |"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="small", help="small, full or a JSONL file (default small)")
+    ap.add_argument("--sample-records", type=int, default=60000)
+    ap.add_argument("--baseline", metavar="REV", help="git revision to build and compare against")
+    ap.add_argument("--threads", type=int, default=2, help="neardup's threads for dedup (default 2)")
+    ap.add_argument("--runs", type=int, default=1, help="runs per row, median (default 1)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--memory-run", action="store_true", help="also the 10 M-record memory run")
+    ap.add_argument("--memory-only", action="store_true", help="only the 10 M-record memory run")
+    ap.add_argument("--memory-binaries", default="current", help="current, baseline or both")
+    ap.add_argument("--memory-records", type=int, default=200000)
+    ap.add_argument("--memory-copies", type=int, default=50)
+    args = ap.parse_args()
+
+    if args.memory_only:
+        args.memory_run = True
+    corpus = None if args.memory_only else corpus_path(args.corpus)
+    sample = None if args.memory_only else sample_path(args.sample_records)
+    bins = {"current": build_current()}
+    if args.baseline:
+        bins = {"baseline": build_baseline(args.baseline), **bins}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, stdout=subprocess.PIPE,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           stdout=subprocess.PIPE, text=True).stdout.strip()
+    print(f"# bench/speed.py — {platform.node()}, {os.cpu_count()} cores, load {load()} at start")
+    print(f"current = {head}{'+' if dirty else ''}" + (f", baseline = {args.baseline}" if args.baseline else ""))
+    T = args.threads
+    work = Path(tempfile.mkdtemp(prefix="neardup-speed-", dir=BENCH / "out" if (BENCH / "out").exists() else None))
+    try:
+        if not args.memory_only:
+            corpus_and_sample(args, bins, corpus, sample, work, T)
+        # ------------------------------------------------- memory run ----
+        if args.memory_run:
+            memory_run(args, bins, work)
+        print(f"\nload {load()} at the end")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, T: int) -> None:
+    """The corpus table (cat, exact, exact + repeats, default) and the speed-sample table."""
+    # -------------------------------------------------------- corpus ----
+    n, nb = text_bytes(corpus)
+    mb = nb / 1e6
+    print(f"\n## {corpus} — {n:,} records, {mb:.1f} MB of text; neardup --threads {T}\n")
+    print("| run | wall s | MB/s | peak RSS MB | notes |")
+    print("|---|---:|---:|---:|---|")
+    sh(["cat", str(corpus)], stdout=subprocess.DEVNULL)  # warm the page cache
+    cat = timed(["sh", "-c", f"cat '{corpus}' | wc -l"], work / "cat.time", args.runs)
+    print(fmt_row("`cat \\| wc -l`", cat, mb), flush=True)
+    res: dict[tuple[str, str], dict] = {}
+    jobs = {
+        "exact": ["--no-near", "--no-repeats"],
+        "exact + repeats": ["--no-near"],
+        "default (+ near, ledger)": [],
+    }
+    for job, flags in jobs.items():
+        for b, exe in bins.items():
+            d = work / b / job.split()[0]
+            d.mkdir(parents=True, exist_ok=True)
+            cmd = [str(exe), "dedup", str(corpus), "-o", str(d / "out.jsonl"), "--threads", str(T), "--quiet",
+                   *flags]
+            if not flags:
+                cmd += ["--ledger", str(d / "ledger.jsonl")]
+            r = timed(cmd, d / "time", args.runs)
+            res[(job, b)] = r
+            note = ""
+            if b == "current" and "baseline" in bins and "failed" not in r:
+                base = res[(job, "baseline")]
+                bd = work / "baseline" / job.split()[0]
+                out_same = same(bd / "out.jsonl", d / "out.jsonl")
+                led = "" if flags else (", same ledger" if same(bd / "ledger.jsonl", d / "ledger.jsonl")
+                                        else ", LEDGER DIFFERS")
+                note = (f"{base['wall'] / r['wall']:.2f}× baseline" if "failed" not in base else "")
+                note += (", same output" if out_same else ", OUTPUT DIFFERS") + led
+            print(fmt_row(f"{job} — {b}", r, mb, note), flush=True)
+    peers = {}
+    if not args.no_peers:
+        for p in PEERS:
+            d = work / "peers-corpus"
+            d.mkdir(exist_ok=True)
+            peers[p] = peer(p, corpus, d)
+            print(fmt_row(f"{p} (near only, 1 thread)", peers[p], mb), flush=True)
+    # ratios
+    print()
+    cur = res[("default (+ near, ledger)", "current")]
+    lines = []
+    if "baseline" in bins and "failed" not in cur:
+        base = res[("default (+ near, ledger)", "baseline")]
+        if "failed" not in base:
+            lines.append(f"- default dedup: {base['wall'] / cur['wall']:.2f}× faster than the baseline "
+                         f"(target ≥ 3×)")
+    if "rensa" in peers and "failed" not in peers["rensa"] and "failed" not in cur:
+        for b in bins:
+            r = res[("default (+ near, ledger)", b)]
+            if "failed" not in r:
+                lines.append(f"- default dedup per thread ({b}) = {mb / r['wall'] / T:.1f} MB/s, "
+                             f"{(mb / r['wall'] / T) / (mb / peers['rensa']['wall']):.1f}× rensa's near-only "
+                             f"{mb / peers['rensa']['wall']:.1f} MB/s (target about 5×)")
+    for b in bins:
+        r = res[("exact", b)]
+        if "failed" not in r and "failed" not in cat:
+            lines.append(f"- exact only ({b}): {cat['wall'] / r['wall']:.2f}× the speed of `cat | wc -l` "
+                         f"(target ≥ 0.5)")
+    print("\n".join(lines))
+
+    # --------------------------------------------------- speed sample ----
+    sn, sb = text_bytes(sample)
+    smb = sb / 1e6
+    print(f"\n## {sample} — {sn:,} records, {smb:.1f} MB of text, ~{sb // max(sn, 1)} bytes each\n")
+    print("| run | wall s | MB/s | peak RSS MB | notes |")
+    print("|---|---:|---:|---:|---|")
+    cl = {}
+    for sketch in ("minhash", "oph"):
+        for b, exe in bins.items():
+            d = work / b / f"clusters-{sketch}"
+            d.mkdir(parents=True, exist_ok=True)
+            r = timed([str(exe), "clusters", str(sample), "-o", str(d / "out.jsonl"), "--threads", "1",
+                       "--sketch", sketch, "--quiet"], d / "time", args.runs)
+            cl[(sketch, b)] = r
+            note = ""
+            if b == "current" and "baseline" in bins and "failed" not in r:
+                base = cl[(sketch, "baseline")]
+                same_out = same(work / "baseline" / f"clusters-{sketch}" / "out.jsonl", d / "out.jsonl")
+                note = (f"{base['wall'] / r['wall']:.2f}× baseline" if "failed" not in base else "")
+                note += ", same output" if same_out else ", OUTPUT DIFFERS"
+            print(fmt_row(f"clusters --threads 1 --sketch {sketch} — {b}", r, smb, note), flush=True)
+    speers = {}
+    if not args.no_peers:
+        for p in PEERS:
+            d = work / "peers-sample"
+            d.mkdir(exist_ok=True)
+            speers[p] = peer(p, sample, d)
+            print(fmt_row(f"{p} (1 thread)", speers[p], smb), flush=True)
+    print()
+    lines = []
+    for b in bins:
+        for sketch in ("minhash", "oph"):
+            r = cl[(sketch, b)]
+            if "failed" in r:
+                continue
+            rate = smb / r["wall"]
+            vs = [f"{rate / (smb / speers[p]['wall']):.1f}× {p}" for p in PEERS
+                  if p in speers and "failed" not in speers[p]]
+            lines.append(f"- clusters {sketch} ({b}): {rate:.1f} MB/s per thread"
+                         + (": " + ", ".join(vs) if vs else "") + " (targets ≥ 5× rensa, ≥ 20× datasketch)")
+        m, o = cl[("minhash", b)], cl[("oph", b)]
+        if "failed" not in m and "failed" not in o:
+            lines.append(f"- OPH vs MinHash ({b}): {m['wall'] / o['wall']:.2f}× (target ≥ 1)")
+    print("\n".join(lines))
+
+
+def memory_run(args, bins: dict, work: Path) -> None:
+    big = sample_path(args.memory_records, args.memory_copies)
+    size = big.stat().st_size / 1e9
+    print(f"\n## {big} — {args.memory_records:,} × {args.memory_copies} records, {size:.1f} GB JSONL; "
+          f"dedup --memory 2G --threads 2 --ledger\n")
+    print("| binary | wall s | peak RSS MB | summary |")
+    print("|---|---:|---:|---|")
+    which = list(bins) if args.memory_binaries == "both" else [args.memory_binaries]
+    for b in which:
+        d = work / b / "memory"
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / "summary.json", "w") as summary:
+            r = timed([str(bins[b]), "dedup", str(big), "-o", str(d / "out.jsonl"), "--ledger",
+                       str(d / "ledger.jsonl"), "--memory", "2G", "--threads", "2", "--json"],
+                      d / "time", 1, stdout=summary)
+        if "failed" in r:
+            print(f"| {b} | failed: {r['failed']} |||")
+            continue
+        s = json.loads((d / "summary.json").read_text().strip().splitlines()[-1])
+        keys = ("read", "kept", "modified", "removed", "removed_near")
+        print(f"| {b} | {r['wall']:.0f} | {r['rss_mb']:,.0f} | "
+              + ", ".join(f"{k} {s[k]}" for k in keys if k in s) + " |", flush=True)
+        for f in d.glob("*.jsonl"):
+            f.unlink()  # gigabytes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
