@@ -529,6 +529,11 @@ impl Normalizer {
             if count > 0 && self.is_boundary(c) {
                 break;
             }
+            // Invisibles, then ASCII: the byte loop takes it from here (a
+            // `\r\n` after a zero-width space is one line break, not two).
+            if count == 0 && at > start && c.is_ascii() {
+                break;
+            }
             s.seg.push(c);
             count += 1;
             end = at + c.len_utf8();
@@ -842,6 +847,14 @@ mod tests {
             "hello, world!\n\nnext line."
         );
         assert_eq!(canon("a\r\nb\rc"), "a\nb\nc");
+    }
+
+    #[test]
+    fn invisibles_before_a_crlf_leave_one_line_break() {
+        for text in ["a\u{200B}\r\nb", "a\u{200B}\u{FEFF}\r\nb", "a\u{200D}\rb"] {
+            assert_eq!(canon(text), "a\nb", "{text:?}");
+        }
+        assert_eq!(canon("a\u{200B}\r\n\r\nb"), "a\n\nb");
     }
 
     #[test]

@@ -193,9 +193,10 @@ fn typographic_copy(text: &str, choices: &[u8]) -> String {
             ('\n', 1) => out.push_str("\r\n"),
             (c, 1) if c.is_ascii_lowercase() => out.push(c.to_ascii_uppercase()),
             (c, 2) if c.is_ascii_uppercase() => out.push(c.to_ascii_lowercase()),
-            // Before a letter: a zero-width space before `\r\n` makes it
-            // two line breaks (a normalizer bug, reported).
-            (c, 3) if c.is_ascii_alphabetic() => {
+            // A zero-width space before anything (before `\r\n` it once
+            // made two line breaks).
+            ('\n', 3) => out.push_str("\u{200B}\r\n"),
+            (c, 3) => {
                 out.push('\u{200B}');
                 out.push(c);
             }
