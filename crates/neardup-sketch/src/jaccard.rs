@@ -73,6 +73,52 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     i as f64 / (a.len() + b.len() - i) as f64
 }
 
+/// [`jaccard`] when it can reach `threshold`; `None` when the set sizes, or
+/// the merge so far, prove that it cannot (`J < threshold`, exactly: the
+/// bound keeps a whole element of margin over any rounding).
+///
+/// Verification wants only the pairs that count. Most LSH candidates fall
+/// well short, and `|A ∩ B|` must reach `t (|A| + |B|) / (1 + t)` for
+/// `J ≥ t`: a pair of sizes too far apart is refused without a merge, and a
+/// merge stops once what is left of the shorter side cannot make up the
+/// difference.
+#[must_use]
+pub fn jaccard_at_least(a: &[u64], b: &[u64], threshold: f64) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        let j = jaccard(a, b);
+        return (j >= threshold).then_some(j);
+    }
+    let need = (threshold * (a.len() + b.len()) as f64 / (1.0 + threshold)).floor() - 1.0;
+    if (a.len().min(b.len()) as f64) < need {
+        return None;
+    }
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let i = if small.len() * 16 < large.len() {
+        gallop_count(small, large)
+    } else {
+        // The branch-free merge of `intersection_size`, checked every
+        // `STRIDE` steps: the intersection can grow by at most what is left
+        // of the side with fewer elements left.
+        const STRIDE: usize = 512;
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < a.len() && j < b.len() {
+            let (ea, eb) = ((i + STRIDE).min(a.len()), (j + STRIDE).min(b.len()));
+            while i < ea && j < eb {
+                let (x, y) = (a[i], b[j]);
+                n += usize::from(x == y);
+                i += usize::from(x <= y);
+                j += usize::from(y <= x);
+            }
+            if ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
+                return None;
+            }
+        }
+        n
+    };
+    let j = i as f64 / (a.len() + b.len() - i) as f64;
+    (j >= threshold).then_some(j)
+}
+
 /// Containment `|A ∩ B| / min(|A|, |B|)` of sorted, deduplicated slices:
 /// how much of the smaller set lies in the larger (`1.0` when one text is
 /// a partial copy of the other).
@@ -123,6 +169,32 @@ mod tests {
     }
 
     proptest! {
+        /// The early exit never refuses a pair that reaches the threshold,
+        /// and gives its exact Jaccard when it does.
+        #[test]
+        fn jaccard_at_least_is_jaccard_above_the_threshold(
+            base in prop::collection::vec(any::<u64>(), 0..3000),
+            drop_a in 0usize..1500,
+            drop_b in 0usize..1500,
+            extra in prop::collection::vec(any::<u64>(), 0..600),
+            t in 0.05f64..1.0,
+        ) {
+            let base = set(base);
+            let a: Vec<u64> = set(base.iter().skip(drop_a.min(base.len())).copied().collect());
+            let mut b: Vec<u64> = base[..base.len() - drop_b.min(base.len())].to_vec();
+            b.extend(extra);
+            let b = set(b);
+            let j = jaccard(&a, &b);
+            let got = jaccard_at_least(&a, &b, t);
+            if j >= t {
+                prop_assert_eq!(got, Some(j));
+            } else {
+                prop_assert_eq!(got, None);
+            }
+            // At the threshold itself, exactly.
+            prop_assert_eq!(jaccard_at_least(&a, &b, j), Some(j));
+        }
+
         /// Merge and gallop paths agree with a `HashSet` oracle.
         #[test]
         fn matches_hashset_oracle(

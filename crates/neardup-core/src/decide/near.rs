@@ -447,7 +447,9 @@ impl Collector {
                         Ok(if containment {
                             jaccard::containment(&a, b)
                         } else {
-                            jaccard::jaccard(&a, b)
+                            // A pair proven below the threshold does not count
+                            // whatever its exact value: 0 stands for it.
+                            jaccard::jaccard_at_least(&a, b, threshold).unwrap_or(0.0)
                         })
                     }
                     Verify::Signature | Verify::None => {
@@ -578,7 +580,7 @@ impl Collector {
                     let sim = match verify {
                         Verify::Jaccard => {
                             history.set(seq, &mut s.other)?;
-                            jaccard::jaccard(&s.set, &s.other)
+                            jaccard::jaccard_at_least(&s.set, &s.other, threshold).unwrap_or(0.0)
                         }
                         Verify::Signature | Verify::None => {
                             history.signature(seq, &mut s.other_sig)?;
