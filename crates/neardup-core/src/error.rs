@@ -28,6 +28,10 @@ pub enum Error {
     /// The repeated-substring stage failed (its temporary files, mostly).
     #[error("repeated substrings: {0}")]
     Substrings(Box<neardup_suffix::Error>),
+    /// The index of earlier batches ([`crate::History`]) failed: its
+    /// error, which names the index.
+    #[error("{0}")]
+    History(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A broken invariant: a bug, reported rather than hidden.
     #[error("internal error: {0}")]
     Internal(String),

@@ -7,7 +7,7 @@
 //! when the value is read (the engine checks its own blocks too, but not
 //! what a buggy writer or a hand edit put there).
 //!
-//! A record value (format 1):
+//! A kept record's value (format 1):
 //! ```text
 //! u8 format = 1
 //! varint id length, id bytes (UTF-8)
@@ -18,14 +18,29 @@
 //! varint set size,        u64 per shingle hash (ascending, distinct)
 //! u64 xxh3-64 of all the bytes above
 //! ```
+//! A record removed as a near duplicate of a kept one, an *alias*
+//! (format 2): its exact hash finds where its text lives.
+//! ```text
+//! u8 format = 2
+//! varint id length, id bytes (UTF-8)
+//! u128 hash
+//! varint len
+//! u64 seq of the kept record (earlier than the alias)
+//! u8 reason (0 exact, 1 near, 2 repeat, 3 substring, 4 repetition)
+//! f32 similarity to the kept record
+//! u64 xxh3-64 of all the bytes above
+//! ```
 //! Varints are LEB128. Decoding checks every length against the bytes
 //! left, so a damaged value is an error, never a panic or a huge
 //! allocation.
 
+use neardup_core::ledger::Reason;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Version of the record value layout.
+/// Layout tag of a kept record's value.
 pub(crate) const RECORD_FORMAT: u8 = 1;
+/// Layout tag of an alias's value.
+pub(crate) const ALIAS_FORMAT: u8 = 2;
 
 /// A record as stored, returned by [`Index::record`](crate::Index::record).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +59,100 @@ pub struct Stored {
     pub signature: Vec<u32>,
     /// Its shingle hashes, ascending and distinct.
     pub set: Vec<u64>,
+    /// For an alias (a record removed as a duplicate of a kept record,
+    /// kept only so that its exact copies find where its text lives): the
+    /// kept record. An alias has no band keys, signature or set.
+    pub alias: Option<Alias>,
+}
+
+/// Where the text of an alias lives ([`Stored::alias`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alias {
+    /// Sequence number of the kept record, earlier than the alias.
+    pub of: u64,
+    /// Why the alias was removed in its favour.
+    pub reason: Reason,
+    /// Similarity to it.
+    pub similarity: f32,
+}
+
+impl Eq for Alias {}
+
+/// A record removed as a duplicate of a kept record, to add with
+/// [`Index::add_batch`](crate::Index::add_batch) so that a later exact copy
+/// of its text is sent where that text lives (what one run over all
+/// batches would say). Only its exact hash is a lookup key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlias {
+    /// The record's id.
+    pub id: String,
+    /// Hash of its canonical text (the exact key).
+    pub hash: u128,
+    /// Length of its text, in bytes.
+    pub len: u64,
+    /// The kept record its text lives in.
+    pub of: Target,
+    /// Why it was removed in that record's favour.
+    pub reason: Reason,
+    /// Similarity to that record.
+    pub similarity: f32,
+}
+
+/// The kept record an alias points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A committed record, by sequence number.
+    Seq(u64),
+    /// A record of the same batch, by its position in the batch (from 0),
+    /// earlier than the alias.
+    InBatch(u64),
+}
+
+/// One entry of a batch: a kept record or an alias.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewEntry {
+    /// A kept record, found by exact hash and band keys.
+    Record(NewRecord),
+    /// A removed record, found by exact hash, pointing to a kept one.
+    Alias(NewAlias),
+}
+
+impl From<NewRecord> for NewEntry {
+    fn from(r: NewRecord) -> NewEntry {
+        NewEntry::Record(r)
+    }
+}
+
+impl From<NewAlias> for NewEntry {
+    fn from(a: NewAlias) -> NewEntry {
+        NewEntry::Alias(a)
+    }
+}
+
+impl NewEntry {
+    /// The entry's id.
+    pub fn id(&self) -> &str {
+        match self {
+            NewEntry::Record(r) => &r.id,
+            NewEntry::Alias(a) => &a.id,
+        }
+    }
+
+    /// The entry's exact hash.
+    pub fn hash(&self) -> u128 {
+        match self {
+            NewEntry::Record(r) => r.hash,
+            NewEntry::Alias(a) => a.hash,
+        }
+    }
+
+    /// Its band keys (none for an alias).
+    pub fn bands(&self) -> &[u64] {
+        match self {
+            NewEntry::Record(r) => &r.bands,
+            NewEntry::Alias(_) => &[],
+        }
+    }
 }
 
 /// A record to add with [`Index::add_batch`](crate::Index::add_batch).
@@ -92,6 +201,43 @@ pub(crate) fn encode_record(r: &NewRecord, out: &mut Vec<u8>) {
     for s in &r.set {
         out.extend_from_slice(&s.to_le_bytes());
     }
+    let sum = xxh3_64(out);
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+fn reason_code(r: Reason) -> u8 {
+    match r {
+        Reason::Exact => 0,
+        Reason::Near => 1,
+        Reason::Repeat => 2,
+        Reason::Substring => 3,
+        Reason::Repetition => 4,
+    }
+}
+
+fn reason_of(code: u8) -> Option<Reason> {
+    Some(match code {
+        0 => Reason::Exact,
+        1 => Reason::Near,
+        2 => Reason::Repeat,
+        3 => Reason::Substring,
+        4 => Reason::Repetition,
+        _ => return None,
+    })
+}
+
+/// Encodes an alias's value into `out` (cleared first); `of` is the kept
+/// record's sequence number, resolved.
+pub(crate) fn encode_alias(a: &NewAlias, of: u64, out: &mut Vec<u8>) {
+    out.clear();
+    out.push(ALIAS_FORMAT);
+    put_varint(out, a.id.len() as u64);
+    out.extend_from_slice(a.id.as_bytes());
+    out.extend_from_slice(&a.hash.to_le_bytes());
+    put_varint(out, a.len);
+    out.extend_from_slice(&of.to_le_bytes());
+    out.push(reason_code(a.reason));
+    out.extend_from_slice(&a.similarity.to_le_bytes());
     let sum = xxh3_64(out);
     out.extend_from_slice(&sum.to_le_bytes());
 }
@@ -169,14 +315,39 @@ pub(crate) fn decode_record(seq: u64, value: &[u8]) -> Result<Stored, String> {
     let body = checked(value)?;
     let mut r = Reader { bytes: body };
     let [format] = r.array::<1>()?;
-    if format != RECORD_FORMAT {
-        return Err(format!("record format {format}, expected {RECORD_FORMAT}"));
+    if format != RECORD_FORMAT && format != ALIAS_FORMAT {
+        return Err(format!(
+            "record format {format}, expected {RECORD_FORMAT} (kept) or {ALIAS_FORMAT} (alias)"
+        ));
     }
     let n = r.count("id length", 1)?;
     let id =
         std::str::from_utf8(r.take(n)?).map_err(|e| format!("id is not UTF-8: {e}"))?.to_owned();
     let hash = u128::from_le_bytes(r.array()?);
     let len = r.varint()?;
+    if format == ALIAS_FORMAT {
+        let of = u64::from_le_bytes(r.array()?);
+        let [code] = r.array::<1>()?;
+        let reason = reason_of(code).ok_or_else(|| format!("reason code {code} is unknown"))?;
+        let similarity = f32::from_le_bytes(r.array()?);
+        if !r.bytes.is_empty() {
+            return Err(format!("{} bytes left over after the alias", r.bytes.len()));
+        }
+        if of >= seq {
+            return Err(format!("alias of record {of}, which is not earlier"));
+        }
+        let alias = Some(Alias { of, reason, similarity });
+        return Ok(Stored {
+            seq,
+            id,
+            hash,
+            len,
+            bands: vec![],
+            signature: vec![],
+            set: vec![],
+            alias,
+        });
+    }
     let n = r.count("band", 8)?;
     let mut bands = Vec::with_capacity(n);
     for _ in 0..n {
@@ -195,7 +366,7 @@ pub(crate) fn decode_record(seq: u64, value: &[u8]) -> Result<Stored, String> {
     if !r.bytes.is_empty() {
         return Err(format!("{} bytes left over after the record", r.bytes.len()));
     }
-    Ok(Stored { seq, id, hash, len, bands, signature, set })
+    Ok(Stored { seq, id, hash, len, bands, signature, set, alias: None })
 }
 
 /// Key of a record.
@@ -312,6 +483,26 @@ mod tests {
             prop_assert_eq!(&s.bands, &r.bands);
             prop_assert_eq!(&s.signature, &r.signature);
             prop_assert_eq!(&s.set, &r.set);
+        }
+
+        #[test]
+        fn alias_round_trips(
+            id in ".{0,20}", hash in any::<u128>(), len in any::<u64>(),
+            of in 0u64..1000, gap in 1u64..1000, code in 0u8..5, similarity in 0f32..=1.0,
+        ) {
+            let reason = reason_of(code).unwrap();
+            let a = NewAlias { id: id.clone(), hash, len, of: Target::Seq(of), reason, similarity };
+            let mut v = Vec::new();
+            encode_alias(&a, of, &mut v);
+            let s = decode_record(of + gap, &v).unwrap();
+            prop_assert_eq!((s.id, s.hash, s.len), (id, hash, len));
+            prop_assert_eq!(s.alias, Some(Alias { of, reason, similarity }));
+            prop_assert!(s.bands.is_empty() && s.signature.is_empty() && s.set.is_empty());
+            // An alias names an earlier record.
+            prop_assert!(decode_record(of, &v).is_err());
+            let mut flipped = v.clone();
+            flipped[(code as usize * 7) % v.len()] ^= 0x40;
+            prop_assert!(decode_record(of + gap, &flipped).is_err());
         }
 
         #[test]

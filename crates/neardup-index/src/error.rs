@@ -214,6 +214,24 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Deciding a batch against the index failed (see [`crate::check`]).
+    #[error("index {}: {source}", path.display())]
+    Dedup {
+        /// The index.
+        path: PathBuf,
+        /// What the deciding library said.
+        source: neardup_core::Error,
+    },
+
+    /// The index's settings are not neardup settings this build reads.
+    #[error("index {}: its settings cannot be read by this neardup: {what}", path.display())]
+    UnreadableSettings {
+        /// The index.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+
     /// A lookup asked for something outside the index.
     #[error("index {}: {what}", path.display())]
     OutOfRange {

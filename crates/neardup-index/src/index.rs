@@ -43,13 +43,13 @@
 //! batch's size.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use serde_json::Value;
 
 use crate::codec::{
-    band_lookup, be_u64, decode_record, encode_record, exact_lookup, holder_key, record_key,
-    show_lookup, split_holder, NewRecord, Stored,
+    band_lookup, be_u64, decode_record, encode_alias, encode_record, exact_lookup, holder_key,
+    record_key, show_lookup, split_holder, NewAlias, NewEntry, NewRecord, Stored, Target,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION};
@@ -115,8 +115,13 @@ pub struct Receipt {
 /// Size and settings of an index, as `neardup index stats` shows them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Stats {
-    /// Committed records.
+    /// Committed records: kept records and aliases.
     pub records: u64,
+    /// Of them, kept records (found by exact hash and band keys).
+    pub kept: u64,
+    /// Of them, aliases (records removed as duplicates, found by exact
+    /// hash only; see [`crate::NewAlias`]).
+    pub aliases: u64,
     /// Committed batches.
     pub batches: u64,
     /// Bytes the index takes on disk (0 for an in-memory store).
@@ -142,6 +147,52 @@ pub struct Index {
     published: RwLock<State>,
     /// Held by the one writer (and by `verify`).
     writer: Mutex<()>,
+}
+
+/// The one writer of an index ([`Index::writer`]); adds are held off while
+/// it lives.
+pub struct Writer<'a> {
+    index: &'a Index,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl<'a> Writer<'a> {
+    /// The index.
+    pub fn index(&self) -> &'a Index {
+        self.index
+    }
+
+    /// A view of every committed record: the history the next batch is
+    /// added after (no other batch can come in while the writer lives).
+    pub fn view(&self) -> View<'a> {
+        self.index.view()
+    }
+
+    /// See [`Index::committed_batch`].
+    pub fn committed_batch(&self, batch_key: [u8; 16]) -> Result<Option<BatchInfo>> {
+        self.index.committed_batch(batch_key)
+    }
+
+    /// See [`Index::add_batch`].
+    pub fn add_batch<T: Into<NewEntry>>(
+        &self,
+        batch_key: [u8; 16],
+        entries: impl IntoIterator<Item = T>,
+    ) -> Result<Receipt> {
+        self.try_add_batch(batch_key, entries.into_iter().map(Ok::<_, std::convert::Infallible>))
+    }
+
+    /// See [`Index::try_add_batch`].
+    pub fn try_add_batch<T: Into<NewEntry>, E>(
+        &self,
+        batch_key: [u8; 16],
+        entries: impl IntoIterator<Item = std::result::Result<T, E>>,
+    ) -> Result<Receipt>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        self.index.add_locked(batch_key, entries)
+    }
 }
 
 /// A consistent read-only view of an index: the records before a limit
@@ -345,6 +396,10 @@ impl Index {
         View { index: self, limit: self.records() }
     }
 
+    fn view_limited(&self, limit: u64) -> View<'_> {
+        View { index: self, limit }
+    }
+
     /// A view of the first `limit` records (say, the history before a
     /// batch: `view_at(info.first_seq)`).
     pub fn view_at(&self, limit: u64) -> Result<View<'_>> {
@@ -393,6 +448,8 @@ impl Index {
         let state = self.state();
         Ok(Stats {
             records: state.next_seq,
+            kept: state.next_seq - state.aliases,
+            aliases: state.aliases,
             batches: state.batches,
             bytes_on_disk: self.store.disk_bytes().map_err(|e| self.store_error(e))?,
             format_version: FORMAT_VERSION,
@@ -401,30 +458,52 @@ impl Index {
         })
     }
 
-    /// Adds `entries` as one atomic batch under `batch_key`; see the
+    /// Adds `entries` (kept records, [`NewRecord`], or aliases,
+    /// [`NewAlias`]) as one atomic batch under `batch_key`; see the
     /// [module documentation](self). Fails, adding nothing, if a batch with
-    /// this key is already in the index or a record cannot be stored.
-    pub fn add_batch(
+    /// this key is already in the index or an entry cannot be stored.
+    pub fn add_batch<T: Into<NewEntry>>(
         &self,
         batch_key: [u8; 16],
-        entries: impl IntoIterator<Item = NewRecord>,
+        entries: impl IntoIterator<Item = T>,
     ) -> Result<Receipt> {
-        self.try_add_batch(batch_key, entries.into_iter().map(Ok::<_, std::convert::Infallible>))
+        self.writer()?.add_batch(batch_key, entries)
     }
 
     /// [`Index::add_batch`] over fallible entries: the first `Err` aborts
     /// the batch, adding nothing ([`Error::Aborted`]).
-    pub fn try_add_batch<E>(
+    pub fn try_add_batch<T: Into<NewEntry>, E>(
         &self,
         batch_key: [u8; 16],
-        entries: impl IntoIterator<Item = std::result::Result<NewRecord, E>>,
+        entries: impl IntoIterator<Item = std::result::Result<T, E>>,
     ) -> Result<Receipt>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
-        let _w = self.lock_writer();
+        self.writer()?.try_add_batch(batch_key, entries)
+    }
+
+    /// The one writer: waits for an add in progress, then holds adds off
+    /// until dropped. Deciding a batch against [`Writer::view`] and adding
+    /// it with [`Writer::add_batch`] under one writer makes sure that no
+    /// other batch came in between (what `neardup serve` does per request).
+    pub fn writer(&self) -> Result<Writer<'_>> {
+        let guard = self.lock_writer();
         // The store, not memory, says what is committed: an earlier add may
         // have failed after its commit was written.
+        let state = self.load_state()?;
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) = state;
+        Ok(Writer { index: self, _guard: guard })
+    }
+
+    fn add_locked<T: Into<NewEntry>, E>(
+        &self,
+        batch_key: [u8; 16],
+        entries: impl IntoIterator<Item = std::result::Result<T, E>>,
+    ) -> Result<Receipt>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
         let state = self.load_state()?;
         *self.published.write().unwrap_or_else(|e| e.into_inner()) = state;
         if let Some(info) = self.batch_info(&batch_key)? {
@@ -436,7 +515,7 @@ impl Index {
             });
         }
         self.rollback(state.next_seq)?;
-        let (next_seq, shape) = match self.write_rows(state, entries) {
+        let (next_seq, shape, aliases) = match self.write_rows(state, entries) {
             Ok(r) => r,
             Err(e) => {
                 // Best effort: what stays is removed by the next add or open.
@@ -451,7 +530,8 @@ impl Index {
             count: next_seq - state.next_seq,
             number: state.batches,
         };
-        let new = State { next_seq, batches: state.batches + 1, shape };
+        let new =
+            State { next_seq, batches: state.batches + 1, shape, aliases: state.aliases + aliases };
         let mut b = WriteBatch::new();
         b.put(Table::Meta, meta::STATE.to_vec(), meta::encode_state(&new));
         b.put(Table::Meta, meta::batch_key(&batch_key), meta::encode_batch(&info));
@@ -472,11 +552,11 @@ impl Index {
     /// sequence order as they come, then the lookup keys and holders, sorted
     /// on disk, one ingestion per table. Records go first, so that every
     /// row a crash leaves behind is found through a record.
-    fn write_rows<E>(
+    fn write_rows<T: Into<NewEntry>, E>(
         &self,
         state: State,
-        entries: impl IntoIterator<Item = std::result::Result<NewRecord, E>>,
-    ) -> Result<(u64, Option<Shape>)>
+        entries: impl IntoIterator<Item = std::result::Result<T, E>>,
+    ) -> Result<(u64, Option<Shape>, u64)>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
@@ -487,22 +567,42 @@ impl Index {
         let mut small = WriteBatch::new();
         let mut records: Option<Box<dyn Ingest + '_>> = None;
         let mut value = Vec::new();
+        // Which positions of the batch are aliases (an alias may only
+        // point to a kept record).
+        let mut is_alias: Vec<u64> = Vec::new();
+        let mut aliases = 0u64;
         for (position, entry) in (0u64..).zip(entries) {
-            let r = entry.map_err(|e| Error::Aborted {
-                path: self.path.clone(),
-                position,
-                source: e.into(),
-            })?;
-            shape = Some(self.validate(&r, position, shape)?);
-            encode_record(&r, &mut value);
+            let r: NewEntry = entry
+                .map_err(|e| Error::Aborted {
+                    path: self.path.clone(),
+                    position,
+                    source: e.into(),
+                })?
+                .into();
+            match &r {
+                NewEntry::Record(r) => {
+                    shape = self.validate(r, position, shape)?;
+                    encode_record(r, &mut value);
+                }
+                NewEntry::Alias(a) => {
+                    let of = self.resolve(a, position, state.next_seq, &is_alias)?;
+                    encode_alias(a, of, &mut value);
+                    aliases += 1;
+                    let (word, bit) = ((position / 64) as usize, position % 64);
+                    if is_alias.len() <= word {
+                        is_alias.resize(word + 1, 0);
+                    }
+                    is_alias[word] |= 1 << bit;
+                }
+            }
             match &mut records {
                 Some(ing) => {
                     ing.write(&record_key(seq), &value).map_err(|e| self.store_error(e))?
                 }
                 None => small.put(Table::Records, record_key(seq).to_vec(), value.clone()),
             }
-            sorter.push(sort::entry(&holder_key(&exact_lookup(r.hash), seq))).map_err(io)?;
-            for (band, &key) in (0u16..).zip(&r.bands) {
+            sorter.push(sort::entry(&holder_key(&exact_lookup(r.hash()), seq))).map_err(io)?;
+            for (band, &key) in (0u16..).zip(r.bands()) {
                 sorter.push(sort::entry(&holder_key(&band_lookup(band, key), seq))).map_err(io)?;
             }
             seq += 1;
@@ -535,7 +635,7 @@ impl Index {
                 small.put(Table::Holders, b[..n].to_vec(), Vec::new());
             }
             self.write(small)?;
-            return Ok((seq, shape));
+            return Ok((seq, shape, aliases));
         };
         let fail = |e| self.store_error(e);
         ing.finish().map_err(fail)?;
@@ -555,10 +655,16 @@ impl Index {
         }
         keys.finish().map_err(fail)?;
         rows.finish().map_err(fail)?;
-        Ok((seq, shape))
+        Ok((seq, shape, aliases))
     }
 
-    fn validate(&self, r: &NewRecord, position: u64, shape: Option<Shape>) -> Result<Shape> {
+    /// Checks a kept record; returns the index's shape with it.
+    fn validate(
+        &self,
+        r: &NewRecord,
+        position: u64,
+        shape: Option<Shape>,
+    ) -> Result<Option<Shape>> {
         let invalid = |what: String| Error::InvalidRecord {
             path: self.path.clone(),
             id: r.id.clone(),
@@ -577,7 +683,7 @@ impl Index {
             )));
         };
         let this = Shape { bands: u32::from(bands), slots };
-        if let Some(s) = shape {
+        if let Some(s) = shape.filter(|_| bands > 0) {
             if s != this {
                 return Err(invalid(format!(
                     "{} band keys and {} signature slots, but the index's records have {} and {}",
@@ -591,7 +697,55 @@ impl Index {
                 i + 1
             )));
         }
-        Ok(this)
+        // A record without band keys (too short to shingle) fits any shape.
+        Ok(if bands > 0 { Some(this) } else { shape })
+    }
+
+    /// The sequence number of the kept record alias `a` (at `position` of
+    /// a batch starting at `first_seq`) points to; an error if it is not
+    /// an earlier kept record.
+    fn resolve(
+        &self,
+        a: &NewAlias,
+        position: u64,
+        first_seq: u64,
+        is_alias: &[u64],
+    ) -> Result<u64> {
+        let invalid = |what: String| Error::InvalidRecord {
+            path: self.path.clone(),
+            id: a.id.clone(),
+            position,
+            what,
+        };
+        match a.of {
+            Target::InBatch(p) => {
+                if p >= position {
+                    return Err(invalid(format!(
+                        "an alias of batch record {p}, which does not come before it"
+                    )));
+                }
+                if is_alias.get((p / 64) as usize).is_some_and(|w| w >> (p % 64) & 1 == 1) {
+                    return Err(invalid(format!(
+                        "an alias of batch record {p}, which is an alias itself"
+                    )));
+                }
+                Ok(first_seq + p)
+            }
+            Target::Seq(seq) => {
+                if seq >= first_seq {
+                    return Err(invalid(format!(
+                        "an alias of record {seq}, but the index holds {first_seq}"
+                    )));
+                }
+                let r = self.view_limited(first_seq).record(seq)?;
+                if r.alias.is_some() {
+                    return Err(invalid(format!(
+                        "an alias of record {seq}, which is an alias itself"
+                    )));
+                }
+                Ok(seq)
+            }
+        }
     }
 
     /// Removes the rows of an unfinished batch: every record at or past
@@ -705,8 +859,15 @@ impl<'a> View<'a> {
         self.index
     }
 
-    /// The first record with exact hash `hash`: its sequence number and id.
+    /// The first record with exact hash `hash`: its sequence number and id
+    /// (an alias's own, if an alias was first; see [`View::lookup_exact`]).
     pub fn find_exact(&self, hash: u128) -> Result<Option<(u64, String)>> {
+        Ok(self.lookup_exact(hash)?.map(|r| (r.seq, r.id)))
+    }
+
+    /// The first record with exact hash `hash`, read: a kept record, or an
+    /// alias naming the kept record where its text lives.
+    pub fn lookup_exact(&self, hash: u128) -> Result<Option<Stored>> {
         let mut first = None;
         self.holders(&exact_lookup(hash), |seq| {
             first = Some(seq);
@@ -723,7 +884,7 @@ impl<'a> View<'a> {
                 format!("names record {seq}, whose hash is {:032x}", r.hash),
             ));
         }
-        Ok(Some((seq, r.id)))
+        Ok(Some(r))
     }
 
     /// Appends to `out`, ascending, the sequence numbers of the records

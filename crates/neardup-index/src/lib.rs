@@ -25,6 +25,32 @@
 //! - **Checked**: record values carry a checksum; [`Index::verify`] checks
 //!   every invariant in a few sequential scans.
 //!
+//! - **Deciding against it**: [`IndexHistory`] is neardup-core's
+//!   [`History`](neardup_core::History) over a [`View`]; [`add_decisions`]
+//!   adds what a decided batch keeps (and [aliases](NewAlias) of its near
+//!   duplicates) as one atomic batch; [`Checker`] / [`check`] decide
+//!   records held in memory against the index and optionally add them in
+//!   one batch, under the [`Writer`] — what a service does per request:
+//!
+//! ```
+//! use neardup_core::Settings;
+//! use neardup_index::{check, settings_json, CheckStatus, Index, MemStore, OpenOptions};
+//!
+//! let index = Index::create_in(
+//!     Box::new(MemStore::new()),
+//!     "example",
+//!     settings_json(&Settings::default()),
+//!     &OpenOptions::new(),
+//! )?;
+//! let text = "the same story, told the same way, word for word";
+//! let first = check(&index, &[("a", text)], true)?;
+//! assert!(first[0].status == CheckStatus::New && first[0].added);
+//! let again = check(&index, &[("b", text.to_uppercase().as_str())], false)?;
+//! assert_eq!(again[0].status, CheckStatus::Duplicate);
+//! assert_eq!(again[0].duplicate_of.as_deref(), Some("a"));
+//! # Ok::<(), neardup_index::Error>(())
+//! ```
+//!
 //! The key layout, the batch protocol and why it is crash safe, and
 //! measured costs at 10 M records are in this crate's `DESIGN.md`.
 //!
@@ -58,6 +84,7 @@
 
 mod codec;
 mod error;
+mod history;
 mod index;
 mod meta;
 mod settings;
@@ -65,9 +92,13 @@ mod sort;
 mod store;
 mod verify;
 
-pub use codec::{NewRecord, Stored};
+pub use codec::{Alias, NewAlias, NewEntry, NewRecord, Stored, Target};
 pub use error::{Error, Mismatch, Result, StoreError};
-pub use index::{Index, OpenOptions, Receipt, Records, Stats, View, MARKER};
+pub use history::{
+    add_decisions, check, settings_json, settings_of, CheckOutcome, CheckStatus, Checker,
+    IndexHistory,
+};
+pub use index::{Index, OpenOptions, Receipt, Records, Stats, View, Writer, MARKER};
 pub use meta::{BatchInfo, FORMAT_VERSION};
 pub use settings::fingerprint;
 pub use store::{

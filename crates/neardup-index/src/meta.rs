@@ -5,8 +5,8 @@
 //! "settings"               canonical JSON of the settings           + checksum
 //! "fingerprint"            32 hex digits of xxh3-128(settings)      + checksum
 //! "state"                  next_seq u64, batches u64,
-//!                          shape: u8 (0 none, 1 some), bands u32, slots u32
-//!                                                                   + checksum
+//!                          shape: u8 (0 none, 1 some), bands u32, slots u32,
+//!                          aliases u64                              + checksum
 //! "batch" + key (16 bytes) number u64, first_seq u64, count u64     + checksum
 //! "bnum" + number (u64 BE) key (16 bytes), first_seq u64, count u64 + checksum
 //! ```
@@ -18,7 +18,8 @@ use crate::codec::{checked, seal};
 /// Magic at the start of the format value.
 pub(crate) const MAGIC: &[u8; 4] = b"NDIX";
 /// Layout version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// (1: kept records only; 2: aliases too, counted in the state.)
+pub const FORMAT_VERSION: u32 = 2;
 
 pub(crate) const FORMAT: &[u8] = b"format";
 pub(crate) const SETTINGS: &[u8] = b"settings";
@@ -28,7 +29,8 @@ pub(crate) const BATCH: &[u8] = b"batch";
 pub(crate) const BATCH_NUMBER: &[u8] = b"bnum";
 
 /// How many band keys and signature slots every record of an index has;
-/// fixed by its first record.
+/// fixed by its first record with band keys. A record without band keys
+/// (an alias, a text too short to shingle) fits any shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shape {
     pub(crate) bands: u32,
@@ -43,6 +45,8 @@ pub(crate) struct State {
     /// Batches committed.
     pub(crate) batches: u64,
     pub(crate) shape: Option<Shape>,
+    /// Of the records, how many are aliases.
+    pub(crate) aliases: u64,
 }
 
 /// A committed batch, as [`Index::committed_batch`](crate::Index::committed_batch)
@@ -102,24 +106,25 @@ pub(crate) fn decode_text(value: &[u8]) -> Result<&str, String> {
 }
 
 pub(crate) fn encode_state(s: &State) -> Vec<u8> {
-    let mut v = Vec::with_capacity(33);
+    let mut v = Vec::with_capacity(41);
     v.extend_from_slice(&s.next_seq.to_le_bytes());
     v.extend_from_slice(&s.batches.to_le_bytes());
     let shape = s.shape.unwrap_or(Shape { bands: 0, slots: 0 });
     v.push(u8::from(s.shape.is_some()));
     v.extend_from_slice(&shape.bands.to_le_bytes());
     v.extend_from_slice(&shape.slots.to_le_bytes());
+    v.extend_from_slice(&s.aliases.to_le_bytes());
     seal(v)
 }
 
 pub(crate) fn decode_state(value: &[u8]) -> Result<State, String> {
-    let b = body(value, 25)?;
+    let b = body(value, 33)?;
     let shape = match b[16] {
         0 => None,
         1 => Some(Shape { bands: u32_at(b, 17), slots: u32_at(b, 21) }),
         x => return Err(format!("shape flag {x}, expected 0 or 1")),
     };
-    Ok(State { next_seq: u64_at(b, 0), batches: u64_at(b, 8), shape })
+    Ok(State { next_seq: u64_at(b, 0), batches: u64_at(b, 8), shape, aliases: u64_at(b, 25) })
 }
 
 pub(crate) fn batch_key(key: &[u8; 16]) -> Vec<u8> {
@@ -169,7 +174,12 @@ mod tests {
 
     #[test]
     fn meta_values_round_trip_and_catch_damage() {
-        let s = State { next_seq: 7, batches: 2, shape: Some(Shape { bands: 21, slots: 128 }) };
+        let s = State {
+            next_seq: 7,
+            batches: 2,
+            shape: Some(Shape { bands: 21, slots: 128 }),
+            aliases: 3,
+        };
         assert_eq!(decode_state(&encode_state(&s)), Ok(s));
         let s0 = State::default();
         assert_eq!(decode_state(&encode_state(&s0)), Ok(s0));

@@ -5,5 +5,6 @@ mod common;
 mod concurrency;
 mod corrupt;
 mod crash;
+mod history;
 mod model;
 mod open;

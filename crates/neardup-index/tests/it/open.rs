@@ -1,7 +1,7 @@
 //! Creating and opening: settings kept and checked, refusals with clear
 //! messages, data kept across a reopen.
 
-use neardup_index::{Error, Index, OpenOptions, MARKER};
+use neardup_index::{Error, Index, OpenOptions, FORMAT_VERSION, MARKER};
 use serde_json::json;
 
 use crate::common::random_record;
@@ -107,9 +107,13 @@ fn refusals_say_what_is_wrong() {
     let dir = tmp.path().join("ix");
     drop(Index::create(&dir, settings(), &opts).unwrap());
     let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
-    fs_err::write(dir.join(MARKER), marker.replace("\"version\": 1", "\"version\": 99")).unwrap();
+    fs_err::write(
+        dir.join(MARKER),
+        marker.replace(&format!("\"version\": {FORMAT_VERSION}"), "\"version\": 99"),
+    )
+    .unwrap();
     let e = Index::open(&dir, &opts).err().unwrap();
-    assert!(matches!(e, Error::Version { found: 99, supported: 1, .. }), "{e}");
+    assert!(matches!(e, Error::Version { found: 99, supported: FORMAT_VERSION, .. }), "{e}");
     fs_err::write(dir.join(MARKER), "{not json").unwrap();
     let e = Index::open(&dir, &opts).err().unwrap();
     assert!(matches!(e, Error::NotAnIndex { .. }), "{e}");

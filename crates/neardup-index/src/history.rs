@@ -1,0 +1,383 @@
+//! neardup-core's decisions against an index: the [`History`] a batch is
+//! decided against ([`IndexHistory`]), what a decided batch adds
+//! ([`add_decisions`]), the matching settings an index keeps
+//! ([`settings_json`], [`settings_of`]), and a check of records held in
+//! memory, for a service or a binding ([`Checker`], [`check`]).
+//!
+//! # What an index holds for a batch
+//! One run over batches 1..k must decide each record as one run over their
+//! concatenation would. For that, history needs two things:
+//! - every **kept** record, with its band keys, signature and shingle set,
+//!   so that a later record can be matched with it, exactly or near;
+//! - for a record **removed as a near duplicate** that was the first with
+//!   its canonical text, an **alias**: its exact hash and the kept record
+//!   its text lives in (with the reason and similarity), so that a later
+//!   exact copy of it is a duplicate of that kept record, as in one run.
+//!
+//! Exact copies of a text already in history add nothing. This is what
+//! [`Decisions::additions`] lists, and [`add_decisions`] turns it into one
+//! atomic batch.
+//!
+//! # Deciding and adding under one writer
+//! A batch is decided against a view of history and then added after it;
+//! another batch coming in between would be history the decision did not
+//! see. The CLI runs one batch per process; a service holds the index's
+//! [`Writer`] from deciding to adding ([`Checker::check`] with `add`), so
+//! adds are serialized while checks, which add nothing, run beside them on
+//! views that see whole batches only.
+
+use neardup_core::ledger::{Reason, Status};
+use neardup_core::{
+    Analyzer, Decisions, Deduper, Earlier, EarlierMatch, History, NoProgress, OnError, Resources,
+    Settings,
+};
+use serde_json::Value;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::codec::{NewAlias, NewEntry, NewRecord, Target};
+use crate::error::{Error, Result};
+use crate::index::{Index, Receipt, View, Writer};
+
+/// Key of the analysis version in an index's settings (see
+/// [`settings_json`]).
+const ANALYSIS: &str = "analysis";
+
+/// The settings an index keeps: `settings` as JSON (banding resolved) and
+/// the version of the analysis that makes fingerprints (`analysis`), since
+/// records analysed by another version cannot be matched with these.
+pub fn settings_json(settings: &Settings) -> Value {
+    let mut v = settings.to_json();
+    if let Value::Object(m) = &mut v {
+        m.insert(ANALYSIS.to_owned(), Value::from(neardup_core::settings::ANALYSIS_VERSION));
+    }
+    v
+}
+
+/// The matching settings `index` was created with.
+///
+/// # Errors
+/// They were made by another analysis version (naming both), or do not
+/// parse as this build's settings.
+pub fn settings_of(index: &Index) -> Result<Settings> {
+    let mut v = index.settings().clone();
+    let unreadable = |what: String| Error::UnreadableSettings { path: index.path().into(), what };
+    let Value::Object(m) = &mut v else {
+        return Err(unreadable("not a JSON object".to_owned()));
+    };
+    let version = m.remove(ANALYSIS);
+    let ours = Value::from(neardup_core::settings::ANALYSIS_VERSION);
+    if version.as_ref() != Some(&ours) {
+        return Err(Error::Settings {
+            path: index.path().into(),
+            mismatch: Box::new(crate::Mismatch {
+                setting: ANALYSIS.to_owned(),
+                index: version,
+                given: Some(ours),
+            }),
+        });
+    }
+    let s: Settings = serde_json::from_value(v).map_err(|e| unreadable(e.to_string()))?;
+    s.validate().map_err(|e| unreadable(e.to_string()))?;
+    Ok(s)
+}
+
+/// The records of a [`View`] as neardup-core's [`History`]: what a batch is
+/// decided against ([`Deduper::decide_with_history`]).
+#[derive(Clone, Copy)]
+pub struct IndexHistory<'a> {
+    view: View<'a>,
+}
+
+impl<'a> IndexHistory<'a> {
+    /// History as `view` sees it.
+    pub fn new(view: View<'a>) -> IndexHistory<'a> {
+        IndexHistory { view }
+    }
+
+    /// The view.
+    pub fn view(&self) -> View<'a> {
+        self.view
+    }
+}
+
+fn core(e: Error) -> neardup_core::Error {
+    neardup_core::Error::History(Box::new(e))
+}
+
+impl History for IndexHistory<'_> {
+    fn exact(&self, hash: u128) -> neardup_core::Result<Option<EarlierMatch>> {
+        Ok(self.view.lookup_exact(hash).map_err(core)?.map(|r| match r.alias {
+            Some(a) => EarlierMatch { seq: a.of, reason: a.reason, similarity: a.similarity },
+            None => EarlierMatch { seq: r.seq, reason: Reason::Exact, similarity: 1.0 },
+        }))
+    }
+
+    fn band(&self, band: usize, key: u64, out: &mut Vec<u64>) -> neardup_core::Result<()> {
+        out.clear();
+        self.view.find_band(band, key, out).map_err(core)
+    }
+
+    fn set(&self, seq: u64, out: &mut Vec<u64>) -> neardup_core::Result<()> {
+        *out = self.view.record(seq).map_err(core)?.set;
+        Ok(())
+    }
+
+    fn signature(&self, seq: u64, out: &mut Vec<u32>) -> neardup_core::Result<()> {
+        *out = self.view.record(seq).map_err(core)?.signature;
+        Ok(())
+    }
+
+    fn id(&self, seq: u64) -> neardup_core::Result<String> {
+        Ok(self.view.record(seq).map_err(core)?.id)
+    }
+}
+
+/// Adds what a batch decided against `writer`'s view of history adds
+/// ([`Decisions::additions`]: its kept records and its aliases) as one
+/// atomic batch under `batch_key`. The additions stream from the
+/// decisions' temp files into the index, so memory stays bounded whatever
+/// the batch's size.
+///
+/// # Errors
+/// The batch is already in the index ([`Error::BatchCommitted`]), the
+/// index failed, or reading the decisions back failed ([`Error::Dedup`]);
+/// nothing is added then.
+pub fn add_decisions(
+    writer: &Writer<'_>,
+    batch_key: [u8; 16],
+    decisions: &Decisions,
+) -> Result<Receipt> {
+    let path = writer.index().path().to_owned();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<NewEntry, String>>(256);
+    let (produced, added) = std::thread::scope(|scope| {
+        let adder = scope.spawn(move || writer.try_add_batch(batch_key, rx));
+        // Batch index of each addition, ascending: an addition's position in
+        // the index's batch is its place here.
+        let mut indices: Vec<u32> = Vec::new();
+        let produced = decisions.additions(|a| {
+            let entry = match (a.fingerprint, a.duplicate_of) {
+                (Some(fp), _) => NewEntry::Record(NewRecord {
+                    id: a.id,
+                    hash: a.hash,
+                    len: a.len,
+                    bands: fp.band_keys,
+                    signature: fp.signature,
+                    set: fp.set,
+                }),
+                (None, Some((to, reason, similarity))) => {
+                    let of = match to {
+                        Earlier::History(seq) => Target::Seq(seq),
+                        Earlier::Batch(i) => match indices.binary_search(&i) {
+                            Ok(p) => Target::InBatch(p as u64),
+                            Err(_) => {
+                                return Err(neardup_core::Error::Internal(format!(
+                                    "record {} is removed in favour of record {i}, \
+                                     which the batch does not add",
+                                    a.index
+                                )))
+                            }
+                        },
+                    };
+                    NewEntry::Alias(NewAlias {
+                        id: a.id,
+                        hash: a.hash,
+                        len: a.len,
+                        of,
+                        reason,
+                        similarity,
+                    })
+                }
+                (None, None) => {
+                    return Err(neardup_core::Error::Internal(format!(
+                        "record {} is added neither kept nor as a duplicate",
+                        a.index
+                    )))
+                }
+            };
+            indices.push(a.index);
+            // A closed channel means the adder stopped; its error says why.
+            let _ = tx.send(Ok(entry));
+            Ok(())
+        });
+        if produced.is_err() {
+            let _ = tx.send(Err("reading the batch's decisions failed".to_owned()));
+        }
+        drop(tx);
+        let added = adder.join().unwrap_or_else(|_| {
+            Err(Error::Dedup {
+                path: path.clone(),
+                source: neardup_core::Error::Internal("the index's adder panicked".into()),
+            })
+        });
+        (produced, added)
+    });
+    produced.map_err(|source| Error::Dedup { path, source })?;
+    added
+}
+
+/// What became of one record of a [`check`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckOutcome {
+    /// The record's id, as given.
+    pub id: String,
+    /// New, or a duplicate of a record of history or of the request.
+    pub status: CheckStatus,
+    /// For a duplicate: `exact` or `near` (or `repetition`, when the
+    /// index's settings drop repetitive records).
+    pub reason: Option<Reason>,
+    /// For a duplicate: the id of the record kept in its place.
+    pub duplicate_of: Option<String>,
+    /// For a duplicate: its similarity to that record.
+    pub similarity: Option<f32>,
+    /// Whether the record was added to the index.
+    pub added: bool,
+}
+
+/// Whether a checked record is new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// Neither history nor an earlier record of the request holds it.
+    New,
+    /// It is a duplicate (see [`CheckOutcome::reason`]).
+    Duplicate,
+}
+
+/// Checks records held in memory against an index, and adds them: what
+/// `neardup serve` does per request. Build it once per index (it holds the
+/// analyzer for the index's settings); it is `Sync`.
+pub struct Checker {
+    analyzer: Analyzer,
+    resources: Resources,
+}
+
+impl Checker {
+    /// A checker for `index`'s settings; `resources` bound each check's
+    /// memory and say where its temp files go.
+    ///
+    /// # Errors
+    /// The index's settings cannot be read ([`settings_of`]) or refused
+    /// for an index ([`neardup_core::decide::incremental_settings`]).
+    pub fn new(index: &Index, resources: Resources) -> Result<Checker> {
+        let dedup =
+            |source: neardup_core::Error| Error::Dedup { path: index.path().to_owned(), source };
+        let settings = settings_of(index)?;
+        neardup_core::decide::incremental_settings(&settings).map_err(dedup)?;
+        let analyzer = Analyzer::new(&settings, false).map_err(|e| dedup(e.into()))?;
+        Ok(Checker { analyzer, resources })
+    }
+
+    /// The settings checked with.
+    pub fn settings(&self) -> &Settings {
+        self.analyzer.settings()
+    }
+
+    /// Checks `records` (id, text), in order, against `index` and against
+    /// the earlier records of the same call, as `dedup --index` would
+    /// decide them in one batch. With `add`, the new records (and the
+    /// aliases of their removed near duplicates) are added in one atomic
+    /// batch, under the index's writer from deciding to adding, so that
+    /// no other add comes in between. Without it, nothing changes and
+    /// adds in progress are not waited for (the check sees whole batches).
+    ///
+    /// # Errors
+    /// The index failed; nothing is added then.
+    pub fn check<I, T>(
+        &self,
+        index: &Index,
+        records: &[(I, T)],
+        add: bool,
+    ) -> Result<Vec<CheckOutcome>>
+    where
+        I: AsRef<str>,
+        T: AsRef<str>,
+    {
+        let dedup =
+            |source: neardup_core::Error| Error::Dedup { path: index.path().to_owned(), source };
+        let ids: Vec<&str> = records.iter().map(|(i, _)| i.as_ref()).collect();
+        let texts: Vec<&str> = records.iter().map(|(_, t)| t.as_ref()).collect();
+        let mut d = Deduper::new(
+            &self.analyzer,
+            &self.resources,
+            OnError::Fail,
+            vec!["request".to_owned()],
+        )
+        .map_err(dedup)?;
+        d.push_texts(&self.analyzer, &texts, Some(&ids)).map_err(dedup)?;
+        let writer = if add { Some(index.writer()?) } else { None };
+        let view = match &writer {
+            Some(w) => w.view(),
+            None => index.view(),
+        };
+        let decisions =
+            d.decide_with_history(&IndexHistory::new(view), &NoProgress).map_err(dedup)?;
+        let mut out = Vec::with_capacity(records.len());
+        for (k, id) in ids.iter().enumerate() {
+            let o = decisions.outcome(k, None);
+            let status = match o.status {
+                Status::Kept | Status::Modified => CheckStatus::New,
+                Status::Removed => CheckStatus::Duplicate,
+                Status::Rejected => {
+                    return Err(dedup(neardup_core::Error::Internal(format!(
+                        "record `{id}` rejected: {}",
+                        o.error.unwrap_or_default()
+                    ))))
+                }
+            };
+            let new = status == CheckStatus::New;
+            out.push(CheckOutcome {
+                id: (*id).to_owned(),
+                status,
+                reason: if new { None } else { o.reason },
+                duplicate_of: o
+                    .duplicate_of
+                    .map(|i| decisions.id_of(i as usize))
+                    .transpose()
+                    .map_err(dedup)?,
+                similarity: if new { None } else { o.similarity },
+                added: add && new,
+            });
+        }
+        if let Some(w) = writer {
+            let mut count = 0usize;
+            decisions
+                .additions(|_| {
+                    count += 1;
+                    Ok(())
+                })
+                .map_err(dedup)?;
+            if count > 0 {
+                add_decisions(&w, request_key(view.records(), &ids, &texts), &decisions)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The batch key of a request added after `records` records: its place
+/// and its content (unique: an add at a given place is committed once).
+fn request_key(records: u64, ids: &[&str], texts: &[&str]) -> [u8; 16] {
+    let mut h = Xxh3::new();
+    h.update(b"neardup check");
+    h.update(&records.to_le_bytes());
+    for (id, text) in ids.iter().zip(texts) {
+        h.update(&(id.len() as u64).to_le_bytes());
+        h.update(id.as_bytes());
+        h.update(&(text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    h.digest128().to_le_bytes()
+}
+
+/// [`Checker::check`] with a checker made for this call (default
+/// resources). A service checks many requests: build a [`Checker`] once.
+///
+/// # Errors
+/// As [`Checker::new`] and [`Checker::check`].
+pub fn check<I, T>(index: &Index, records: &[(I, T)], add: bool) -> Result<Vec<CheckOutcome>>
+where
+    I: AsRef<str>,
+    T: AsRef<str>,
+{
+    Checker::new(index, Resources::default())?.check(index, records, add)
+}
