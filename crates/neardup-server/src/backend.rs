@@ -26,15 +26,9 @@ pub enum Status {
     Duplicate,
 }
 
-/// Why a record is a duplicate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    /// Same canonical text.
-    Exact,
-    /// Within the index's near-duplicate threshold.
-    Near,
-}
+/// Why a record is a duplicate: `exact` or `near` (or `repetition`, when
+/// the index's settings drop repetitive records); neardup-core's reasons.
+pub use neardup_core::ledger::Reason;
 
 /// The library's answer for one record.
 #[derive(Clone, Debug, PartialEq)]

@@ -18,29 +18,31 @@
 //!
 //! This crate is a face: it parses, authenticates, limits, counts and
 //! schedules, and decides nothing. Every answer comes from a [`Backend`] —
-//! the persistent index (`neardup-index`) in `neardup serve`, a fake in
-//! tests. Checks run side by side; adds one at a time; the backend sees to
+//! the persistent index ([`IndexBackend`], over `neardup-index`) in
+//! `neardup serve`, a fake in tests. Checks run side by side; adds one at a time; the backend sees to
 //! it that a check never sees part of an add.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use neardup_server::{Auth, Config, Listener, Token};
-//! # fn backend() -> Arc<dyn neardup_server::Backend> { unimplemented!() }
+//! use neardup_server::{Auth, Config, IndexBackend, Listener, Token};
 //!
 //! let auth = Auth::Token(Token::from_file("token.txt".as_ref())?);
 //! let listener = Listener::bind("127.0.0.1:8080", &auth)?;
-//! listener.serve(backend(), Config::new(auth))?; // until SIGTERM or SIGINT
-//! # Ok::<(), neardup_server::Error>(())
+//! let index = IndexBackend::open("index/".as_ref(), 256 << 20)?;
+//! listener.serve(Arc::new(index), Config::new(auth))?; // until SIGTERM or SIGINT
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod api;
 mod auth;
 mod backend;
 mod error;
+mod index;
 mod metrics;
 mod server;
 
 pub use auth::Token;
 pub use backend::{Backend, BackendError, Outcome, Reason, Rec, Status};
 pub use error::Error;
+pub use index::IndexBackend;
 pub use server::{router, Auth, Config, Listener, DEFAULT_MAX_BODY, DEFAULT_MAX_RECORDS};

@@ -5,6 +5,7 @@ pub(crate) mod dedup;
 pub(crate) mod explain;
 pub(crate) mod normalize;
 pub(crate) mod report;
+pub(crate) mod serve;
 pub(crate) mod substrings;
 
 /// How `neardup` exits.
