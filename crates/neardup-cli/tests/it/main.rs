@@ -12,6 +12,7 @@ mod outputs;
 mod parquet;
 mod regression;
 mod report;
+mod serve;
 mod substrings;
 
 use std::path::{Path, PathBuf};
