@@ -38,6 +38,106 @@ pub(crate) enum Command {
     /// `GET /metrics`, `GET /healthz`. Stops on SIGTERM or SIGINT after the
     /// requests in flight.
     Serve(Box<ServeArgs>),
+    /// Keep an index of everything kept so far, to deduplicate batch after
+    /// batch against all history (`dedup --index DIR`).
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IndexCommand {
+    /// Create an index in DIR (new or empty) with these matching settings;
+    /// `dedup --index DIR` takes them from there.
+    Create(Box<IndexCreateArgs>),
+    /// Print records, batches, size on disk and settings.
+    Stats(IndexStatsArgs),
+    /// Check every checksum and invariant: exit 0 when sound, 2 with what
+    /// is wrong.
+    Verify(IndexDirArgs),
+    /// Print every record as a JSON line: seq, id, hash, len, signature and
+    /// band keys (or, for a near duplicate kept for its exact copies, the
+    /// record it duplicates).
+    Export(IndexExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexDirArgs {
+    /// The index's directory.
+    pub(crate) dir: PathBuf,
+
+    /// Memory budget of the index's storage engine (cache and write
+    /// buffers; e.g. `256M`).
+    #[arg(long, default_value = "256M", value_parser = parse_size)]
+    pub(crate) memory: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexStatsArgs {
+    #[command(flatten)]
+    pub(crate) index: IndexDirArgs,
+
+    /// Print the statistics as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexExportArgs {
+    #[command(flatten)]
+    pub(crate) index: IndexDirArgs,
+
+    /// Where the lines go: `-` for standard output, or a file (compressed
+    /// if named `.gz` or `.zst`).
+    #[arg(short, long, default_value = "-")]
+    pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IndexCreateArgs {
+    /// The index's directory (created if missing; must be empty).
+    pub(crate) dir: PathBuf,
+
+    /// Memory budget of the index's storage engine.
+    #[arg(long, default_value = "256M", value_parser = parse_size)]
+    pub(crate) memory: u64,
+
+    #[command(flatten)]
+    pub(crate) matching: MatchingArgs,
+
+    #[command(flatten)]
+    pub(crate) normalize: NormalizeOptions,
+}
+
+/// What decides a record's fate besides near duplicates (as `dedup`).
+#[derive(Debug, Args)]
+pub(crate) struct MatchingArgs {
+    /// As `dedup --keep` (an index keeps the first copy: other policies are
+    /// refused).
+    #[arg(long, value_enum, default_value_t = KeepArg::First)]
+    pub(crate) keep: KeepArg,
+
+    /// As `dedup --no-exact`.
+    #[arg(long)]
+    pub(crate) no_exact: bool,
+
+    #[command(flatten)]
+    pub(crate) near: NearArgs,
+
+    /// As `dedup --no-repeats`.
+    #[arg(long)]
+    pub(crate) no_repeats: bool,
+
+    /// As `dedup --min-repeat`.
+    #[arg(long, value_name = "CHARS", default_value_t = neardup_core::DEFAULT_MIN_REPEAT)]
+    pub(crate) min_repeat: usize,
+
+    /// As `dedup --drop-repetitive`.
+    #[arg(long)]
+    pub(crate) drop_repetitive: bool,
+
+    /// As `dedup --repetition-threshold`.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) repetition_threshold: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +345,20 @@ pub(crate) struct DedupArgs {
 
     #[command(flatten)]
     pub(crate) substring: SubstringArgs,
+
+    /// Deduplicate against the index in DIR (`neardup index create`) as
+    /// well as within the inputs, then add what was kept: batches run one
+    /// after another decide as one run over all of them. Matching settings
+    /// come from the index; a flag that differs is an error naming both
+    /// values. A quarter of `--memory` goes to the index's cache.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) index: Option<PathBuf>,
+
+    /// The setting flags given on the command line (name, values), filled
+    /// in after parsing: with `--index`, these are checked against the
+    /// index's settings, the rest come from it.
+    #[arg(skip)]
+    pub(crate) given: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 mod args;
 mod commands;
@@ -28,8 +28,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let (Command::Dedup(a), Some(m)) =
+                (&mut cli.command, matches.subcommand_matches("dedup"))
+            {
+                a.given = given_flags(m);
+            }
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return u8::try_from(e.exit_code()).unwrap_or(2);
@@ -39,9 +49,11 @@ where
         Command::Dedup(a) => a.io.run.threads,
         Command::Substrings(a) => a.io.run.threads,
         Command::Clusters(a) => a.dedup.io.run.threads,
-        Command::Normalize(_) | Command::Explain(_) | Command::Report(_) | Command::Serve(_) => {
-            None
-        }
+        Command::Normalize(_)
+        | Command::Explain(_)
+        | Command::Report(_)
+        | Command::Index(_)
+        | Command::Serve(_) => None,
     };
     if let Some(n) = threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
@@ -57,6 +69,7 @@ where
         Command::Normalize(a) => commands::normalize::run(a),
         Command::Report(a) => commands::report::run(*a),
         Command::Serve(a) => commands::serve::run(*a),
+        Command::Index(c) => commands::index::run(c),
     };
     match result {
         Ok(status) => status.code(),
@@ -66,6 +79,18 @@ where
             ExitStatus::Error.code()
         }
     }
+}
+
+/// The arguments given on the command line (not defaulted), with their
+/// values as typed: which settings a user asked for.
+fn given_flags(m: &clap::ArgMatches) -> Vec<(String, Vec<String>)> {
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .filter_map(|id| {
+            let raw = m.try_get_raw(id.as_str()).ok()??;
+            Some((id.to_string(), raw.map(|v| v.to_string_lossy().into_owned()).collect()))
+        })
+        .collect()
 }
 
 fn report(e: &anyhow::Error) {
@@ -87,6 +112,12 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
         if let Some(neardup_arrow::Error::BadRow { .. }) = c.downcast_ref::<neardup_arrow::Error>()
         {
             return Some(SKIP);
+        }
+        if let Some(neardup_index::Error::Settings { .. }) = c.downcast_ref::<neardup_index::Error>()
+        {
+            return Some(
+                "a setting flag not given takes the index's value: give the index's value or leave the flag out",
+            );
         }
         match c.downcast_ref::<neardup_core::Error>()? {
             neardup_core::Error::BadRecord(_) => Some(SKIP),

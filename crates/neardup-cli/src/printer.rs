@@ -92,12 +92,34 @@ impl Printer {
         self.human(&text)
     }
 
+    /// A line for people on stderr, unless `--quiet`.
+    pub(crate) fn human_line(&self, text: &str) -> io::Result<()> {
+        self.human(text)
+    }
+
+    /// A line for people on stderr (commands without `--quiet`).
+    pub(crate) fn line(&self, text: &str) -> io::Result<()> {
+        writeln!(io::stderr().lock(), "{text}")
+    }
+
+    /// With `--json`, a JSON line of type `kind` on stdout.
+    pub(crate) fn json_line(&self, kind: &str, s: &impl serde::Serialize) -> io::Result<()> {
+        if self.json {
+            self.json_typed(kind, s)?;
+        }
+        Ok(())
+    }
+
     fn json_summary(&self, s: &impl serde::Serialize) -> io::Result<()> {
         if !self.json {
             return Ok(());
         }
+        self.json_typed("summary", s)
+    }
+
+    fn json_typed(&self, kind: &str, s: &impl serde::Serialize) -> io::Result<()> {
         let mut v = serde_json::Map::new();
-        v.insert("type".into(), "summary".into());
+        v.insert("type".into(), kind.into());
         v.insert("schema".into(), JSON_SCHEMA.into());
         if let serde_json::Value::Object(fields) =
             serde_json::to_value(s).map_err(io::Error::from)?
@@ -230,7 +252,7 @@ fn example(e: &Entry) -> String {
     }
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     let n = n as f64;
     if n < 1e3 {
         format!("{n} B")

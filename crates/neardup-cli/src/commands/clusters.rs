@@ -16,6 +16,9 @@ pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
             "`clusters` groups whole records; `--substrings` cuts spans: use `dedup --substrings`"
         );
     }
+    if args.dedup.index.is_some() {
+        bail!("`clusters` reads no index: `dedup --index DIR` decides a batch against one");
+    }
     if d.ledger.is_some() {
         bail!("`clusters` writes no ledger: its output is one line per record already");
     }

@@ -10,13 +10,37 @@ use crate::commands::{report, ExitStatus};
 use crate::printer::Printer;
 
 pub(crate) fn run(args: DedupArgs) -> Result<ExitStatus> {
-    let (cfg, sources) = prepare(&args)?;
-    execute(&args.io, &cfg, &sources)
+    let (mut cfg, sources) = prepare(&args)?;
+    match &args.index {
+        None => execute(&args.io, &cfg, &sources),
+        Some(dir) => {
+            if is_parquet(&args.io, &sources)? {
+                bail!(
+                    "`--index` reads JSONL and text inputs; Parquet inputs are not supported yet"
+                );
+            }
+            let index = super::index::open_for_run(dir, &mut cfg)?;
+            cfg.settings = super::index::settings_for(&index, &args.given)?;
+            let key = super::index::batch_key(&sources)?;
+            let run = super::index::IndexRun::new(&index, key);
+            execute_with(&args.io, &cfg, &sources, Some(&run))
+        }
+    }
 }
 
 /// Runs `cfg` on `sources` into the outputs `io` names, and prints the
 /// summary: the whole of `dedup` and `substrings` once configured.
 pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<ExitStatus> {
+    execute_with(io, cfg, sources, None)
+}
+
+/// [`execute`], deciding against an index and adding to it when given one.
+fn execute_with(
+    io: &IoArgs,
+    cfg: &Config,
+    sources: &[Source],
+    index: Option<&super::index::IndexRun<'_>>,
+) -> Result<ExitStatus> {
     if io.run.json && io.output.as_os_str() == "-" {
         bail!("`--json` prints the summary on standard output, where the records go too; give `-o` a file or directory");
     }
@@ -48,6 +72,10 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
         bail!("`--report` reads a JSONL ledger: name the ledger `.jsonl` (or `.jsonl.zst`)");
     }
     let ledger = io.ledger.as_deref().or(temp_ledger.as_deref());
+    let run = |outputs, ledger, extra| match index {
+        None => Ok(neardup_core::run_with(sources, cfg, outputs, ledger, extra, &bar)?),
+        Some(ix) => ix.run(sources, cfg, outputs, ledger, extra, &bar),
+    };
     let summary = if parquet {
         if !matches!(io.input.records, RecordsArg::File) {
             bail!("`--records` cuts plain text into records; a Parquet row is a record already");
@@ -68,10 +96,13 @@ pub(crate) fn execute(io: &IoArgs, cfg: &Config, sources: &[Source]) -> Result<E
             &path.display().to_string(),
             &header,
         )?;
-        neardup_core::run_with(sources, cfg, outputs, None, vec![Box::new(sink)], &bar)?
+        run(outputs, None, vec![Box::new(sink)])?
     } else {
-        neardup_core::run(sources, cfg, outputs, ledger, &bar)?
+        run(outputs, ledger, Vec::new())?
     };
+    if let Some(ix) = index {
+        ix.print(&printer)?;
+    }
     printer.summary(&summary)?;
     if let (Some(dest), Some(ledger)) = (&io.report, ledger) {
         let inputs =
@@ -106,9 +137,27 @@ pub(crate) fn is_parquet(io: &IoArgs, sources: &[Source]) -> Result<bool> {
 /// The run's settings and inputs, from the flags shared by `dedup` and
 /// `clusters`.
 pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
-    let mut thresholds =
-        if args.drop_repetitive { Thresholds::gopher() } else { Thresholds::default() };
-    for t in &args.repetition_threshold {
+    let thresholds = thresholds(args.drop_repetitive, &args.repetition_threshold)?;
+    if !args.substrings && args.substring.is_set() {
+        bail!("`--min-len`, `--min-tokens`, `--remove` and `--min-keep` set up `--substrings`: add it");
+    }
+    let (mut cfg, sources) = prepare_io(&args.io)?;
+    let s = &mut cfg.settings;
+    s.keep = keep(args.keep);
+    s.exact = !args.no_exact;
+    s.near = args.near.to_settings();
+    s.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
+    s.thresholds = thresholds;
+    s.substrings = args.substrings.then(|| args.substring.to_settings());
+    s.validate()?;
+    Ok((cfg, sources))
+}
+
+/// The repetition thresholds of `--drop-repetitive` and
+/// `--repetition-threshold NAME=VALUE`.
+pub(crate) fn thresholds(drop: bool, set: &[String]) -> Result<Thresholds> {
+    let mut thresholds = if drop { Thresholds::gopher() } else { Thresholds::default() };
+    for t in set {
         let (name, value) = t
             .split_once('=')
             .with_context(|| format!("`--repetition-threshold {t}`: expected NAME=VALUE"))?;
@@ -117,23 +166,15 @@ pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
             .with_context(|| format!("`--repetition-threshold {t}`: `{value}` is not a number"))?;
         thresholds.set(name, value).map_err(anyhow::Error::msg)?;
     }
-    if !args.substrings && args.substring.is_set() {
-        bail!("`--min-len`, `--min-tokens`, `--remove` and `--min-keep` set up `--substrings`: add it");
-    }
-    let (mut cfg, sources) = prepare_io(&args.io)?;
-    let s = &mut cfg.settings;
-    s.keep = match args.keep {
+    Ok(thresholds)
+}
+
+pub(crate) fn keep(k: KeepArg) -> Keep {
+    match k {
         KeepArg::First => Keep::First,
         KeepArg::Last => Keep::Last,
         KeepArg::Longest => Keep::Longest,
-    };
-    s.exact = !args.no_exact;
-    s.near = args.near.to_settings();
-    s.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
-    s.thresholds = thresholds;
-    s.substrings = args.substrings.then(|| args.substring.to_settings());
-    s.validate()?;
-    Ok((cfg, sources))
+    }
 }
 
 /// Settings from the flags every corpus command shares (canonical form,

@@ -3,6 +3,7 @@
 pub(crate) mod clusters;
 pub(crate) mod dedup;
 pub(crate) mod explain;
+pub(crate) mod index;
 pub(crate) mod normalize;
 pub(crate) mod report;
 pub(crate) mod serve;

@@ -6,6 +6,7 @@
 
 mod dedup;
 mod errors;
+mod index;
 mod near;
 mod normalize;
 mod outputs;
