@@ -11,8 +11,8 @@ Records: the speed sample (short records cut from debdocs, bench/speed_sample.py
 2. Service: `neardup serve` on 127.0.0.1 (port chosen by the bench), then for 1, 8 and 64
    concurrent clients (threads, one keep-alive connection each) and batches of 1 and 100 records:
    `check` (the query records), `add` (records not yet in the index; once they run out, the same
-   records again, which the index answers as duplicates and does not add) and `mix` (9 checks to 1
-   add). Each phase stops after `--seconds` or `--max-requests` requests, whichever first:
+   records with their words shuffled, new texts too) and `mix` (9 checks to 1 add). Each phase
+   stops after `--seconds` or `--max-requests` requests, whichever first:
    records/s, p50/p99 request latency, errors (anything but 200).
 3. Peer: datasketch `MinHashLSH` (the index's threshold and permutations, word 5-gram shingles of
    the lower-cased text) with Redis storage on a `redis-server` the bench starts on 127.0.0.1:
@@ -29,6 +29,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -143,7 +144,8 @@ class Client:
 
 class Feed:
     """Thread-safe supply of batches: checks cycle over `query`; adds take `fresh` records in
-    order and, once they run out, cycle over them again (then answered as duplicates)."""
+    order and, once they run out, again with their words shuffled (a fixed shuffle per round and
+    record, id `<id>@<round>`): texts with other shingles, so new to the index as well."""
 
     def __init__(self, query: list[dict], fresh: list[dict]):
         self.query, self.fresh = query, fresh
@@ -154,12 +156,23 @@ class Feed:
         with self.lock:
             src = self.query if kind == "check" else self.fresh
             i = self.q if kind == "check" else self.f
-            out = [src[(i + k) % len(src)] for k in range(n)]
+            if kind == "check":
+                out = [src[(i + k) % len(src)] for k in range(n)]
+            else:
+                out = [shuffled(src[(i + k) % len(src)], (i + k) // len(src), i + k) for k in range(n)]
             if kind == "check":
                 self.q = (i + n) % len(src)
             else:
                 self.f = i + n
             return out
+
+
+def shuffled(rec: dict, round_: int, seq: int) -> dict:
+    if round_ == 0:
+        return rec
+    words = rec["text"].split()
+    random.Random(round_ * 1_000_003 + seq).shuffle(words)
+    return {"id": f"{rec['id']}@{round_}", "text": " ".join(words)}
 
 
 def phase(server: Server, feed: Feed, clients: int, batch: int, mix: str, seconds: float,

@@ -38,7 +38,9 @@ impl IndexBackend {
     /// # Errors
     /// The index's settings cannot be served (see [`Checker::new`]).
     pub fn new(index: Index) -> Result<IndexBackend, neardup_index::Error> {
-        let resources = Resources { memory: REQUEST_MEMORY, tmp_dir: index.path().to_owned() };
+        // A request's scratch files go where every run's do, not into the
+        // index's directory.
+        let resources = Resources { memory: REQUEST_MEMORY, ..Resources::default() };
         let checker = Checker::new(&index, resources)?;
         Ok(IndexBackend { index, checker })
     }

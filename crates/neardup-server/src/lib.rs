@@ -19,8 +19,11 @@
 //! This crate is a face: it parses, authenticates, limits, counts and
 //! schedules, and decides nothing. Every answer comes from a [`Backend`] —
 //! the persistent index ([`IndexBackend`], over `neardup-index`) in
-//! `neardup serve`, a fake in tests. Checks run side by side; adds one at a time; the backend sees to
-//! it that a check never sees part of an add.
+//! `neardup serve`, a fake in tests. Checks run side by side; adds one at a
+//! time, on one writer thread that sends adds queued behind each other to
+//! the backend as one batch (the same answers as one after the other, one
+//! durable commit); the backend sees to it that a check never sees part of
+//! an add.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -33,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adds;
 mod api;
 mod auth;
 mod backend;

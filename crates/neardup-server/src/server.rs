@@ -3,10 +3,8 @@
 //!
 //! Requests are read and limited on tokio's reactor; parsing and the
 //! backend's work run on its blocking pool, so a long add or a 16 MiB
-//! body never stalls other connections. Adds take a lock that is handed to
-//! the blocking task and released when the task ends — not when the
-//! request does — so a client that hangs up mid-add cannot let a second
-//! add start beside the first.
+//! body never stalls other connections. Adds go to the one writer thread
+//! (`adds`), which groups those that queue up into one batch.
 
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -21,11 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use tokio::sync::Mutex;
 
+use crate::adds::Adds;
 use crate::api::{self, Refusal, Results};
 use crate::auth::Token;
-use crate::backend::{Backend, BackendError, Rec};
+use crate::backend::{Backend, BackendError};
 use crate::error::Error;
 use crate::metrics::Metrics;
 
@@ -65,34 +63,34 @@ struct Shared {
     backend: Arc<dyn Backend>,
     config: Config,
     metrics: Metrics,
-    /// Held by the add in progress, for as long as its backend call runs.
-    writer: Arc<Mutex<()>>,
+    /// The one writer.
+    adds: Adds,
 }
 
 type AppState = Arc<Shared>;
 
 /// The service's routes over `backend`: `POST /v1/check`, `POST /v1/add`,
 /// `GET /v1/stats`, `GET /metrics` (all behind the token), `GET /healthz`.
-pub fn router(backend: Arc<dyn Backend>, config: Config) -> Router {
-    let state: AppState = Arc::new(Shared {
-        backend,
-        config,
-        metrics: Metrics::new(),
-        writer: Arc::new(Mutex::new(())),
-    });
+///
+/// # Errors
+/// The writer's thread cannot be started.
+pub fn router(backend: Arc<dyn Backend>, config: Config) -> Result<Router, Error> {
+    let adds = Adds::start(backend.clone(), config.max_records)
+        .map_err(|source| Error::Io { what: "starting the writer thread".into(), source })?;
+    let state: AppState = Arc::new(Shared { backend, config, metrics: Metrics::new(), adds });
     let protected = Router::new()
         .route("/v1/check", post(check))
         .route("/v1/add", post(add))
         .route("/v1/stats", get(stats))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
+    Ok(Router::new()
         .route("/healthz", get(healthz))
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), track))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// A refusal: its status and what is wrong, answered as
@@ -241,30 +239,25 @@ async fn decide(
     let max_records = state.config.max_records;
     let records =
         blocking(move || api::parse_records(&bytes, max_records).map_err(Refused::from)).await?;
-    // The add's lock is taken here and moved into its task.
-    let guard = match op {
-        Op::Add => Some(state.writer.clone().lock_owned().await),
-        Op::Check => None,
+    let (records, result) = match op {
+        Op::Check => {
+            let s = state.clone();
+            blocking(move || {
+                let result = s.backend.check(&records);
+                Ok((records, result))
+            })
+            .await?
+        }
+        Op::Add => state.adds.add(records).await.ok_or_else(|| {
+            log("error: the writer thread is gone");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        })?,
     };
-    let s = state.clone();
-    let (records, outcomes) = blocking(move || {
-        let _guard = guard;
-        let outcomes = match op {
-            Op::Check => s.backend.check(&records),
-            Op::Add => s.backend.add(&records),
-        }
-        .map_err(|e| backend_error(&e))?;
-        if outcomes.len() != records.len() {
-            log(&format!(
-                "error: the index answered {} records for {}",
-                outcomes.len(),
-                records.len()
-            ));
-            return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
-        }
-        Ok::<(Vec<Rec>, _), Refused>((records, outcomes))
-    })
-    .await?;
+    let outcomes = result.map_err(|e| backend_error(&e))?;
+    if outcomes.len() != records.len() {
+        log(&format!("error: the index answered {} records for {}", outcomes.len(), records.len()));
+        return Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
+    }
     let route = match op {
         Op::Check => "/v1/check",
         Op::Add => "/v1/add",
@@ -393,7 +386,7 @@ impl Listener {
         self.socket.set_nonblocking(true).map_err(io("setting the socket non-blocking"))?;
         let listener =
             tokio::net::TcpListener::from_std(self.socket).map_err(io("registering the socket"))?;
-        let app = router(backend.clone(), config);
+        let app = router(backend.clone(), config)?;
         axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(io("serving"))?;
         // Every request has been answered, so every add has returned.
         tokio::task::spawn_blocking(move || backend.flush())

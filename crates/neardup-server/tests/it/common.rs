@@ -103,7 +103,7 @@ pub fn app_with(f: impl FnOnce(&mut Config)) -> App {
     let fake = Arc::new(Fake::default());
     let mut config = Config::new(Auth::Token(Token::new(TOKEN).unwrap()));
     f(&mut config);
-    App { router: neardup_server::router(fake.clone(), config), fake }
+    App { router: neardup_server::router(fake.clone(), config).unwrap(), fake }
 }
 
 pub fn app() -> App {

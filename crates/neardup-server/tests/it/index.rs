@@ -29,7 +29,7 @@ pub fn index_app(dir: &std::path::Path) -> (App, Arc<IndexBackend>) {
         Index::create(dir, settings_json(&Settings::default()), &OpenOptions::new()).unwrap();
     let backend = Arc::new(IndexBackend::new(index).unwrap());
     let config = Config::new(Auth::Token(Token::new(TOKEN).unwrap()));
-    let router = neardup_server::router(backend.clone(), config);
+    let router = neardup_server::router(backend.clone(), config).unwrap();
     (App { router, fake: Arc::new(Fake::default()) }, backend)
 }
 
@@ -140,4 +140,39 @@ async fn issue_11_concurrent_checks_see_whole_batches() {
     let refs: Vec<(&str, &str)> = recs.iter().map(|(i, t)| (i.as_str(), t.as_str())).collect();
     let r = results(&a.post_json("/v1/check", &refs).await);
     assert!(r.iter().all(|x| x["status"] == "duplicate"));
+}
+
+/// Concurrent adds (grouped or not by the writer) answer as if made one
+/// after the other: one copy of a text is added, every other names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue_11_concurrent_adds_answer_as_one_after_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, backend) = index_app(&dir.path().join("idx"));
+    let a = Arc::new(a);
+    let shared = text(7, 50);
+    let mut tasks = Vec::new();
+    for k in 0..16u64 {
+        let a = a.clone();
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            let own = text(100 + k, 50);
+            let (id_s, id_o) = (format!("s{k}"), format!("o{k}"));
+            results(&a.post_json("/v1/add", &[(&id_s, &shared), (&id_o, &own)]).await)
+        }));
+    }
+    let mut added = Vec::new();
+    let mut named = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r[1]["added"], true, "each request's own text is new");
+        if r[0]["added"] == true {
+            added.push(r[0]["id"].as_str().unwrap().to_owned());
+        } else {
+            assert_eq!(r[0]["reason"], "exact");
+            named.push(r[0]["duplicate_of"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(added.len(), 1, "one copy added: {added:?}");
+    assert!(named.iter().all(|n| *n == added[0]), "{named:?} vs {added:?}");
+    assert_eq!(backend.index().stats().unwrap().kept, 17);
 }
