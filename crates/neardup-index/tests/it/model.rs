@@ -2,10 +2,14 @@
 //! some aborted by their input, some cut short by a failing store and then
 //! "crashed" (the index dropped and reopened) — every lookup answers what a
 //! plain list of the committed records answers, and `verify` passes.
+//! Some entries are aliases (of an earlier kept record of the batch or of
+//! history): found by exact hash only, rolled back and committed with
+//! their batch.
 
 use std::collections::BTreeMap;
 
-use neardup_index::{Error, Index, MemStore, NewRecord, OpenOptions};
+use neardup_core::ledger::Reason;
+use neardup_index::{Error, Index, MemStore, NewAlias, NewEntry, NewRecord, OpenOptions, Target};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -21,6 +25,8 @@ struct Rec {
     hash: u8,
     bands: [u8; BANDS],
     set: Vec<u8>,
+    /// Added as an alias, when a kept record is there to point to.
+    alias: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,9 +46,13 @@ struct Step {
 }
 
 fn arb_step() -> impl Strategy<Value = Step> {
-    let rec =
-        (0..HASHES, [0..KEYS, 0..KEYS, 0..KEYS], proptest::collection::vec(any::<u8>(), 0..6))
-            .prop_map(|(hash, bands, set)| Rec { hash, bands, set });
+    let rec = (
+        0..HASHES,
+        [0..KEYS, 0..KEYS, 0..KEYS],
+        proptest::collection::vec(any::<u8>(), 0..6),
+        proptest::bool::weighted(0.25),
+    )
+        .prop_map(|(hash, bands, set, alias)| Rec { hash, bands, set, alias });
     let fail = prop_oneof![
         3 => Just(Fail::None),
         1 => (0usize..12).prop_map(Fail::Input),
@@ -72,8 +82,41 @@ fn batch_key(k: u8) -> [u8; 16] {
 }
 
 struct Model {
-    records: Vec<NewRecord>,
+    /// Committed entries; an alias's target as a sequence number.
+    records: Vec<NewEntry>,
     batches: BTreeMap<u8, (u64, u64)>,
+}
+
+/// The entries of step `i`: aliases point to the batch's first kept
+/// record, or else to history's first.
+fn entries(i: usize, step: &Step, model: &Model) -> Vec<NewEntry> {
+    let history_kept = model.records.iter().position(|e| matches!(e, NewEntry::Record(_)));
+    let mut first_kept = None;
+    step.recs
+        .iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let rec = to_record(i, j, r);
+            let target = first_kept
+                .map(|p| Target::InBatch(p as u64))
+                .or(history_kept.map(|s| Target::Seq(s as u64)))
+                .filter(|_| r.alias);
+            match target {
+                Some(of) => NewEntry::Alias(NewAlias {
+                    id: rec.id,
+                    hash: rec.hash,
+                    len: rec.len,
+                    of,
+                    reason: Reason::Near,
+                    similarity: 0.5,
+                }),
+                None => {
+                    first_kept.get_or_insert(j);
+                    NewEntry::Record(rec)
+                }
+            }
+        })
+        .collect()
 }
 
 fn check(index: &Index, model: &Model, limit_pick: usize) -> Result<(), TestCaseError> {
@@ -83,34 +126,47 @@ fn check(index: &Index, model: &Model, limit_pick: usize) -> Result<(), TestCase
         let n = view.records() as usize;
         let history = &model.records[..n];
         for h in 0..HASHES {
-            let hash = to_record(0, 0, &Rec { hash: h, bands: [0; BANDS], set: vec![] }).hash;
+            let hash =
+                to_record(0, 0, &Rec { hash: h, bands: [0; BANDS], set: vec![], alias: false })
+                    .hash;
             let want = history
                 .iter()
-                .position(|r| r.hash == hash)
-                .map(|i| (i as u64, history[i].id.clone()));
+                .position(|r| r.hash() == hash)
+                .map(|i| (i as u64, history[i].id().to_owned()));
             prop_assert_eq!(view.find_exact(hash).unwrap(), want, "hash {}", h);
         }
         for band in 0..BANDS {
             for k in 0..KEYS {
                 let key = u64::from(k) << 56 | u64::from(k);
-                let want: Vec<u64> =
-                    (0..n as u64).filter(|&i| history[i as usize].bands[band] == key).collect();
+                let want: Vec<u64> = (0..n as u64)
+                    .filter(|&i| history[i as usize].bands().get(band) == Some(&key))
+                    .collect();
                 let mut got = vec![99];
                 view.find_band(band, key, &mut got).unwrap();
                 prop_assert_eq!(&got[..1], &[99], "find_band appends");
                 prop_assert_eq!(&got[1..], &want[..], "band {} key {}", band, k);
             }
         }
-        for (i, r) in history.iter().enumerate() {
+        for (i, e) in history.iter().enumerate() {
             let s = view.record(i as u64).unwrap();
-            prop_assert_eq!(
-                (&s.id, s.hash, s.len, &s.bands, &s.signature, &s.set),
-                (&r.id, r.hash, r.len, &r.bands, &r.signature, &r.set)
-            );
+            match e {
+                NewEntry::Record(r) => prop_assert_eq!(
+                    (&s.id, s.hash, s.len, &s.bands, &s.signature, &s.set, s.alias),
+                    (&r.id, r.hash, r.len, &r.bands, &r.signature, &r.set, None)
+                ),
+                NewEntry::Alias(a) => {
+                    let Target::Seq(of) = a.of else { unreachable!("resolved") };
+                    prop_assert_eq!(
+                        (&s.id, s.hash, s.len, s.alias.map(|x| x.of)),
+                        (&a.id, a.hash, a.len, Some(of))
+                    );
+                    prop_assert!(s.bands.is_empty() && s.set.is_empty());
+                }
+            }
         }
         prop_assert!(view.record(n as u64).is_err());
         let ids: Vec<String> = view.iter().map(|r| r.unwrap().id).collect();
-        let want: Vec<String> = history.iter().map(|r| r.id.clone()).collect();
+        let want: Vec<String> = history.iter().map(|r| r.id().to_owned()).collect();
         prop_assert_eq!(ids, want);
     }
     for k in 0..BATCH_KEYS {
@@ -143,8 +199,7 @@ proptest! {
         let mut index = open(&mem, i64::MAX, &opts);
         let mut model = Model { records: Vec::new(), batches: BTreeMap::new() };
         for (i, step) in steps.iter().enumerate() {
-            let recs: Vec<NewRecord> =
-                step.recs.iter().enumerate().map(|(j, r)| to_record(i, j, r)).collect();
+            let recs = entries(i, step, &model);
             let key = batch_key(step.key);
             let already = model.batches.contains_key(&step.key);
             let result = match step.fail {
@@ -185,8 +240,17 @@ proptest! {
                 (Err(e), false) => return Err(TestCaseError::fail(format!("unexpected {e}"))),
             };
             if committed {
-                model.batches.insert(step.key, (model.records.len() as u64, recs.len() as u64));
-                model.records.extend(recs);
+                let first = model.records.len() as u64;
+                model.batches.insert(step.key, (first, recs.len() as u64));
+                model.records.extend(recs.into_iter().map(|e| match e {
+                    NewEntry::Alias(mut a) => {
+                        if let Target::InBatch(p) = a.of {
+                            a.of = Target::Seq(first + p);
+                        }
+                        NewEntry::Alias(a)
+                    }
+                    r => r,
+                }));
             }
             check(&index, &model, limit_pick)?;
         }
