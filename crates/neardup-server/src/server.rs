@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -18,7 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 use crate::adds::Adds;
 use crate::api::{self, Refusal, Results};
@@ -179,8 +179,16 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
     next.run(req).await
 }
 
-/// The body, up to `max` bytes. A body announced as larger is refused
-/// before it is read; one that turns out larger, once it passes `max`.
+/// Past the limit, up to this many more bytes of a body are read and
+/// dropped before the 413 goes out, so that a client that writes its whole
+/// body before reading the answer gets the answer, not a reset connection.
+const DRAIN_BYTES: u64 = 64 << 20;
+/// And for at most this long.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// The body, up to `max` bytes. A larger one is refused with 413: one
+/// announced as larger, without keeping any of it; one that turns out
+/// larger, once it passes `max`.
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Refused> {
     let too_large = || {
         refuse(
@@ -193,13 +201,39 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > max as u64) {
+        drain(body, 0, max as u64 + DRAIN_BYTES).await;
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(refuse(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}"))),
+    let mut body = body;
+    let mut buf = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > max {
+                let seen = (buf.len() + data.len()) as u64;
+                drop(buf);
+                drain(body, seen, max as u64 + DRAIN_BYTES).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(data);
+        }
     }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and drops the rest of `body`, `seen` bytes of it read already,
+/// up to `cap` bytes in all and [`DRAIN_TIME`].
+async fn drain(mut body: Body, mut seen: u64, cap: u64) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while seen <= cap {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs `f` on the blocking pool; a panic there becomes a 500.

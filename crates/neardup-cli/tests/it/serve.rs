@@ -176,6 +176,20 @@ fn issue_11_limits_answer_413_on_the_socket() {
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&out));
     let err: Value = serde_json::from_slice(&out).unwrap();
     assert!(err["error"].as_str().unwrap().contains("1024 bytes"), "{err}");
+    // A client that writes all of a large body before reading still gets
+    // the answer, announced length or chunked.
+    let big = body(&[("a".to_owned(), "x".repeat(8 << 20))]);
+    let (status, _) = request(s.addr, "POST", "/v1/add", big.as_bytes());
+    assert_eq!(status, 413);
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    write!(
+        c,
+        "POST /v1/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        big.len()
+    )
+    .unwrap();
+    assert_eq!(read_response(c).0, 413);
     let recs: Vec<(String, String)> = (0..4).map(|i| (i.to_string(), "t".to_owned())).collect();
     let (status, out) = request(s.addr, "POST", "/v1/add", body(&recs).as_bytes());
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&out));
