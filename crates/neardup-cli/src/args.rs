@@ -33,6 +33,11 @@ pub(crate) enum Command {
     /// Write the HTML report of a run from its ledger and inputs: summary,
     /// charts, clusters side by side, cuts in place, rejected records.
     Report(Box<ReportArgs>),
+    /// Serve an index over HTTP: `POST /v1/check` and `POST /v1/add` decide
+    /// records against it (and add the new ones), `GET /v1/stats`,
+    /// `GET /metrics`, `GET /healthz`. Stops on SIGTERM or SIGINT after the
+    /// requests in flight.
+    Serve(Box<ServeArgs>),
     /// Keep an index of everything kept so far, to deduplicate batch after
     /// batch against all history (`dedup --index DIR`).
     #[command(subcommand)]
@@ -133,6 +138,46 @@ pub(crate) struct MatchingArgs {
     /// As `dedup --repetition-threshold`.
     #[arg(long, value_name = "NAME=VALUE")]
     pub(crate) repetition_threshold: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The index directory (`neardup index create`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) index: PathBuf,
+
+    /// Address to listen on, `host:port`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+
+    /// File holding the bearer token requests must send
+    /// (`Authorization: Bearer <token>`): its first line, at least 16
+    /// printable ASCII characters.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "insecure_no_auth",
+        conflicts_with = "insecure_no_auth"
+    )]
+    pub(crate) token_file: Option<PathBuf>,
+
+    /// Serve without a token; refused unless `--listen` is a loopback
+    /// address.
+    #[arg(long)]
+    pub(crate) insecure_no_auth: bool,
+
+    /// Largest request body (e.g. `16M`); larger ones are answered 413.
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size)]
+    pub(crate) max_body: u64,
+
+    /// Most records in one request; more are answered 413.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) max_records: usize,
+
+    /// Memory budget of the index's storage engine: caches and write
+    /// buffers (e.g. `256M`), whatever the index's size.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub(crate) memory: u64,
 }
 
 #[derive(Debug, Args)]

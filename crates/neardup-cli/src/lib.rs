@@ -49,9 +49,11 @@ where
         Command::Dedup(a) => a.io.run.threads,
         Command::Substrings(a) => a.io.run.threads,
         Command::Clusters(a) => a.dedup.io.run.threads,
-        Command::Normalize(_) | Command::Explain(_) | Command::Report(_) | Command::Index(_) => {
-            None
-        }
+        Command::Normalize(_)
+        | Command::Explain(_)
+        | Command::Report(_)
+        | Command::Index(_)
+        | Command::Serve(_) => None,
     };
     if let Some(n) = threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
@@ -66,6 +68,7 @@ where
         Command::Explain(a) => commands::explain::run(*a),
         Command::Normalize(a) => commands::normalize::run(a),
         Command::Report(a) => commands::report::run(*a),
+        Command::Serve(a) => commands::serve::run(*a),
         Command::Index(c) => commands::index::run(c),
     };
     match result {

@@ -6,6 +6,7 @@ pub(crate) mod explain;
 pub(crate) mod index;
 pub(crate) mod normalize;
 pub(crate) mod report;
+pub(crate) mod serve;
 pub(crate) mod substrings;
 
 /// How `neardup` exits.

@@ -13,6 +13,7 @@ mod outputs;
 mod parquet;
 mod regression;
 mod report;
+mod serve;
 mod substrings;
 
 use std::path::{Path, PathBuf};
