@@ -1,14 +1,26 @@
-//! Deduplication of record batches held in memory: what the Python
-//! package's `neardup.dedup` runs (the GIL released around it).
+//! Deduplication of record batches: what the Python package's
+//! `neardup.dedup` runs (the GIL released around it).
+//!
+//! [`dedup`] takes batches held in memory. [`dedup_stream`] takes a stream
+//! that can be read once (a `RecordBatchReader`, a Parquet scan, a
+//! generator): pass 1 analyses each batch as it arrives and spools it to an
+//! anonymous Arrow IPC temp file, pass 2 reads the spool back, so the input
+//! is never held whole: memory is a batch or two plus the deduper's state
+//! per record.
 
 use std::time::Instant;
 
+use std::io::{BufReader, BufWriter, Seek};
+
 use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{ArrowError, SchemaRef};
 use neardup_core::{Analyzer, Deduper, OnError, Progress, Resources, Settings, Summary};
 use neardup_io::Fields;
 
 use crate::engine::{Reader, Writer};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ledger::LedgerBuilder;
 
 /// What [`dedup`] returns.
@@ -71,6 +83,93 @@ pub fn dedup(
         })?;
         if kept.num_rows() > 0 {
             out.kept.push(kept);
+        }
+        if ledger.len() >= 64 * 1024 {
+            out.ledger.push(ledger.finish());
+        }
+    }
+    writer.finish()?;
+    if !ledger.is_empty() || out.ledger.is_empty() {
+        out.ledger.push(ledger.finish());
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.check_balance()?;
+    out.summary = summary;
+    Ok(out)
+}
+
+/// What [`dedup_stream`] returns (the kept rows went to its sink).
+pub struct Streamed {
+    /// One ledger row per input row, in input order.
+    pub ledger: Vec<RecordBatch>,
+    /// The totals, as `--json` prints them.
+    pub summary: Summary,
+    /// The settings' fingerprint.
+    pub fingerprint: String,
+}
+
+/// Deduplicates the batches `next` yields (one table of schema `schema`,
+/// in order, read once) as [`dedup`] does; each batch's kept and modified
+/// rows go to `kept` (batches with no row left are not sent). The input is
+/// spooled to an anonymous temp file in `resources.tmp_dir` between the
+/// passes.
+///
+/// # Errors
+/// As [`dedup`]; a batch the stream fails to give, or of another schema.
+#[allow(clippy::too_many_arguments)]
+pub fn dedup_stream(
+    schema: &SchemaRef,
+    mut next: impl FnMut() -> Option<std::result::Result<RecordBatch, ArrowError>>,
+    settings: &Settings,
+    fields: &Fields,
+    on_error: OnError,
+    resources: &Resources,
+    progress: &dyn Progress,
+    mut kept: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<Streamed> {
+    let started = Instant::now();
+    let analyzer = Analyzer::new(settings, false)?;
+    let names = vec![String::new()];
+    let deduper = Deduper::new(&analyzer, resources, OnError::Skip, names.clone())?;
+    let mut reader = Reader::new(&analyzer, deduper, fields, on_error, names);
+    let mut spool = tempfile::tempfile_in(&resources.tmp_dir)?;
+    let mut spool_writer = StreamWriter::try_new(BufWriter::new(&spool), schema)?;
+    let mut row = 0u64;
+    progress.phase("analyse", None);
+    while let Some(b) = next() {
+        let b = b.map_err(|e| Error::Usage(format!("reading the input: {e}")))?;
+        if b.schema().fields() != schema.fields() {
+            return Err(Error::Usage(format!(
+                "reading the input: batch at row {row} has another schema than the stream's"
+            )));
+        }
+        reader.push(0, &b, row)?;
+        spool_writer.write(&b)?;
+        row += b.num_rows() as u64;
+        progress.advance(b.num_rows() as u64, 0);
+    }
+    spool_writer.finish()?;
+    drop(spool_writer);
+    progress.finish();
+    let mut summary = Summary { bytes_in: reader.bytes_in(), ..Summary::default() };
+    let decisions = reader.finish().decide(false, progress)?;
+    summary.near = decisions.near.clone();
+    summary.substrings = decisions.substrings.clone();
+    let mut writer = Writer::new(&decisions, fields);
+    let mut ledger = LedgerBuilder::new(false);
+    let mut out = Streamed {
+        ledger: Vec::new(),
+        summary: Summary::default(),
+        fingerprint: settings.fingerprint(),
+    };
+    spool.rewind()?;
+    for b in StreamReader::try_new(BufReader::new(&spool), None)? {
+        let k = writer.batch(&b?, &mut summary, |_, e| {
+            ledger.push(e);
+            Ok(())
+        })?;
+        if k.num_rows() > 0 {
+            kept(k)?;
         }
         if ledger.len() >= 64 * 1024 {
             out.ledger.push(ledger.finish());
