@@ -138,11 +138,12 @@ pub fn dedup_stream(
     progress.phase("analyse", None);
     while let Some(b) = next() {
         let b = b.map_err(|e| Error::Usage(format!("reading the input: {e}")))?;
-        if b.schema().fields() != schema.fields() {
-            return Err(Error::Usage(format!(
-                "reading the input: batch at row {row} has another schema than the stream's"
-            )));
-        }
+        // The spool holds one schema: each batch is taken as the stream's.
+        let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| {
+            Error::Usage(format!(
+                "reading the input: the batch at row {row} does not fit the stream's schema: {e}"
+            ))
+        })?;
         reader.push(0, &b, row)?;
         spool_writer.write(&b)?;
         row += b.num_rows() as u64;
@@ -183,4 +184,59 @@ pub fn dedup_stream(
     summary.check_balance()?;
     out.summary = summary;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, StringArray};
+    use neardup_core::NoProgress;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn batches(texts: &[Option<String>], cuts: &[usize]) -> Vec<RecordBatch> {
+        let mut at = 0;
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (texts.len() + 1)).collect();
+        ends.push(texts.len());
+        ends.sort_unstable();
+        ends.into_iter()
+            .map(|end| {
+                let col: ArrayRef = Arc::new(StringArray::from(texts[at..end].to_vec()));
+                at = end;
+                RecordBatch::try_from_iter_with_nullable([("text", col, true)]).unwrap()
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// A stream read once, spooled between the passes, decides as the
+        /// batches held in memory do, however the rows are cut into batches.
+        #[test]
+        fn a_stream_decides_as_batches_in_memory(
+            picks in proptest::collection::vec((0usize..6, proptest::option::weighted(0.95, 0usize..3)), 1..40),
+            cuts in proptest::collection::vec(0usize..41, 0..4),
+        ) {
+            let words = ["alpha beta gamma delta epsilon zeta eta theta", "one two three four five six seven eight"];
+            let texts: Vec<Option<String>> = picks
+                .iter()
+                .map(|&(w, v)| v.map(|v| format!("{} {} {}", words[w % 2], w, ["", " nine", " Nine"][v])))
+                .collect();
+            let b = batches(&texts, &cuts);
+            let (s, f, res) = (Settings::default(), Fields::default(), Resources::default());
+            let want = dedup(&b, &s, &f, OnError::Skip, &res, &NoProgress).unwrap();
+            let mut kept = Vec::new();
+            let mut it = b.clone().into_iter().map(Ok);
+            let got = dedup_stream(&b[0].schema(), || it.next(), &s, &f, OnError::Skip, &res, &NoProgress, |k| {
+                kept.push(k);
+                Ok(())
+            })
+            .unwrap();
+            prop_assert_eq!(got.ledger, want.ledger);
+            prop_assert_eq!(kept, want.kept);
+            prop_assert_eq!(got.summary.read, want.summary.read);
+        }
+    }
 }
