@@ -1,14 +1,26 @@
-//! Deduplication of record batches held in memory: what the Python
-//! package's `neardup.dedup` runs (the GIL released around it).
+//! Deduplication of record batches: what the Python package's
+//! `neardup.dedup` runs (the GIL released around it).
+//!
+//! [`dedup`] takes batches held in memory. [`dedup_stream`] takes a stream
+//! that can be read once (a `RecordBatchReader`, a Parquet scan, a
+//! generator): pass 1 analyses each batch as it arrives and spools it to an
+//! anonymous Arrow IPC temp file, pass 2 reads the spool back, so the input
+//! is never held whole: memory is a batch or two plus the deduper's state
+//! per record.
 
 use std::time::Instant;
 
+use std::io::{BufReader, BufWriter, Seek};
+
 use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{ArrowError, SchemaRef};
 use neardup_core::{Analyzer, Deduper, OnError, Progress, Resources, Settings, Summary};
 use neardup_io::Fields;
 
 use crate::engine::{Reader, Writer};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ledger::LedgerBuilder;
 
 /// What [`dedup`] returns.
@@ -84,4 +96,147 @@ pub fn dedup(
     summary.check_balance()?;
     out.summary = summary;
     Ok(out)
+}
+
+/// What [`dedup_stream`] returns (the kept rows went to its sink).
+pub struct Streamed {
+    /// One ledger row per input row, in input order.
+    pub ledger: Vec<RecordBatch>,
+    /// The totals, as `--json` prints them.
+    pub summary: Summary,
+    /// The settings' fingerprint.
+    pub fingerprint: String,
+}
+
+/// Deduplicates the batches `next` yields (one table of schema `schema`,
+/// in order, read once) as [`dedup`] does; each batch's kept and modified
+/// rows go to `kept` (batches with no row left are not sent). The input is
+/// spooled to an anonymous temp file in `resources.tmp_dir` between the
+/// passes.
+///
+/// # Errors
+/// As [`dedup`]; a batch the stream fails to give, or of another schema.
+#[allow(clippy::too_many_arguments)]
+pub fn dedup_stream(
+    schema: &SchemaRef,
+    mut next: impl FnMut() -> Option<std::result::Result<RecordBatch, ArrowError>>,
+    settings: &Settings,
+    fields: &Fields,
+    on_error: OnError,
+    resources: &Resources,
+    progress: &dyn Progress,
+    mut kept: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<Streamed> {
+    let started = Instant::now();
+    let analyzer = Analyzer::new(settings, false)?;
+    let names = vec![String::new()];
+    let deduper = Deduper::new(&analyzer, resources, OnError::Skip, names.clone())?;
+    let mut reader = Reader::new(&analyzer, deduper, fields, on_error, names);
+    let mut spool = tempfile::tempfile_in(&resources.tmp_dir)?;
+    let mut spool_writer = StreamWriter::try_new(BufWriter::new(&spool), schema)?;
+    let mut row = 0u64;
+    progress.phase("analyse", None);
+    while let Some(b) = next() {
+        let b = b.map_err(|e| Error::Usage(format!("reading the input: {e}")))?;
+        // The spool holds one schema: each batch is taken as the stream's.
+        let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| {
+            Error::Usage(format!(
+                "reading the input: the batch at row {row} does not fit the stream's schema: {e}"
+            ))
+        })?;
+        reader.push(0, &b, row)?;
+        spool_writer.write(&b)?;
+        row += b.num_rows() as u64;
+        progress.advance(b.num_rows() as u64, 0);
+    }
+    spool_writer.finish()?;
+    drop(spool_writer);
+    progress.finish();
+    let mut summary = Summary { bytes_in: reader.bytes_in(), ..Summary::default() };
+    let decisions = reader.finish().decide(false, progress)?;
+    summary.near = decisions.near.clone();
+    summary.substrings = decisions.substrings.clone();
+    let mut writer = Writer::new(&decisions, fields);
+    let mut ledger = LedgerBuilder::new(false);
+    let mut out = Streamed {
+        ledger: Vec::new(),
+        summary: Summary::default(),
+        fingerprint: settings.fingerprint(),
+    };
+    spool.rewind()?;
+    for b in StreamReader::try_new(BufReader::new(&spool), None)? {
+        let k = writer.batch(&b?, &mut summary, |_, e| {
+            ledger.push(e);
+            Ok(())
+        })?;
+        if k.num_rows() > 0 {
+            kept(k)?;
+        }
+        if ledger.len() >= 64 * 1024 {
+            out.ledger.push(ledger.finish());
+        }
+    }
+    writer.finish()?;
+    if !ledger.is_empty() || out.ledger.is_empty() {
+        out.ledger.push(ledger.finish());
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.check_balance()?;
+    out.summary = summary;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, StringArray};
+    use neardup_core::NoProgress;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn batches(texts: &[Option<String>], cuts: &[usize]) -> Vec<RecordBatch> {
+        let mut at = 0;
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c % (texts.len() + 1)).collect();
+        ends.push(texts.len());
+        ends.sort_unstable();
+        ends.into_iter()
+            .map(|end| {
+                let col: ArrayRef = Arc::new(StringArray::from(texts[at..end].to_vec()));
+                at = end;
+                RecordBatch::try_from_iter_with_nullable([("text", col, true)]).unwrap()
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// A stream read once, spooled between the passes, decides as the
+        /// batches held in memory do, however the rows are cut into batches.
+        #[test]
+        fn a_stream_decides_as_batches_in_memory(
+            picks in proptest::collection::vec((0usize..6, proptest::option::weighted(0.95, 0usize..3)), 1..40),
+            cuts in proptest::collection::vec(0usize..41, 0..4),
+        ) {
+            let words = ["alpha beta gamma delta epsilon zeta eta theta", "one two three four five six seven eight"];
+            let texts: Vec<Option<String>> = picks
+                .iter()
+                .map(|&(w, v)| v.map(|v| format!("{} {} {}", words[w % 2], w, ["", " nine", " Nine"][v])))
+                .collect();
+            let b = batches(&texts, &cuts);
+            let (s, f, res) = (Settings::default(), Fields::default(), Resources::default());
+            let want = dedup(&b, &s, &f, OnError::Skip, &res, &NoProgress).unwrap();
+            let mut kept = Vec::new();
+            let mut it = b.clone().into_iter().map(Ok);
+            let got = dedup_stream(&b[0].schema(), || it.next(), &s, &f, OnError::Skip, &res, &NoProgress, |k| {
+                kept.push(k);
+                Ok(())
+            })
+            .unwrap();
+            prop_assert_eq!(got.ledger, want.ledger);
+            prop_assert_eq!(kept, want.kept);
+            prop_assert_eq!(got.summary.read, want.summary.read);
+        }
+    }
 }

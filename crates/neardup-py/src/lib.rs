@@ -116,25 +116,36 @@ fn dedup(
     if let Some(t) = tmp_dir {
         res.tmp_dir = t;
     }
-    let stream = data.0;
+    let mut stream = data.0;
     let schema = stream.schema();
-    // Batches are imported with the GIL held (a Python producer may need
-    // it), then the work runs without it.
-    let batches: Vec<RecordBatch> = stream
-        .collect::<Result<_, _>>()
-        .map_err(|e| NeardupError::new_err(format!("reading the input: {e}")))?;
     let fields = Fields { text, id };
+    // The work runs without the GIL; each batch is pulled from the stream
+    // with it (a Python producer needs it), so the input is read once, a
+    // batch at a time, and never held whole (see `dedup_stream`).
+    let mut kept = Vec::new();
     let out = py
         .detach(|| {
             with_threads(threads, || {
-                neardup_arrow::memory::dedup(&batches, &s, &fields, on_error, &res, &NoProgress)
+                neardup_arrow::memory::dedup_stream(
+                    &schema,
+                    || Python::attach(|_| stream.next()),
+                    &s,
+                    &fields,
+                    on_error,
+                    &res,
+                    &NoProgress,
+                    |b| {
+                        kept.push(b);
+                        Ok(())
+                    },
+                )
             })
         })?
         .map_err(py_err)?;
     let summary = serde_json::to_string(&out.summary)
         .map_err(|e| NeardupError::new_err(format!("summary: {e}")))?;
     Ok((
-        reader(schema, out.kept),
+        reader(schema, kept),
         reader(neardup_arrow::ledger::schema(false), out.ledger),
         summary,
         out.fingerprint,

@@ -140,3 +140,70 @@ def test_the_neardup_command_is_installed(tmp_path):
     assert json.loads(out.stdout)["removed"] == 1
     bad = subprocess.run(["neardup", "dedup", "--threshold", "2"], capture_output=True, text=True)
     assert bad.returncode == 2 and "between 0 and 1" in bad.stderr
+
+
+def _batches(n_batches: int, rows: int, seen: list):
+    """Batches of fresh text, recording the bytes pyarrow holds at each pull."""
+    for b in range(n_batches):
+        seen.append(pa.total_allocated_bytes())
+        texts = [f"batch {b} row {i} " + "word%d " % (i * 7919 + b) * 40 for i in range(rows)]
+        yield pa.record_batch([pa.array(texts)], names=["text"])
+
+
+def test_a_stream_is_read_a_batch_at_a_time():
+    seen: list = []
+    schema = pa.schema([("text", pa.string())])
+    reader = pa.RecordBatchReader.from_batches(schema, _batches(40, 500, seen))
+    r = neardup.dedup(reader, no_near=True)
+    assert r.summary["read"] == 40 * 500 and r.kept.num_rows == 40 * 500
+    one = max(b.nbytes for b in _batches(1, 500, []))
+    # Held whole, pyarrow would hold ~40 batches at the last pull; streamed,
+    # the batches already analysed are spooled and released.
+    assert len(seen) == 40 and max(seen) < 8 * one, (max(seen), one)
+
+
+def _peak_threads(**kwargs) -> int:
+    import os
+    import threading
+
+    recs = records() * 60
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (neardup.dedup(recs, **kwargs), done.set()))
+    peak = 0
+    t.start()
+    # Runs only while the GIL is free: the native work must release it.
+    while not done.is_set():
+        peak = max(peak, len(os.listdir("/proc/self/task")))
+    t.join()
+    return peak
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs /proc")
+def test_the_gil_is_released_and_threads_honoured():
+    one = _peak_threads(threads=1)
+    three = _peak_threads(threads=3)
+    # The pool of three is seen from Python while Rust works (the GIL
+    # released); a pool of one adds two fewer threads.
+    assert three - one >= 2, (one, three)
+
+
+def test_errors_carry_the_clis_message(tmp_path):
+    rows = [dict(r) for r in ROWS]
+    rows[2]["text"] = None
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for args, settings, kind in [
+        (["--threshold", "1.5"], {"threshold": 1.5}, ValueError),
+        (["--shingle", "word:0"], {"shingle": "word:0"}, ValueError),
+        ([], {}, neardup.NeardupError),
+    ]:
+        out = subprocess.run(
+            ["neardup", "dedup", "a.jsonl", "-o", "o.jsonl", *args], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.returncode != 0
+        with pytest.raises(kind) as e:
+            neardup.dedup(rows, **settings)
+        msg = str(e.value)
+        # The same words after what each names: the CLI the file and line
+        # or its option's syntax, Python the row or the setting.
+        core = msg.split(": ", 1)[1]
+        assert core in out.stderr, (msg, out.stderr)

@@ -79,31 +79,32 @@ def spark():
     s.stop()
 
 
-FULL = pytest.mark.skipif(
-    os.environ.get("NEARDUP_TEST_SPARK_FULL") != "1",
-    reason="not yet verified to finish in CI time: NEARDUP_TEST_SPARK_FULL=1 runs it",
-)
-
-
-@pytest.mark.parametrize("partitions", [1, pytest.param(4, marks=FULL)])
-def test_spark_is_the_cli(tmp_path, spark, partitions):
+def test_spark_from_parquet_is_the_cli(tmp_path, spark):
     import neardup.spark
 
-    recs = records()
     path = str(tmp_path / "c.parquet")
-    pq.write_table(pa.Table.from_pylist(recs), path, row_group_size=max(1, len(recs) // partitions + 1))
+    pq.write_table(pa.Table.from_pylist(records()), path)
     df = spark.read.parquet(path)
-    if partitions > 1:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", "1")
-    else:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(128 << 20))
-    df = spark.read.parquet(path)
+    assert df.rdd.getNumPartitions() == 1
     out = neardup.spark.dedup(df).select("id", "neardup").collect()
     got = from_struct([r["id"] for r in out], [r["neardup"].asDict(recursive=True) for r in out])
     assert got == cli(tmp_path)
 
 
-@FULL
+def test_spark_in_4_partitions_is_the_cli(tmp_path, spark):
+    import neardup.spark
+
+    recs = records()
+    # Four partitions of consecutive rows, in order: the read order is the
+    # order `keep` works from.
+    rdd = spark.sparkContext.parallelize([(r["id"], r["text"]) for r in recs], 4)
+    assert [len(p) > 0 for p in rdd.glom().collect()] == [True] * 4
+    df = spark.createDataFrame(rdd, "id string, text string")
+    out = neardup.spark.dedup(df).select("id", "neardup").collect()
+    got = from_struct([r["id"] for r in out], [r["neardup"].asDict(recursive=True) for r in out])
+    assert got == cli(tmp_path)
+
+
 def test_spark_with_an_order_column_and_keep_longest(tmp_path, spark):
     import neardup.spark
 
@@ -131,16 +132,9 @@ def test_spark_text_is_cut_and_errors_raise(tmp_path, spark):
         neardup.spark.dedup(df, threshold=3)
 
 
-@pytest.mark.skipif(
-    os.environ.get("NEARDUP_TEST_RAY") != "1",
-    reason="the Ray driver is not yet verified on this machine: NEARDUP_TEST_RAY=1 runs it",
-)
-def test_ray_is_the_cli(tmp_path):
-    pytest.importorskip("ray")
-    import ray
-
-    import neardup.ray
-
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray")
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -149,12 +143,57 @@ def test_ray_is_the_cli(tmp_path):
         ignore_reinit_error=True,
         log_to_driver=False,
     )
-    try:
-        recs = records()
-        ds = ray.data.from_arrow(pa.Table.from_pylist(recs)).repartition(3)
-        out = neardup.ray.dedup(ds).to_arrow_refs()
-        t = pa.concat_tables([ray.get(r) for r in out])
-        got = from_struct(t.column("id").to_pylist(), t.column("neardup").to_pylist())
-        assert got == cli(tmp_path)
-    finally:
-        ray.shutdown()
+    yield ray
+    ray.shutdown()
+
+
+def ray_rows(ds) -> pa.Table:
+    import ray
+
+    return pa.concat_tables([ray.get(r) for r in ds.to_arrow_refs()])
+
+
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_ray_is_the_cli(tmp_path, ray_session, blocks):
+    import neardup.ray
+
+    recs = records()
+    ds = ray_session.data.from_arrow(pa.Table.from_pylist(recs)).repartition(blocks)
+    t = ray_rows(neardup.ray.dedup(ds))
+    assert t.column("id").to_pylist() == [r["id"] for r in recs]  # the order read
+    got = from_struct(t.column("id").to_pylist(), t.column("neardup").to_pylist())
+    assert got == cli(tmp_path)
+
+
+def test_ray_with_an_order_column_and_keep_longest(tmp_path, ray_session):
+    import random
+
+    import neardup.ray
+
+    rows = [dict(r, pos=i) for i, r in enumerate(records())]
+    random.Random(3).shuffle(rows)  # blocks out of order: order comes from `pos`
+    ds = ray_session.data.from_arrow(pa.Table.from_pylist(rows)).repartition(4)
+    t = ray_rows(neardup.ray.dedup(ds, order="pos", keep="longest", threshold=0.7))
+    got = from_struct(t.column("id").to_pylist(), t.column("neardup").to_pylist())
+    assert got == cli(tmp_path, keep="longest", threshold=0.7)
+    twice = ray_session.data.from_arrow(pa.Table.from_pylist([dict(r, pos=0) for r in rows[:2]]))
+    with pytest.raises(ValueError, match="`pos` has the value 0 twice"):
+        neardup.ray.dedup(twice, order="pos")
+
+
+def test_ray_text_is_cut_and_errors_raise(ray_session):
+    import neardup.ray
+
+    para = "This paragraph is long enough to count as a repeated passage, well over the hundred character minimum."
+    rows = pa.table({"id": ["a", "b"], "text": [f"{para}\n{para}", None], "n": [1, 2]})
+    ds = ray_session.data.from_arrow(rows)
+    with pytest.raises(neardup.NeardupError, match=r"row b: field `text` is null, expected a string"):
+        neardup.ray.dedup(ds)
+    t = ray_rows(neardup.ray.dedup(ds, on_error="skip"))
+    assert t.column_names == ["id", "text", "n", "neardup"]
+    assert t.column("text").to_pylist()[0] == para + "\n"
+    assert [d["status"] for d in t.column("neardup").to_pylist()] == ["modified", "rejected"]
+    with pytest.raises(ValueError, match="substrings"):
+        neardup.ray.dedup(ds, substrings=True)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        neardup.ray.dedup(ds, threshold=3)
