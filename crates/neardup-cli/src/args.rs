@@ -108,34 +108,39 @@ pub(crate) struct IndexCreateArgs {
     pub(crate) normalize: NormalizeOptions,
 }
 
-/// What decides a record's fate besides near duplicates (as `dedup`).
+/// The matching flags of `dedup` (which copy stays, exact, near, in-record
+/// repeats, repetition filters), shared with `index create`.
 #[derive(Debug, Args)]
 pub(crate) struct MatchingArgs {
-    /// As `dedup --keep` (an index keeps the first copy: other policies are
-    /// refused).
+    /// Which record of a group of duplicates stays (an index keeps the
+    /// first: other policies are refused with `--index`).
     #[arg(long, value_enum, default_value_t = KeepArg::First)]
     pub(crate) keep: KeepArg,
 
-    /// As `dedup --no-exact`.
+    /// Do not remove exact duplicates.
     #[arg(long)]
     pub(crate) no_exact: bool,
 
     #[command(flatten)]
     pub(crate) near: NearArgs,
 
-    /// As `dedup --no-repeats`.
+    /// Do not cut passages repeated inside a record.
     #[arg(long)]
     pub(crate) no_repeats: bool,
 
-    /// As `dedup --min-repeat`.
+    /// Cut a passage repeated inside a record when it is at least this many
+    /// canonical characters long (about 50 tokens; a signature or a refrain
+    /// is shorter).
     #[arg(long, value_name = "CHARS", default_value_t = neardup_core::DEFAULT_MIN_REPEAT)]
     pub(crate) min_repeat: usize,
 
-    /// As `dedup --drop-repetitive`.
+    /// Remove records whose repetition statistics exceed Gopher's thresholds
+    /// (Rae et al. 2021): duplicate lines 0.30, paragraphs 0.30, …
     #[arg(long)]
     pub(crate) drop_repetitive: bool,
 
-    /// As `dedup --repetition-threshold`.
+    /// Set one repetition threshold, e.g. `dup_line_frac=0.5`; implies
+    /// removing records above it. Repeatable.
     #[arg(long, value_name = "NAME=VALUE")]
     pub(crate) repetition_threshold: Vec<String>,
 }
@@ -307,36 +312,8 @@ pub(crate) struct DedupArgs {
     #[command(flatten)]
     pub(crate) io: IoArgs,
 
-    /// Which record of a group of duplicates stays.
-    #[arg(long, value_enum, default_value_t = KeepArg::First)]
-    pub(crate) keep: KeepArg,
-
-    /// Do not remove exact duplicates.
-    #[arg(long)]
-    pub(crate) no_exact: bool,
-
     #[command(flatten)]
-    pub(crate) near: NearArgs,
-
-    /// Do not cut passages repeated inside a record.
-    #[arg(long)]
-    pub(crate) no_repeats: bool,
-
-    /// Cut a passage repeated inside a record when it is at least this many
-    /// canonical characters long (about 50 tokens; a signature or a refrain
-    /// is shorter).
-    #[arg(long, value_name = "CHARS", default_value_t = neardup_core::DEFAULT_MIN_REPEAT)]
-    pub(crate) min_repeat: usize,
-
-    /// Remove records whose repetition statistics exceed Gopher's thresholds
-    /// (Rae et al. 2021): duplicate lines 0.30, paragraphs 0.30, …
-    #[arg(long)]
-    pub(crate) drop_repetitive: bool,
-
-    /// Set one repetition threshold, e.g. `dup_line_frac=0.5`; implies
-    /// removing records above it. Repeatable.
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub(crate) repetition_threshold: Vec<String>,
+    pub(crate) matching: MatchingArgs,
 
     /// After exact and near dedup, also cut substrings repeated across the
     /// corpus (as `neardup substrings`; `--min-len` and the options below).

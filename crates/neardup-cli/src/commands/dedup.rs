@@ -5,7 +5,7 @@ use neardup_core::repetition::Thresholds;
 use neardup_core::{Config, Input, Keep, OnError, Resources, Settings};
 use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
-use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, OnErrorArg, RecordsArg};
+use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, MatchingArgs, OnErrorArg, RecordsArg};
 use crate::commands::{report, ExitStatus};
 use crate::printer::Printer;
 
@@ -137,20 +137,26 @@ pub(crate) fn is_parquet(io: &IoArgs, sources: &[Source]) -> Result<bool> {
 /// The run's settings and inputs, from the flags shared by `dedup` and
 /// `clusters`.
 pub(crate) fn prepare(args: &DedupArgs) -> Result<(Config, Vec<Source>)> {
-    let thresholds = thresholds(args.drop_repetitive, &args.repetition_threshold)?;
     if !args.substrings && args.substring.is_set() {
         bail!("`--min-len`, `--min-tokens`, `--remove` and `--min-keep` set up `--substrings`: add it");
     }
     let (mut cfg, sources) = prepare_io(&args.io)?;
     let s = &mut cfg.settings;
-    s.keep = keep(args.keep);
-    s.exact = !args.no_exact;
-    s.near = args.near.to_settings();
-    s.min_repeat = (!args.no_repeats).then_some(args.min_repeat.max(1));
-    s.thresholds = thresholds;
+    matching(&args.matching, s)?;
     s.substrings = args.substrings.then(|| args.substring.to_settings());
     s.validate()?;
     Ok((cfg, sources))
+}
+
+/// Sets what the matching flags decide (shared by `dedup`, `clusters` and
+/// `index create`).
+pub(crate) fn matching(m: &MatchingArgs, s: &mut Settings) -> Result<()> {
+    s.keep = keep(m.keep);
+    s.exact = !m.no_exact;
+    s.near = m.near.to_settings();
+    s.min_repeat = (!m.no_repeats).then_some(m.min_repeat.max(1));
+    s.thresholds = thresholds(m.drop_repetitive, &m.repetition_threshold)?;
+    Ok(())
 }
 
 /// The repetition thresholds of `--drop-repetitive` and

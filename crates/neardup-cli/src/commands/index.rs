@@ -35,16 +35,9 @@ fn open(a: &IndexDirArgs) -> Result<Index> {
 }
 
 fn create(a: &IndexCreateArgs) -> Result<ExitStatus> {
-    let m = &a.matching;
-    let settings = Settings {
-        normalize: a.normalize.to_options(),
-        keep: dedup::keep(m.keep),
-        exact: !m.no_exact,
-        near: m.near.to_settings(),
-        min_repeat: (!m.no_repeats).then_some(m.min_repeat.max(1)),
-        substrings: None,
-        thresholds: dedup::thresholds(m.drop_repetitive, &m.repetition_threshold)?,
-    };
+    let mut settings =
+        Settings { normalize: a.normalize.to_options(), substrings: None, ..Settings::default() };
+    dedup::matching(&a.matching, &mut settings)?;
     settings.validate()?;
     neardup_core::decide::incremental_settings(&settings)
         .context("these settings cannot make an index")?;
