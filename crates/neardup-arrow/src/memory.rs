@@ -51,51 +51,13 @@ pub fn dedup(
     resources: &Resources,
     progress: &dyn Progress,
 ) -> Result<Deduplicated> {
-    let started = Instant::now();
-    let analyzer = Analyzer::new(settings, false)?;
-    let names = vec![String::new()];
-    let deduper = Deduper::new(&analyzer, resources, OnError::Skip, names.clone())?;
-    let mut reader = Reader::new(&analyzer, deduper, fields, on_error, names);
-    let mut row = 0u64;
-    progress.phase("analyse", None);
-    for b in batches {
-        reader.push(0, b, row)?;
-        row += b.num_rows() as u64;
-        progress.advance(b.num_rows() as u64, 0);
-    }
-    progress.finish();
-    let mut summary = Summary { bytes_in: reader.bytes_in(), ..Summary::default() };
-    let decisions = reader.finish().decide(false, progress)?;
-    summary.near = decisions.near.clone();
-    summary.substrings = decisions.substrings.clone();
-    let mut writer = Writer::new(&decisions, fields);
-    let mut ledger = LedgerBuilder::new(false);
-    let mut out = Deduplicated {
-        kept: Vec::new(),
-        ledger: Vec::new(),
-        summary: Summary::default(),
-        fingerprint: settings.fingerprint(),
-    };
-    for b in batches {
-        let kept = writer.batch(b, &mut summary, |_, e| {
-            ledger.push(e);
-            Ok(())
-        })?;
-        if kept.num_rows() > 0 {
-            out.kept.push(kept);
-        }
-        if ledger.len() >= 64 * 1024 {
-            out.ledger.push(ledger.finish());
-        }
-    }
-    writer.finish()?;
-    if !ledger.is_empty() || out.ledger.is_empty() {
-        out.ledger.push(ledger.finish());
-    }
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.check_balance()?;
-    out.summary = summary;
-    Ok(out)
+    let each = |feed: &mut dyn FnMut(&RecordBatch) -> Result<()>| batches.iter().try_for_each(feed);
+    let mut kept = Vec::new();
+    let s = two_passes(settings, fields, on_error, resources, progress, each, each, |k| {
+        kept.push(k);
+        Ok(())
+    })?;
+    Ok(Deduplicated { kept, ledger: s.ledger, summary: s.summary, fingerprint: s.fingerprint })
 }
 
 /// What [`dedup_stream`] returns (the kept rows went to its sink).
@@ -125,6 +87,50 @@ pub fn dedup_stream(
     on_error: OnError,
     resources: &Resources,
     progress: &dyn Progress,
+    kept: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<Streamed> {
+    let spool = tempfile::tempfile_in(&resources.tmp_dir)?;
+    let read_and_spool = |feed: &mut dyn FnMut(&RecordBatch) -> Result<()>| -> Result<()> {
+        let mut spool_writer = StreamWriter::try_new(BufWriter::new(&spool), schema)?;
+        let mut row = 0u64;
+        while let Some(b) = next() {
+            let b = b.map_err(|e| Error::Usage(format!("reading the input: {e}")))?;
+            // The spool holds one schema: each batch is taken as the stream's.
+            let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| {
+                Error::Usage(format!(
+                    "reading the input: the batch at row {row} does not fit the stream's schema: {e}"
+                ))
+            })?;
+            feed(&b)?;
+            spool_writer.write(&b)?;
+            row += b.num_rows() as u64;
+        }
+        spool_writer.finish()?;
+        Ok(())
+    };
+    let read_back = |feed: &mut dyn FnMut(&RecordBatch) -> Result<()>| -> Result<()> {
+        (&spool).rewind()?;
+        for b in StreamReader::try_new(BufReader::new(&spool), None)? {
+            feed(&b?)?;
+        }
+        Ok(())
+    };
+    two_passes(settings, fields, on_error, resources, progress, read_and_spool, read_back, kept)
+}
+
+/// The two passes over one table: `first` feeds each batch, in input
+/// order, to the analysis; after the decisions, `second` feeds the same
+/// batches again to be written: their kept rows go to `kept`, their ledger
+/// rows into the result.
+#[allow(clippy::too_many_arguments)]
+fn two_passes(
+    settings: &Settings,
+    fields: &Fields,
+    on_error: OnError,
+    resources: &Resources,
+    progress: &dyn Progress,
+    first: impl FnOnce(&mut dyn FnMut(&RecordBatch) -> Result<()>) -> Result<()>,
+    second: impl FnOnce(&mut dyn FnMut(&RecordBatch) -> Result<()>) -> Result<()>,
     mut kept: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<Streamed> {
     let started = Instant::now();
@@ -132,58 +138,42 @@ pub fn dedup_stream(
     let names = vec![String::new()];
     let deduper = Deduper::new(&analyzer, resources, OnError::Skip, names.clone())?;
     let mut reader = Reader::new(&analyzer, deduper, fields, on_error, names);
-    let mut spool = tempfile::tempfile_in(&resources.tmp_dir)?;
-    let mut spool_writer = StreamWriter::try_new(BufWriter::new(&spool), schema)?;
     let mut row = 0u64;
     progress.phase("analyse", None);
-    while let Some(b) = next() {
-        let b = b.map_err(|e| Error::Usage(format!("reading the input: {e}")))?;
-        // The spool holds one schema: each batch is taken as the stream's.
-        let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(|e| {
-            Error::Usage(format!(
-                "reading the input: the batch at row {row} does not fit the stream's schema: {e}"
-            ))
-        })?;
-        reader.push(0, &b, row)?;
-        spool_writer.write(&b)?;
+    first(&mut |b| {
+        reader.push(0, b, row)?;
         row += b.num_rows() as u64;
         progress.advance(b.num_rows() as u64, 0);
-    }
-    spool_writer.finish()?;
-    drop(spool_writer);
+        Ok(())
+    })?;
     progress.finish();
     let mut summary = Summary { bytes_in: reader.bytes_in(), ..Summary::default() };
     let decisions = reader.finish().decide(false, progress)?;
     summary.near = decisions.near.clone();
     summary.substrings = decisions.substrings.clone();
     let mut writer = Writer::new(&decisions, fields);
-    let mut ledger = LedgerBuilder::new(false);
-    let mut out = Streamed {
-        ledger: Vec::new(),
-        summary: Summary::default(),
-        fingerprint: settings.fingerprint(),
-    };
-    spool.rewind()?;
-    for b in StreamReader::try_new(BufReader::new(&spool), None)? {
-        let k = writer.batch(&b?, &mut summary, |_, e| {
-            ledger.push(e);
+    let mut builder = LedgerBuilder::new(false);
+    let mut ledger = Vec::new();
+    second(&mut |b| {
+        let k = writer.batch(b, &mut summary, |_, e| {
+            builder.push(e);
             Ok(())
         })?;
         if k.num_rows() > 0 {
             kept(k)?;
         }
-        if ledger.len() >= 64 * 1024 {
-            out.ledger.push(ledger.finish());
+        if builder.len() >= 64 * 1024 {
+            ledger.push(builder.finish());
         }
-    }
+        Ok(())
+    })?;
     writer.finish()?;
-    if !ledger.is_empty() || out.ledger.is_empty() {
-        out.ledger.push(ledger.finish());
+    if !builder.is_empty() || ledger.is_empty() {
+        ledger.push(builder.finish());
     }
     summary.seconds = started.elapsed().as_secs_f64();
     summary.check_balance()?;
-    out.summary = summary;
-    Ok(out)
+    Ok(Streamed { ledger, summary, fingerprint: settings.fingerprint() })
 }
 
 #[cfg(test)]
