@@ -146,6 +146,23 @@ def peer(name: str, inp: Path, out: Path) -> dict:
     return r
 
 
+def run_peers(inp: Path, d: Path, mb: float, label: str) -> dict:
+    """Every peer on `inp` (outputs in `d`), each printed as a row as it finishes."""
+    d.mkdir(exist_ok=True)
+    out = {}
+    for p in PEERS:
+        out[p] = peer(p, inp, d)
+        print(fmt_row(f"{p} ({label})", out[p], mb), flush=True)
+    return out
+
+
+def vs_baseline(base: dict, r: dict) -> str:
+    """How many times faster `r` ran than the baseline's `base`, in wall and CPU time."""
+    if "failed" in base:
+        return ""
+    return f"{base['wall'] / r['wall']:.2f}× baseline (CPU {base['cpu'] / r['cpu']:.2f}×)"
+
+
 def same(a: Path, b: Path) -> bool:
     return a.exists() and b.exists() and subprocess.run(["cmp", "-s", str(a), str(b)]).returncode == 0
 
@@ -234,17 +251,10 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
                 out_same = same(bd / "out.jsonl", d / "out.jsonl")
                 led = "" if flags else (", same ledger" if same(bd / "ledger.jsonl", d / "ledger.jsonl")
                                         else ", LEDGER DIFFERS")
-                note = (f"{base['wall'] / r['wall']:.2f}× baseline (CPU {base['cpu'] / r['cpu']:.2f}×)"
-                        if "failed" not in base else "")
+                note = vs_baseline(base, r)
                 note += (", same output" if out_same else ", OUTPUT DIFFERS") + led
             print(fmt_row(f"{job} — {b}", r, mb, note), flush=True)
-    peers = {}
-    if not args.no_peers:
-        for p in PEERS:
-            d = work / "peers-corpus"
-            d.mkdir(exist_ok=True)
-            peers[p] = peer(p, corpus, d)
-            print(fmt_row(f"{p} (near only, 1 thread)", peers[p], mb), flush=True)
+    peers = {} if args.no_peers else run_peers(corpus, work / "peers-corpus", mb, "near only, 1 thread")
     # ratios
     print()
     cur = res[("default (+ near, ledger)", "current")]
@@ -288,17 +298,10 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
             if b == "current" and "baseline" in bins and "failed" not in r:
                 base = cl[(sketch, "baseline")]
                 same_out = same(work / "baseline" / f"clusters-{sketch}" / "out.jsonl", d / "out.jsonl")
-                note = (f"{base['wall'] / r['wall']:.2f}× baseline (CPU {base['cpu'] / r['cpu']:.2f}×)"
-                        if "failed" not in base else "")
+                note = vs_baseline(base, r)
                 note += ", same output" if same_out else ", OUTPUT DIFFERS"
             print(fmt_row(f"clusters --threads 1 --sketch {sketch} — {b}", r, smb, note), flush=True)
-    speers = {}
-    if not args.no_peers:
-        for p in PEERS:
-            d = work / "peers-sample"
-            d.mkdir(exist_ok=True)
-            speers[p] = peer(p, sample, d)
-            print(fmt_row(f"{p} (1 thread)", speers[p], smb), flush=True)
+    speers = {} if args.no_peers else run_peers(sample, work / "peers-sample", smb, "1 thread")
     print()
     lines = []
     for b in bins:
