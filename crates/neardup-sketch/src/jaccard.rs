@@ -19,21 +19,37 @@
 /// `|A ∩ B|` for sorted, deduplicated slices.
 #[must_use]
 pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    // No bound to reach: the count always completes.
+    count_reaching(a, b, f64::NEG_INFINITY).unwrap_or(0)
+}
+
+/// `|A ∩ B|`, or `None` once it is proven below `need`. A linear merge,
+/// branch-free, checked every `STRIDE` steps: the intersection can grow by
+/// at most what is left of the side with fewer elements left. Much
+/// smaller sets are galloped instead (and always counted whole).
+fn count_reaching(a: &[u64], b: &[u64], need: f64) -> Option<usize> {
+    const STRIDE: usize = 512;
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if small.is_empty() {
-        return 0;
+        return Some(0);
     }
     if small.len() * 16 < large.len() {
-        return gallop_count(small, large);
+        return Some(gallop_count(small, large));
     }
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        let (x, y) = (a[i], b[j]);
-        n += usize::from(x == y);
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
+        let (ea, eb) = ((i + STRIDE).min(a.len()), (j + STRIDE).min(b.len()));
+        while i < ea && j < eb {
+            let (x, y) = (a[i], b[j]);
+            n += usize::from(x == y);
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
+        }
+        if ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
+            return None;
+        }
     }
-    n
+    Some(n)
 }
 
 /// For each element of `small`, exponential then binary search in the rest
@@ -92,29 +108,7 @@ pub fn jaccard_at_least(a: &[u64], b: &[u64], threshold: f64) -> Option<f64> {
     if (a.len().min(b.len()) as f64) < need {
         return None;
     }
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let i = if small.len() * 16 < large.len() {
-        gallop_count(small, large)
-    } else {
-        // The branch-free merge of `intersection_size`, checked every
-        // `STRIDE` steps: the intersection can grow by at most what is left
-        // of the side with fewer elements left.
-        const STRIDE: usize = 512;
-        let (mut i, mut j, mut n) = (0, 0, 0);
-        while i < a.len() && j < b.len() {
-            let (ea, eb) = ((i + STRIDE).min(a.len()), (j + STRIDE).min(b.len()));
-            while i < ea && j < eb {
-                let (x, y) = (a[i], b[j]);
-                n += usize::from(x == y);
-                i += usize::from(x <= y);
-                j += usize::from(y <= x);
-            }
-            if ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
-                return None;
-            }
-        }
-        n
-    };
+    let i = count_reaching(a, b, need)?;
     let j = i as f64 / (a.len() + b.len() - i) as f64;
     (j >= threshold).then_some(j)
 }
