@@ -41,15 +41,17 @@ CORPUS = Path(os.environ.get("NEARDUP_CORPUS_DIR", "/work/corpus"))
 TIME = "/usr/bin/time"
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Runs cmd under GNU time: wall seconds, peak RSS in bytes, stdout."""
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, int, str]:
+    """Runs cmd under GNU time: wall seconds, CPU seconds (user + system, every thread: the
+    engine's background compaction included), peak RSS in bytes, stdout."""
     start = time.perf_counter()
     p = subprocess.run([TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if p.returncode != 0:
         sys.exit(f"incremental.py: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-3000:]}")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return wall, int(m.group(1)) * 1024 if m else 0, p.stdout
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
+    return wall, cpu, int(m.group(1)) * 1024 if m else 0, p.stdout
 
 
 def dir_bytes(d: Path) -> int:
@@ -115,34 +117,37 @@ def main() -> int:
         print(f"# neardup dedup --index: {len(lines)} records ({text_bytes / 1e6:.1f} MB of text) "
               f"from {sample.name}, {a.batches} batches, -j {a.threads}, --memory {a.memory}")
         print(f"# machine: {platform.machine()}, {os.cpu_count()} cores; load average before: {load()}")
-        head = (f"{'batch':>5} {'records':>8} {'in index':>9} {'wall s':>7} {'rec/s':>8} "
+        head = (f"{'batch':>5} {'records':>8} {'in index':>9} {'wall s':>7} {'CPU s':>6} {'rec/s':>8} "
                 f"{'peak RSS MB':>11} {'index MB':>9} {'B/record':>8}")
         print(head)
         secs = []
+        cpus = []
         batched = []
         for k, name in enumerate(names):
             n = len(lines[k * per:(k + 1) * per])
-            wall, rss, out = timed([str(binary), "dedup", "--index", str(ix), name, "-o", f"out-{k:02}.jsonl",
+            wall, cpu, rss, out = timed([str(binary), "dedup", "--index", str(ix), name, "-o", f"out-{k:02}.jsonl",
                                     "--ledger", f"ledger-{k:02}.jsonl", "--json", "-q",
                                     "-j", str(a.threads), "--memory", a.memory], work)
             info = next(json.loads(l) for l in out.splitlines() if '"type":"index"' in l)
             disk = dir_bytes(ix)
             secs.append(wall)
+            cpus.append(cpu)
             batched.extend(rows(work / f"ledger-{k:02}.jsonl"))
-            print(f"{k:>5} {n:>8} {info['records']:>9} {wall:>7.2f} {n / wall:>8.0f} "
+            print(f"{k:>5} {n:>8} {info['records']:>9} {wall:>7.2f} {cpu:>6.2f} {n / wall:>8.0f} "
                   f"{rss / 1e6:>11.0f} {disk / 1e6:>9.1f} {disk / info['records']:>8.0f}", flush=True)
 
-        first = sum(secs[:2]) / min(2, len(secs))
-        last = sum(secs[-2:]) / min(2, len(secs))
-        print(f"flatness: mean of the last two batches / mean of the first two = {last / first:.2f}")
+        def flatness(xs: list[float]) -> float:
+            return (sum(xs[-2:]) / min(2, len(xs))) / (sum(xs[:2]) / min(2, len(xs)))
+        print(f"flatness: mean of the last two batches / mean of the first two = {flatness(secs):.2f} "
+              f"in wall time, {flatness(cpus):.2f} in CPU time")
         if not a.no_full:
             with open(work / "all.jsonl", "w", encoding="utf-8") as f:
                 f.writelines(lines)
-            wall, rss, _ = timed([str(binary), "dedup", "all.jsonl", "-o", "out-all.jsonl", "--ledger",
+            wall, cpu, rss, _ = timed([str(binary), "dedup", "all.jsonl", "-o", "out-all.jsonl", "--ledger",
                                   "ledger-all.jsonl", "-q", "-j", str(a.threads), "--memory", a.memory], work)
             whole = rows(work / "ledger-all.jsonl")
             same = whole == batched
-            print(f"{'all':>5} {len(lines):>8} {'-':>9} {wall:>7.2f} {len(lines) / wall:>8.0f} {rss / 1e6:>11.0f}"
+            print(f"{'all':>5} {len(lines):>8} {'-':>9} {wall:>7.2f} {cpu:>6.2f} {len(lines) / wall:>8.0f} {rss / 1e6:>11.0f}"
                   f"   (one dedup over every batch: what a rerun over history costs)")
             print(f"ratio: one run over all history / last batch with --index = {wall / secs[-1]:.1f}x")
             diff = sum(1 for x, y in zip(whole, batched) if x != y) + abs(len(whole) - len(batched))

@@ -61,6 +61,9 @@ use crate::store::{FjallStore, Ingest, Store, Table, WriteBatch};
 pub const MARKER: &str = "neardup-index.json";
 /// The engine's directory inside an index directory.
 const DB_DIR: &str = "db";
+/// Record bytes past which a batch is bulk-loaded rather than written
+/// through the engine's journal and memtables (see `write_rows`).
+const SMALL_WRITE: usize = 4 << 20;
 /// Records per page when crashed rows are removed.
 const ROLLBACK_PAGE: usize = 1024;
 
@@ -606,7 +609,9 @@ impl Index {
                 sorter.push(sort::entry(&holder_key(&band_lookup(band, key), seq))).map_err(io)?;
             }
             seq += 1;
-            if records.is_none() && (small.bytes() >= self.chunk_bytes / 2 || sorter.spilled()) {
+            if records.is_none()
+                && (small.bytes() >= (self.chunk_bytes / 2).min(SMALL_WRITE) || sorter.spilled())
+            {
                 // A large batch: bulk-load it.
                 let mut ing = self.store.ingest(Table::Records).map_err(|e| self.store_error(e))?;
                 for op in small.ops.drain(..) {

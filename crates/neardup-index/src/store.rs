@@ -318,6 +318,20 @@ impl Ingest for MemIngest<'_> {
     }
 }
 
+/// Table size of the keys and holders tables' leveled compaction.
+///
+/// Their keys are hashes, so every batch's rows spread over the whole key
+/// range and each merge into level 1 rewrites all of it. fjall's default
+/// (64 MiB tables, level 1 four times that) made each batch of an index
+/// below a few hundred thousand records pay for rewriting most of the
+/// index; with small tables level 1 stays small, rows move on to deeper
+/// levels early, and the work per batch follows the batch, not the
+/// history (`bench/incremental.py`; fixed when an index is created).
+const LEVEL_TABLE: u64 = 8 << 20;
+/// Level-0 tables that start a compaction of the keys and holders tables:
+/// each one is another filter to probe for every lookup of a new key.
+const LEVEL0_TABLES: u8 = 2;
+
 /// A [`Store`] on fjall: one database, one keyspace per [`Table`].
 ///
 /// Memory: fjall's block cache gets half the budget given to
@@ -351,17 +365,41 @@ impl FjallStore {
             .open()
             .map_err(StoreError::new)?;
         let memtable = (memory / 40).clamp(1 << 20, 64 << 20);
-        // Partitioned filters and indexes at every level: a lookup loads a
-        // small partition, not a table's whole filter (megabytes for a
-        // 64 MiB table), which a cache smaller than all filters would
-        // otherwise read again and again.
-        let partitioned = fjall::config::PartitioningPolicy::all(true);
+        // Levels 0 and 1 of the keys table are small (see `LEVEL_TABLE`):
+        // their filters and indexes are whole and pinned, so that a lookup
+        // of a new key, the common case, costs a few bit probes per table
+        // there. Deeper levels are partitioned: a lookup loads a small
+        // partition through the cache, not a table's whole filter, which a
+        // cache smaller than all filters would read again and again.
+        // Holders and records are only scanned or read where they exist:
+        // filters would cost compaction time and memory for nothing.
+        let levels = |top: &[bool]| fjall::config::PinningPolicy::new(top.to_vec());
         let open = |t: Table| {
             db.keyspace(t.name(), || {
-                fjall::KeyspaceCreateOptions::default()
-                    .max_memtable_size(memtable)
-                    .filter_block_partitioning_policy(partitioned.clone())
-                    .index_block_partitioning_policy(partitioned.clone())
+                let o = fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable);
+                let hashed = || {
+                    Arc::new(
+                        fjall::compaction::Leveled::default()
+                            .with_table_target_size(LEVEL_TABLE)
+                            .with_l0_threshold(LEVEL0_TABLES),
+                    )
+                };
+                match t {
+                    Table::Keys => o
+                        .compaction_strategy(hashed())
+                        .filter_block_partitioning_policy(levels(&[false, false, true]))
+                        .index_block_partitioning_policy(levels(&[false, false, true]))
+                        .filter_block_pinning_policy(levels(&[true, true, false]))
+                        .index_block_pinning_policy(levels(&[true, true, false])),
+                    Table::Holders => o
+                        .compaction_strategy(hashed())
+                        .filter_policy(fjall::config::FilterPolicy::disabled())
+                        .index_block_partitioning_policy(levels(&[false, false, true])),
+                    Table::Records => o
+                        .filter_policy(fjall::config::FilterPolicy::disabled())
+                        .index_block_partitioning_policy(levels(&[false, false, true])),
+                    Table::Meta => o,
+                }
             })
             .map_err(StoreError::new)
         };
