@@ -307,6 +307,9 @@ def main() -> None:
     ap.add_argument("--mixes", default="check,add,mix")
     ap.add_argument("--peer-records", type=int, default=5000)
     ap.add_argument("--tmp", default=None, help="where the index goes (default: a temp dir)")
+    ap.add_argument("--history-copies", type=int, default=1,
+                    help="index the base records this many times: copy k > 0 with its words shuffled "
+                         "(id <id>~k, new texts), to reach an index of 1 M records from the sample")
     args = ap.parse_args()
     neardup = args.neardup
     if not Path(neardup).exists():
@@ -328,12 +331,25 @@ def main() -> None:
         index = tmp / "index"
         run([neardup, "index", "create", str(index)])
         t_base = run([neardup, "dedup", "--index", str(index), str(tmp / "base.jsonl"), "-o", str(tmp / "base.out.jsonl")])
+        for k in range(1, args.history_copies):
+            rng = random.Random(k)
+            copy = []
+            for r in base:
+                words = r["text"].split()
+                rng.shuffle(words)
+                copy.append({"id": f"{r['id']}~{k}", "text": " ".join(words)})
+            write_jsonl(tmp / "copy.jsonl", copy)
+            t_base += run([neardup, "dedup", "--index", str(index), str(tmp / "copy.jsonl"), "-o", str(tmp / "copy.out.jsonl")])
+        (tmp / "copy.jsonl").unlink(missing_ok=True)
+        (tmp / "copy.out.jsonl").unlink(missing_ok=True)
         stats = json.loads(subprocess.run([neardup, "index", "stats", "--json", str(index)],
                                           check=True, stdout=subprocess.PIPE, text=True).stdout)
         settings = stats["settings"]
         print(f"input: {path} ({len(records)} records: index {len(base)}, query {len(query)}, fresh {len(fresh)})")
-        print(f"index: {stats['records']} records from {len(base)} in {t_base:.1f} s "
-              f"({len(base) / t_base:,.0f} records/s), {stats.get('bytes_on_disk', 0) / 1e6:.1f} MB on disk")
+        indexed = len(base) * max(1, args.history_copies)
+        print(f"index: {stats['records']} records from {indexed} ({len(base)} x {max(1, args.history_copies)}) "
+              f"in {t_base:.1f} s ({indexed / t_base:,.0f} records/s), "
+              f"{stats.get('bytes_on_disk', 0) / 1e6:.1f} MB on disk")
 
         cli_index = tmp / "index-cli"
         shutil.copytree(index, cli_index)

@@ -179,6 +179,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub(crate) max_records: usize,
 
+    /// Request bodies held at once, all requests together (e.g. `128M`,
+    /// at least `--max-body`): past it, requests wait their turn, so many
+    /// clients at once cannot exhaust memory.
+    #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_size)]
+    pub(crate) max_in_flight: u64,
+
+    /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight
+    /// before closing their connections; adds already taken still land.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) shutdown_grace: u64,
+
     /// Memory budget of the index's storage engine: caches and write
     /// buffers (e.g. `256M`), whatever the index's size.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]

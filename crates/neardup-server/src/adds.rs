@@ -28,50 +28,76 @@ struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
-/// The writer's queue. The thread ends when the last handle is dropped.
+enum Msg {
+    Add(Job),
+    /// Finish the adds queued before this one, then end.
+    Stop,
+}
+
+/// The writer's queue. The thread ends when the last handle is dropped,
+/// or at [`Adds::finish`].
 pub(crate) struct Adds {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Msg>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Adds {
     /// Starts the writer over `backend`; a group holds at most
     /// `max_group` records (a request larger than that goes alone).
     pub(crate) fn start(backend: Arc<dyn Backend>, max_group: usize) -> std::io::Result<Adds> {
-        let (queue, jobs) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let (queue, jobs) = mpsc::channel::<Msg>();
+        let thread = std::thread::Builder::new()
             .name("neardup-writer".into())
             .spawn(move || writer(&*backend, &jobs, max_group.max(1)))?;
-        Ok(Adds { queue })
+        Ok(Adds { queue, thread: std::sync::Mutex::new(Some(thread)) })
+    }
+
+    /// Lets the adds queued so far finish, then ends the writer and waits
+    /// for it (blocking). Later adds get `None`.
+    pub(crate) fn finish(&self) {
+        let _ = self.queue.send(Msg::Stop);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
     }
 
     /// Adds `records` (in its turn); returns them with the answer. `None`
     /// if the writer is gone.
     pub(crate) async fn add(&self, records: Vec<Rec>) -> Option<Answer> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Job { records, reply }).ok()?;
+        self.queue.send(Msg::Add(Job { records, reply })).ok()?;
         answer.await.ok()
     }
 }
 
-fn writer(backend: &dyn Backend, jobs: &mpsc::Receiver<Job>, max_group: usize) {
+fn writer(backend: &dyn Backend, jobs: &mpsc::Receiver<Msg>, max_group: usize) {
     let mut held: Option<Job> = None;
+    let mut stop = false;
     loop {
         let first = match held.take() {
             Some(j) => j,
+            None if stop => return,
             None => match jobs.recv() {
-                Ok(j) => j,
-                Err(_) => return,
+                Ok(Msg::Add(j)) => j,
+                Ok(Msg::Stop) | Err(_) => return,
             },
         };
         let mut total = first.records.len();
         let mut group = vec![first];
-        while let Ok(next) = jobs.try_recv() {
-            if total + next.records.len() > max_group {
-                held = Some(next);
-                break;
+        while !stop {
+            match jobs.try_recv() {
+                Ok(Msg::Add(next)) if total + next.records.len() > max_group => {
+                    held = Some(next);
+                    break;
+                }
+                Ok(Msg::Add(next)) => {
+                    total += next.records.len();
+                    group.push(next);
+                }
+                Ok(Msg::Stop) => stop = true,
+                Err(_) => break,
             }
-            total += next.records.len();
-            group.push(next);
         }
         run_group(backend, group);
     }
@@ -216,7 +242,7 @@ mod tests {
             let ids: Vec<String> = (0..n).map(|i| format!("{k}.{i}")).collect();
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             let (j, r) = job(&ids, "t");
-            tx.send(j).unwrap();
+            tx.send(Msg::Add(j)).unwrap();
             replies.push(r);
         }
         drop(tx);
@@ -230,5 +256,21 @@ mod tests {
         for r in replies {
             assert!(r.blocking_recv().unwrap().1.is_ok());
         }
+    }
+
+    #[test]
+    fn a_stop_finishes_the_adds_queued_before_it_and_no_later_one() {
+        let log = Arc::new(Log::default());
+        let (tx, rx) = mpsc::channel();
+        let (j1, r1) = job(&["a"], "t");
+        let (j2, r2) = job(&["b"], "t");
+        tx.send(Msg::Add(j1)).unwrap();
+        tx.send(Msg::Stop).unwrap();
+        tx.send(Msg::Add(j2)).unwrap();
+        writer(&*log, &rx, 4);
+        drop(rx);
+        assert_eq!(*log.0.lock().unwrap(), [vec!["a"]]);
+        assert!(r1.blocking_recv().unwrap().1.is_ok());
+        assert!(r2.blocking_recv().is_err(), "an add queued after the stop is not run");
     }
 }

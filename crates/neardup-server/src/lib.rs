@@ -49,4 +49,7 @@ pub use auth::Token;
 pub use backend::{Backend, BackendError, Outcome, Reason, Rec, Status};
 pub use error::Error;
 pub use index::IndexBackend;
-pub use server::{router, Auth, Config, Listener, DEFAULT_MAX_BODY, DEFAULT_MAX_RECORDS};
+pub use server::{
+    router, Auth, Config, Listener, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RECORDS,
+    DEFAULT_SHUTDOWN_GRACE,
+};

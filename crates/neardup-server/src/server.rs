@@ -6,7 +6,7 @@
 //! body never stalls other connections. Adds go to the one writer thread
 //! (`adds`), which groups those that queue up into one batch.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +31,11 @@ use crate::metrics::Metrics;
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 /// Default `--max-records`: 10,000 records per request.
 pub const DEFAULT_MAX_RECORDS: usize = 10_000;
+/// Default `--max-in-flight`: request bodies held at once, 128 MiB.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 128 << 20;
+/// Default `--shutdown-grace`: how long a stop waits for requests in
+/// flight.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Who may call the service.
 #[derive(Clone, Debug)]
@@ -50,18 +55,34 @@ pub struct Config {
     pub max_body: usize,
     /// Most records in one request (413 past it).
     pub max_records: usize,
+    /// Bytes of request bodies held at once, all requests together: a
+    /// request whose body would pass it waits for others to finish (so
+    /// that many clients at once cannot make the service hold many
+    /// `max_body`s). At least `max_body`.
+    pub max_in_flight: usize,
+    /// After a stop signal, how long requests in flight may take; past it
+    /// their connections are closed (adds already decided still land).
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
     /// The defaults' limits with `auth`.
     pub fn new(auth: Auth) -> Config {
-        Config { auth, max_body: DEFAULT_MAX_BODY, max_records: DEFAULT_MAX_RECORDS }
+        Config {
+            auth,
+            max_body: DEFAULT_MAX_BODY,
+            max_records: DEFAULT_MAX_RECORDS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
     }
 }
 
 struct Shared {
     backend: Arc<dyn Backend>,
     config: Config,
+    /// Permits for the bytes of bodies held, in KiB ([`Config::max_in_flight`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
     metrics: Metrics,
     /// The one writer.
     adds: Adds,
@@ -75,22 +96,31 @@ type AppState = Arc<Shared>;
 /// # Errors
 /// The writer's thread cannot be started.
 pub fn router(backend: Arc<dyn Backend>, config: Config) -> Result<Router, Error> {
+    Ok(app(backend, config)?.0)
+}
+
+/// The routes and the state they share (whose writer a stop finishes).
+fn app(backend: Arc<dyn Backend>, config: Config) -> Result<(Router, AppState), Error> {
     let adds = Adds::start(backend.clone(), config.max_records)
         .map_err(|source| Error::Io { what: "starting the writer thread".into(), source })?;
-    let state: AppState = Arc::new(Shared { backend, config, metrics: Metrics::new(), adds });
+    let kib = kib(config.max_in_flight.max(config.max_body));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(kib as usize));
+    let state: AppState =
+        Arc::new(Shared { backend, config, in_flight, metrics: Metrics::new(), adds });
     let protected = Router::new()
         .route("/v1/check", post(check))
         .route("/v1/add", post(add))
         .route("/v1/stats", get(stats))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .merge(protected)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), track))
-        .with_state(state))
+        .with_state(state.clone());
+    Ok((routes, state))
 }
 
 /// A refusal: its status and what is wrong, answered as
@@ -186,10 +216,21 @@ const DRAIN_BYTES: u64 = 64 << 20;
 /// And for at most this long.
 const DRAIN_TIME: Duration = Duration::from_secs(10);
 
-/// The body, up to `max` bytes. A larger one is refused with 413: one
+/// Whole KiB holding `bytes` (at least 1), as semaphore permits.
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
+}
+
+/// The body, up to `max` bytes, with the share of the in-flight budget it
+/// holds until the answer is made. A larger one is refused with 413: one
 /// announced as larger, without keeping any of it; one that turns out
 /// larger, once it passes `max`.
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Refused> {
+async fn read_body(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Bytes, tokio::sync::OwnedSemaphorePermit), Refused> {
+    let max = state.config.max_body;
     let too_large = || {
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -204,6 +245,14 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
         drain(body, 0, max as u64 + DRAIN_BYTES).await;
         return Err(too_large());
     }
+    // A body of unknown length may take up to `max`.
+    let size = announced.map_or(max, |n| n as usize);
+    let permit = state
+        .in_flight
+        .clone()
+        .acquire_many_owned(kib(size))
+        .await
+        .map_err(|_| refuse(StatusCode::SERVICE_UNAVAILABLE, "the service is stopping"))?;
     let mut body = body;
     let mut buf = Vec::with_capacity(announced.map_or(0, |n| n as usize));
     while let Some(frame) = body.frame().await {
@@ -219,7 +268,7 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
             buf.extend_from_slice(data);
         }
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), permit))
 }
 
 /// Reads and drops the rest of `body`, `seen` bytes of it read already,
@@ -269,7 +318,9 @@ async fn decide(
     body: Body,
     op: Op,
 ) -> Result<Response, Refused> {
-    let bytes = read_body(&headers, body, state.config.max_body).await?;
+    // The permit lives to the end of the request: the body, the records
+    // parsed from it and the answer are all about its size.
+    let (bytes, _permit) = read_body(&state, &headers, body).await?;
     let max_records = state.config.max_records;
     let records =
         blocking(move || api::parse_records(&bytes, max_records).map_err(Refused::from)).await?;
@@ -420,13 +471,33 @@ impl Listener {
         self.socket.set_nonblocking(true).map_err(io("setting the socket non-blocking"))?;
         let listener =
             tokio::net::TcpListener::from_std(self.socket).map_err(io("registering the socket"))?;
-        let app = router(backend.clone(), config)?;
-        axum::serve(listener, app).with_graceful_shutdown(stop).await.map_err(io("serving"))?;
-        // Every request has been answered, so every add has returned.
-        tokio::task::spawn_blocking(move || backend.flush())
-            .await
-            .map_err(|e| Error::Flush(e.to_string()))?
-            .map_err(|e| Error::Flush(e.to_string()))
+        let grace = config.shutdown_grace;
+        let (app, state) = app(backend.clone(), config)?;
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signal = stopping.clone();
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            stop.await;
+            signal.notify_one();
+        });
+        tokio::select! {
+            served = serving.into_future() => served.map_err(io("serving"))?,
+            () = async {
+                stopping.notified().await;
+                tokio::time::sleep(grace).await;
+            } => log(&format!(
+                "requests still in flight after {} s (--shutdown-grace): their connections are closed",
+                grace.as_secs_f64()
+            )),
+        }
+        // Every request has been answered or dropped; the writer finishes
+        // the adds it has taken before the flush.
+        tokio::task::spawn_blocking(move || {
+            state.adds.finish();
+            backend.flush()
+        })
+        .await
+        .map_err(|e| Error::Flush(e.to_string()))?
+        .map_err(|e| Error::Flush(e.to_string()))
     }
 }
 

@@ -22,6 +22,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitStatus> {
         auth,
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         max_records: args.max_records,
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
     };
     // Tests and scripts read the address from this line (`--listen` may
     // ask for port 0).

@@ -168,6 +168,31 @@ fn issue_11_sigterm_finishes_the_request_in_flight_then_exits_0() {
 }
 
 #[test]
+fn issue_11_a_stop_waits_for_a_stalled_request_only_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    create_index(dir.path());
+    let mut s = serve(dir.path(), &["--shutdown-grace", "1"]);
+    // A client that announces a body and never sends it all.
+    let mut conn = TcpStream::connect(s.addr).unwrap();
+    write!(
+        conn,
+        "POST /v1/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 1000\r\n\r\n{{\"records\": ["
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    kill(&s.child, "-TERM");
+    // Without a grace period the stop would wait for this client forever
+    // (wait_exit gives up after 60 s).
+    assert_eq!(wait_exit(&mut s.child), 0);
+    drop(conn);
+    let index = Index::open(dir.path().join("idx"), &OpenOptions::new()).unwrap();
+    assert_eq!(index.records(), 0);
+    assert!(index.verify().unwrap().is_sound());
+}
+
+#[test]
 fn issue_11_limits_answer_413_on_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     create_index(dir.path());

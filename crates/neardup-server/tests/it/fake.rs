@@ -176,3 +176,52 @@ async fn issue_11_metrics_count_requests_latency_and_records() {
     has("neardup_records_added_total 1");
     has(r#"neardup_http_request_duration_seconds_count{route="/v1/check"} 2"#);
 }
+
+#[tokio::test]
+async fn issue_11_bodies_in_flight_stay_within_the_budget() {
+    // Room for one body of 2 KiB: a second request waits until the first
+    // is answered, then goes through.
+    let a = app_with(|c| {
+        c.max_body = 2048;
+        c.max_in_flight = 2048;
+    });
+    let first = body(&[("a", &"x".repeat(1500))]);
+    let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    let req = Request::post("/v1/add")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-length", first.len())
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let router = a.router.clone();
+    let slow = tokio::spawn(async move {
+        use tower::ServiceExt;
+        router.oneshot(req).await.unwrap().status()
+    });
+    let (head, tail) = first.as_bytes().split_at(first.len() / 2);
+    tx.send(axum::body::Bytes::copy_from_slice(head)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    let second = tokio::spawn({
+        let router = a.router.clone();
+        let req = Request::post("/v1/add")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::from(body(&[("b", "y")])))
+            .unwrap();
+        async move {
+            use tower::ServiceExt;
+            router.oneshot(req).await.unwrap().status()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second body was taken beyond the budget");
+    assert_eq!(a.fake.len(), 0);
+
+    tx.send(axum::body::Bytes::copy_from_slice(tail)).await.unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap(), StatusCode::OK);
+    assert_eq!(second.await.unwrap(), StatusCode::OK);
+    assert_eq!(a.fake.len(), 2);
+}
