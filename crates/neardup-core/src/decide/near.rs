@@ -54,7 +54,7 @@ use neardup_sketch::extsort::ExternalSorter;
 use neardup_sketch::{estimate_jaccard, jaccard, BucketTable, LshParams};
 use serde::Serialize;
 
-use super::store::SliceStore;
+use super::store::{SliceStore, SpillFile};
 use super::{keep_key, Decision, Externals, History, Info};
 use crate::analysis::Fingerprint;
 use crate::error::{Error, Result};
@@ -661,21 +661,20 @@ impl Fingerprints {
     }
 }
 
-/// Sorted `u64`s in an anonymous temp file, read back as many times as
-/// needed.
+/// Sorted `u64`s (in an anonymous temp file once past 1 MiB), read back as
+/// many times as needed.
 struct SortedFile {
-    writer: std::io::BufWriter<std::fs::File>,
+    log: SpillFile,
     len: u64,
 }
 
 impl SortedFile {
     fn new(dir: &Path) -> Result<SortedFile> {
-        let file = tempfile::tempfile_in(dir)?;
-        Ok(SortedFile { writer: std::io::BufWriter::with_capacity(1 << 20, file), len: 0 })
+        Ok(SortedFile { log: SpillFile::new(dir, 1 << 20), len: 0 })
     }
 
     fn push(&mut self, v: u64) -> Result<()> {
-        std::io::Write::write_all(&mut self.writer, &v.to_le_bytes())?;
+        self.log.write_all(&v.to_le_bytes())?;
         self.len += 1;
         Ok(())
     }
@@ -686,19 +685,12 @@ impl SortedFile {
 
     /// A reader from the start.
     fn read(&mut self) -> Result<SortedReader> {
-        use std::io::{Seek, Write};
-        self.writer.flush()?;
-        let mut file = self.writer.get_ref().try_clone()?;
-        file.seek(std::io::SeekFrom::Start(0))?;
-        Ok(SortedReader {
-            reader: std::io::BufReader::with_capacity(1 << 20, file),
-            left: self.len,
-        })
+        Ok(SortedReader { reader: self.log.reader()?, left: self.len })
     }
 }
 
 struct SortedReader {
-    reader: std::io::BufReader<std::fs::File>,
+    reader: Box<dyn std::io::Read + Send>,
     left: u64,
 }
 

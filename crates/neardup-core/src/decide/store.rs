@@ -8,16 +8,121 @@
 //! run ends, however it ends), appended in input order; memory holds one
 //! offset per record. Reads are positioned (`pread`), so lookups need no
 //! seek state and may come in any order.
+//!
+//! A small run (a service request, a Python call on a few records) never
+//! touches the disk: each store's bytes stay in memory until they pass its
+//! write buffer's size, and only then is its temp file created
+//! ([`SpillFile`]). Creating and removing four temp files per request was
+//! most of the fixed cost of a small check.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// An append-only byte log with positioned reads: in memory until it holds
+/// `buffer` bytes, then in an anonymous temp file in `dir`, created then,
+/// with `buffer` bytes of write buffer in front of it.
+pub(crate) struct SpillFile {
+    dir: PathBuf,
+    buffer: usize,
+    /// Everything while in memory; once spilled, what is not on disk yet.
+    mem: Vec<u8>,
+    file: Option<File>,
+    /// Bytes in the file.
+    on_disk: u64,
+}
+
+impl SpillFile {
+    pub(crate) fn new(dir: &Path, buffer: usize) -> SpillFile {
+        SpillFile {
+            dir: dir.to_owned(),
+            buffer: buffer.max(1),
+            mem: Vec::new(),
+            file: None,
+            on_disk: 0,
+        }
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.mem.extend_from_slice(bytes);
+        if self.mem.len() >= self.buffer {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what memory holds to the file (created the first time).
+    fn spill(&mut self) -> io::Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile_in(&self.dir)?),
+        };
+        file.write_all(&self.mem)?;
+        self.on_disk += self.mem.len() as u64;
+        self.mem.clear();
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.on_disk + self.mem.len() as u64
+    }
+
+    /// Bytes in the file; those past it are in memory ([`SpillFile::buffered`]).
+    pub(crate) fn on_disk(&self) -> u64 {
+        self.on_disk
+    }
+
+    /// The bytes not in the file yet.
+    pub(crate) fn buffered(&self) -> &[u8] {
+        &self.mem
+    }
+
+    /// Reads `out.len()` bytes from `at`, from the file, memory, or both.
+    pub(crate) fn read_exact_at(&self, out: &mut [u8], at: u64) -> io::Result<()> {
+        let end = at + out.len() as u64;
+        if end > self.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of a store",
+            ));
+        }
+        let split = self.on_disk.clamp(at, end);
+        let (disk, mem) = out.split_at_mut((split - at) as usize);
+        if !disk.is_empty() {
+            let file = self.file.as_ref().ok_or_else(|| io::Error::other("spill file missing"))?;
+            file.read_exact_at(disk, at)?;
+        }
+        if !mem.is_empty() {
+            // The memory part starts at the file's end or later.
+            let from = (split - self.on_disk) as usize;
+            mem.copy_from_slice(&self.mem[from..from + mem.len()]);
+        }
+        Ok(())
+    }
+
+    /// A reader of everything written, from the start.
+    pub(crate) fn reader(&mut self) -> io::Result<Box<dyn Read + Send>> {
+        use std::io::Seek;
+        if self.file.is_none() {
+            return Ok(Box::new(io::Cursor::new(self.mem.clone())));
+        }
+        self.spill()?;
+        let mut file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("spill file missing"))?
+            .try_clone()?;
+        file.seek(io::SeekFrom::Start(0))?;
+        Ok(Box::new(io::BufReader::with_capacity(self.buffer, file)))
+    }
+}
 
 /// Append-only store of variable-length `u64` slices, by record index.
 pub(crate) struct SliceStore {
-    writer: Option<BufWriter<File>>,
-    file: Option<File>,
+    log: SpillFile,
+    sealed: bool,
     /// Start (in bytes) of each record's slice; `u64::MAX` for none.
     starts: Vec<u64>,
     /// Length in bytes.
@@ -27,10 +132,9 @@ pub(crate) struct SliceStore {
 
 impl SliceStore {
     pub(crate) fn new(tmp_dir: &Path) -> io::Result<SliceStore> {
-        let file = tempfile::tempfile_in(tmp_dir)?;
         Ok(SliceStore {
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
-            file: None,
+            log: SpillFile::new(tmp_dir, 1 << 20),
+            sealed: false,
             starts: Vec::new(),
             lens: Vec::new(),
             bytes: 0,
@@ -53,10 +157,10 @@ impl SliceStore {
         Ok(())
     }
 
-    fn start(&mut self, index: usize, len: usize) -> io::Result<&mut BufWriter<File>> {
-        let Some(w) = self.writer.as_mut() else {
+    fn start(&mut self, index: usize, len: usize) -> io::Result<&mut SpillFile> {
+        if self.sealed {
             return Err(io::Error::other("slice store already sealed"));
-        };
+        }
         let len =
             u32::try_from(len).map_err(|_| io::Error::other("a record's slice exceeds 4 GiB"))?;
         if self.starts.len() <= index {
@@ -66,14 +170,12 @@ impl SliceStore {
         self.starts[index] = self.bytes;
         self.lens[index] = len;
         self.bytes += u64::from(len);
-        Ok(w)
+        Ok(&mut self.log)
     }
 
     /// Ends writing; reads may start.
     pub(crate) fn seal(&mut self) -> io::Result<()> {
-        if let Some(w) = self.writer.take() {
-            self.file = Some(w.into_inner().map_err(|e| e.into_error())?);
-        }
+        self.sealed = true;
         Ok(())
     }
 
@@ -86,11 +188,11 @@ impl SliceStore {
         if start == u64::MAX || len == 0 {
             return Ok(());
         }
-        let Some(file) = self.file.as_ref() else {
+        if !self.sealed {
             return Err(io::Error::other("slice store read before sealing"));
-        };
+        }
         let mut bytes = vec![0u8; len as usize];
-        file.read_exact_at(&mut bytes, start)?;
+        self.log.read_exact_at(&mut bytes, start)?;
         out.extend(bytes.chunks_exact(8).map(|c| {
             let mut a = [0u8; 8];
             a.copy_from_slice(c);
@@ -99,7 +201,7 @@ impl SliceStore {
         Ok(())
     }
 
-    /// Bytes on disk.
+    /// Bytes stored (on disk once past the write buffer).
     pub(crate) fn disk_bytes(&self) -> u64 {
         self.bytes
     }
@@ -110,7 +212,7 @@ impl SliceStore {
 /// every record of a run with a ledger). Rows may be read while more are
 /// appended: a row still in the write buffer is read from there.
 pub(crate) struct RowStore {
-    writer: BufWriter<File>,
+    log: SpillFile,
     /// Bytes of one row.
     row: usize,
     /// Rows written (absent ones as zeros).
@@ -119,8 +221,7 @@ pub(crate) struct RowStore {
 
 impl RowStore {
     pub(crate) fn new(tmp_dir: &Path, width: usize) -> io::Result<RowStore> {
-        let file = tempfile::tempfile_in(tmp_dir)?;
-        Ok(RowStore { writer: BufWriter::with_capacity(1 << 16, file), row: width * 8, rows: 0 })
+        Ok(RowStore { log: SpillFile::new(tmp_dir, 1 << 16), row: width * 8, rows: 0 })
     }
 
     /// Writes row `index` (rows in increasing order; rows skipped read back
@@ -128,14 +229,13 @@ impl RowStore {
     pub(crate) fn put(&mut self, index: u64, values: &[u64]) -> io::Result<()> {
         let mut bytes = vec![0u8; self.row];
         while self.rows < index {
-            self.writer.write_all(&bytes)?;
+            self.log.write_all(&bytes)?;
             self.rows += 1;
         }
         for (b, v) in bytes.chunks_exact_mut(8).zip(values) {
             b.copy_from_slice(&v.to_le_bytes());
         }
-        // One write a row: a row is wholly in the buffer or wholly on disk.
-        self.writer.write_all(&bytes)?;
+        self.log.write_all(&bytes)?;
         self.rows += 1;
         Ok(())
     }
@@ -147,16 +247,8 @@ impl RowStore {
         if index >= self.rows {
             return Ok(false);
         }
-        let at = index * self.row as u64;
-        let buffered = self.writer.buffer();
-        let on_disk = self.rows * self.row as u64 - buffered.len() as u64;
         let mut bytes = vec![0u8; self.row];
-        if at >= on_disk {
-            let from = (at - on_disk) as usize;
-            bytes.copy_from_slice(&buffered[from..from + self.row]);
-        } else {
-            self.writer.get_ref().read_exact_at(&mut bytes, at)?;
-        }
+        self.log.read_exact_at(&mut bytes, index * self.row as u64)?;
         out.extend(bytes.chunks_exact(8).map(|c| {
             let mut a = [0u8; 8];
             a.copy_from_slice(c);
@@ -172,7 +264,7 @@ impl RowStore {
 /// a block cache, so reading records in order (the ledger) costs one read
 /// a block, and a string still in the write buffer is read from there.
 pub(crate) struct StringStore {
-    writer: BufWriter<File>,
+    log: SpillFile,
     /// `starts[k] << 1 | present` for record `k`; the end of record `k` is
     /// the start of `k + 1` (or `bytes`).
     starts: Vec<u64>,
@@ -185,9 +277,8 @@ const BLOCK: u64 = 64 << 10;
 
 impl StringStore {
     pub(crate) fn new(tmp_dir: &Path) -> io::Result<StringStore> {
-        let file = tempfile::tempfile_in(tmp_dir)?;
         Ok(StringStore {
-            writer: BufWriter::with_capacity(1 << 16, file),
+            log: SpillFile::new(tmp_dir, 1 << 16),
             starts: Vec::new(),
             bytes: 0,
             cache: std::sync::Mutex::new((0, Vec::new())),
@@ -198,7 +289,7 @@ impl StringStore {
     pub(crate) fn push(&mut self, s: Option<&str>) -> io::Result<()> {
         self.starts.push(self.bytes << 1 | u64::from(s.is_some()));
         if let Some(s) = s {
-            self.writer.write_all(s.as_bytes())?;
+            self.log.write_all(s.as_bytes())?;
             self.bytes += s.len() as u64;
         }
         Ok(())
@@ -216,20 +307,19 @@ impl StringStore {
         let (from, to) = (start >> 1, self.starts.get(k + 1).map_or(self.bytes, |s| s >> 1));
         let len = (to - from) as usize;
         let mut out = vec![0u8; len];
-        let buffered = self.writer.buffer();
-        let on_disk = self.bytes - buffered.len() as u64;
+        let on_disk = self.log.on_disk();
         if from >= on_disk {
             let at = (from - on_disk) as usize;
-            out.copy_from_slice(&buffered[at..at + len]);
+            out.copy_from_slice(&self.log.buffered()[at..at + len]);
         } else if to > on_disk || len as u64 > BLOCK {
-            self.writer.get_ref().read_exact_at(&mut out, from)?;
+            self.log.read_exact_at(&mut out, from)?;
         } else {
             let mut cache = self.cache.lock().map_err(|_| io::Error::other("id cache poisoned"))?;
             let (at, block) = &mut *cache;
             if from < *at || to > *at + block.len() as u64 {
                 *at = from;
                 block.resize(BLOCK.min(on_disk - from) as usize, 0);
-                self.writer.get_ref().read_exact_at(block, from)?;
+                self.log.read_exact_at(block, from)?;
             }
             out.copy_from_slice(&block[(from - *at) as usize..(to - *at) as usize]);
         }
@@ -313,5 +403,38 @@ mod tests {
         assert_eq!(out, long);
         s.get(0, &mut out).unwrap();
         assert_eq!(out, long[..64]);
+    }
+
+    #[test]
+    fn a_spill_file_touches_the_disk_only_past_its_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = || fs_err::read_dir(dir.path()).unwrap().count();
+        let mut small = SpillFile::new(dir.path(), 64);
+        small.write_all(&[7; 40]).unwrap();
+        assert!(small.file.is_none(), "40 bytes of 64 stay in memory");
+        let mut out = [0u8; 10];
+        small.read_exact_at(&mut out, 30).unwrap();
+        assert_eq!(out, [7; 10]);
+        assert!(small.read_exact_at(&mut out, 35).is_err(), "past the end");
+        let mut all = Vec::new();
+        small.reader().unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all, [7; 40]);
+        // Past the buffer: on disk, read across the file and memory.
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let mut big = SpillFile::new(dir.path(), 64);
+        for chunk in bytes.chunks(13) {
+            big.write_all(chunk).unwrap();
+        }
+        assert!(big.file.is_some() && big.on_disk() > 0 && !big.buffered().is_empty());
+        for (at, len) in [(0, 1000), (5, 100), (big.on_disk() - 3, 7), (990, 10)] {
+            let mut out = vec![0u8; len];
+            big.read_exact_at(&mut out, at).unwrap();
+            assert_eq!(out, bytes[at as usize..at as usize + len]);
+        }
+        let mut all = Vec::new();
+        big.reader().unwrap().read_to_end(&mut all).unwrap();
+        assert_eq!(all, bytes);
+        // The temp files are anonymous: nothing is left in the directory.
+        assert_eq!(files(), 0);
     }
 }
