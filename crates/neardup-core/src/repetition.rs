@@ -31,8 +31,6 @@ use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::hashing::PrehashedSet;
-
 /// The most canonical bytes of one record that are measured.
 pub const MAX_STATS_BYTES: usize = 8 << 20;
 
@@ -207,18 +205,63 @@ impl Stats {
     /// Computes the statistics of canonical `text` (of its first
     /// [`MAX_STATS_BYTES`]).
     pub fn of(text: &str) -> Stats {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => {
+                let stats = s.stats(text);
+                s.trim();
+                stats
+            }
+            // Only a re-entrant call (none today) finds it taken.
+            Err(_) => Scratch::default().stats(text),
+        })
+    }
+}
+
+thread_local! {
+    /// Each thread's tables, kept from record to record.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// The buffers of [`Stats::of`], reused from record to record so that a
+/// record costs no allocation and no clearing (the table is stamped).
+#[derive(Default)]
+struct Scratch {
+    /// Hash of each word.
+    word_hash: Vec<u64>,
+    /// `chars[i]`: characters of words `..i`; one more entry than words.
+    chars: Vec<u32>,
+    /// (hash of the n-gram starting at `pos`, `pos`, its slot in `table`),
+    /// in increasing `pos`.
+    cand: Vec<(u64, u32, u32)>,
+    table: Counter,
+}
+
+/// Words beyond which a thread does not keep its buffers after a record
+/// (about 70 bytes a word): a rare huge record must not pin its tables.
+const KEEP_WORDS: usize = 1 << 18;
+
+impl Scratch {
+    fn trim(&mut self) {
+        if self.word_hash.capacity() > KEEP_WORDS || self.table.slots.len() > 4 * KEEP_WORDS {
+            *self = Scratch::default();
+        }
+    }
+
+    fn stats(&mut self, text: &str) -> Stats {
         let text = measured_prefix(text);
-        let chars = text.chars().count().max(1) as f32;
-        let (dl, dlc, nl) = duplicates(text, segment::lines(text));
-        let (dp, dpc, np) = duplicates(text, segment::paragraphs(text));
+        // Lines and paragraphs are at most the line breaks plus one.
+        let most = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let table = &mut self.table;
+        let (dl, dlc, nl) = duplicates(table, most, text, segment::lines(text));
+        let (dp, dpc, np) = duplicates(table, most, text, segment::paragraphs(text));
         let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
 
-        // Words as (hash, characters).
-        let words: Vec<(u64, usize)> = segment::words(text)
-            .map(|r| (xxh3_64(&text.as_bytes()[r.clone()]), char_count(&text[r])))
-            .collect();
-        let word_chars = words.iter().map(|w| w.1).sum::<usize>().max(1) as f32;
-        let grams = ngram_chars(&words);
+        let word_bytes = self.words(text);
+        let word_chars = *self.chars.last().unwrap_or(&0) as usize;
+        // White space is ASCII: every byte outside a word is a character.
+        let chars = (word_chars + text.len() - word_bytes).max(1) as f32;
+        let grams = self.ngram_chars();
+        let word_chars = word_chars.max(1) as f32;
         let top = |n: usize| grams.top[n - 2] as f32 / word_chars;
         let dup = |n: usize| grams.dup[n - 5] as f32 / word_chars;
         Stats {
@@ -237,19 +280,114 @@ impl Stats {
             dup_10gram_char_frac: dup(10),
         }
     }
+
+    /// Splits `text` into words as [`segment::words`] does (runs of bytes
+    /// other than ASCII white space), filling `word_hash` and `chars`;
+    /// returns the bytes in words. One pass, no iterator state: the byte
+    /// loops are the whole cost of long records.
+    fn words(&mut self, text: &str) -> usize {
+        let b = text.as_bytes();
+        let ascii = text.is_ascii();
+        self.word_hash.clear();
+        self.chars.clear();
+        self.chars.push(0);
+        let (mut i, mut total, mut in_words) = (0usize, 0u32, 0usize);
+        loop {
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i == b.len() {
+                break;
+            }
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let w = &b[start..i];
+            self.word_hash.push(xxh3_64(w));
+            // Characters are the bytes that do not continue a UTF-8 sequence.
+            let c = if ascii { w.len() } else { w.iter().filter(|&&x| (x as i8) >= -0x40).count() };
+            total += c as u32;
+            self.chars.push(total);
+            in_words += w.len();
+        }
+        in_words
+    }
+
+    /// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
+    ///
+    /// An (n+1)-gram that occurs twice starts with an n-gram that occurs
+    /// twice, so after the full table of 2-grams each n is counted among
+    /// the previous n's repeated positions only, and each position's n-gram
+    /// hash extends its (n−1)-gram hash by one word. Counts of repeated
+    /// n-grams are exact (all their occurrences stay in the chain); an
+    /// n-gram left out occurs once. On a typical page the later tables hold
+    /// a small share of the text. Positions stay in increasing order, so
+    /// the words covered by repeated n-grams are a sweep over intervals.
+    fn ngram_chars(&mut self) -> NgramChars {
+        let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
+        let (wh, chars) = (&self.word_hash, &self.chars);
+        let len = wh.len();
+        let cand = &mut self.cand;
+        cand.clear();
+        cand.extend(wh.iter().enumerate().map(|(i, &h)| (h, i as u32, 0)));
+        for n in 2..=10usize {
+            // The n-grams that would run past the last word are at the end.
+            while cand.last().is_some_and(|&(_, i, _)| i as usize + n > len) {
+                cand.pop();
+            }
+            if cand.is_empty() {
+                break;
+            }
+            self.table.begin(cand.len());
+            for c in cand.iter_mut() {
+                let h = (c.0.rotate_left(5) ^ wh[c.1 as usize + n - 1])
+                    .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                *c = (h, c.1, self.table.add(h).0);
+            }
+            // Keep the repeated ones, in order.
+            let mut top = (0usize, 0usize); // (count, count × characters)
+            let (mut kept, mut covered, mut end) = (0, 0u64, 0usize);
+            for j in 0..cand.len() {
+                let c = cand[j];
+                let count = self.table.count_at(c.2) as usize;
+                if count < 2 {
+                    continue;
+                }
+                cand[kept] = c;
+                kept += 1;
+                let i = c.1 as usize;
+                if n <= 4 {
+                    top = top.max((count, count * (chars[i + n] - chars[i]) as usize));
+                } else {
+                    covered += u64::from(chars[i + n] - chars[i.max(end)]);
+                    end = i + n;
+                }
+            }
+            cand.truncate(kept);
+            if n <= 4 {
+                out.top[n - 2] = top.1;
+            } else {
+                out.dup[n - 5] = covered as usize;
+            }
+        }
+        out
+    }
 }
 
 /// (duplicate elements, their characters, all elements).
 fn duplicates(
+    table: &mut Counter,
+    most: usize,
     text: &str,
     parts: impl Iterator<Item = std::ops::Range<usize>>,
 ) -> (usize, usize, usize) {
-    let mut seen = PrehashedSet::default();
+    table.begin(most);
     let (mut dups, mut dup_chars, mut all) = (0, 0, 0);
     for r in parts {
         all += 1;
         let s = &text[r];
-        if !seen.insert(xxh3_64(s.as_bytes())) {
+        if table.add(xxh3_64(s.as_bytes())).1 > 0 {
             dups += 1;
             dup_chars += s.chars().count();
         }
@@ -257,18 +395,11 @@ fn duplicates(
     (dups, dup_chars, all)
 }
 
-/// Characters in `s` (bytes, for ASCII).
-fn char_count(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.chars().count()
-    }
-}
-
 /// Counts of `u64` hashes: open addressing with linear probing, slots
 /// stamped with a generation so that a new table costs no clearing. One
-/// table serves every n of a record; it is sized for the largest (2-grams).
+/// table serves every use of a thread, sized at [`Counter::begin`] for what
+/// the use will hold and grown, never cleared, when that is more than ever.
+#[derive(Default)]
 struct Counter {
     /// (hash, count, generation).
     slots: Vec<(u64, u32, u32)>,
@@ -277,48 +408,44 @@ struct Counter {
 }
 
 impl Counter {
-    fn new(n: usize) -> Counter {
+    /// Starts an empty table for up to `n` distinct hashes.
+    fn begin(&mut self, n: usize) {
         let cap = (2 * n).next_power_of_two().max(16);
-        Counter { slots: vec![(0, 0, 0); cap], mask: cap - 1, generation: 0 }
-    }
-
-    fn next_generation(&mut self) {
+        if cap > self.slots.len() {
+            self.slots.resize(cap, (0, 0, 0));
+        }
+        self.mask = cap - 1;
+        if self.generation == u32::MAX {
+            // Stamps would repeat: clear once every four billion tables.
+            self.slots.iter_mut().for_each(|s| s.2 = 0);
+            self.generation = 0;
+        }
         self.generation += 1;
     }
 
-    /// The slot of `h`: its own, or the empty one where it goes.
+    /// Counts `h`; returns its slot and its count before.
     #[inline]
-    fn slot(&self, h: u64) -> usize {
+    fn add(&mut self, h: u64) -> (u32, u32) {
         // The hashes are well mixed: their high bits index the table.
         let mut at = (h >> 32) as usize & self.mask;
         loop {
-            let (k, _, g) = self.slots[at];
-            if g != self.generation || k == h {
-                return at;
+            let s = &mut self.slots[at];
+            if s.2 != self.generation {
+                *s = (h, 1, self.generation);
+                return (at as u32, 0);
+            }
+            if s.0 == h {
+                s.1 += 1;
+                return (at as u32, s.1 - 1);
             }
             at = (at + 1) & self.mask;
         }
     }
 
+    /// The count in a slot [`Counter::add`] returned.
     #[inline]
-    fn add(&mut self, h: u64) {
-        let at = self.slot(h);
-        let s = &mut self.slots[at];
-        if s.2 == self.generation {
-            s.1 += 1;
-        } else {
-            *s = (h, 1, self.generation);
-        }
-    }
-
-    #[inline]
-    fn count(&self, h: u64) -> u32 {
-        let s = self.slots[self.slot(h)];
-        if s.2 == self.generation {
-            s.1
-        } else {
-            0
-        }
+    fn count_at(&self, slot: u32) -> u32 {
+        self.slots[slot as usize].1
     }
 }
 
@@ -328,57 +455,6 @@ impl Counter {
 struct NgramChars {
     top: [usize; 3],
     dup: [usize; 6],
-}
-
-/// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
-///
-/// An (n+1)-gram that occurs twice starts with an n-gram that occurs twice,
-/// so after the full table of 2-grams each n is counted among the previous
-/// n's repeated positions only, and each position's n-gram hash extends its
-/// (n−1)-gram hash by one word. Counts of repeated n-grams are exact (all
-/// their occurrences stay in the chain); an n-gram left out occurs once.
-/// On a typical page the later tables hold a small share of the text.
-fn ngram_chars(words: &[(u64, usize)]) -> NgramChars {
-    let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
-    // chars[i] = characters of words[..i].
-    let mut chars = Vec::with_capacity(words.len() + 1);
-    chars.push(0usize);
-    for w in words {
-        chars.push(chars.last().copied().unwrap_or(0) + w.1);
-    }
-    // (position, hash of the n-gram starting there), in any order.
-    let mut cand: Vec<(usize, u64)> = words.iter().enumerate().map(|(i, w)| (i, w.0)).collect();
-    let mut table = Counter::new(cand.len());
-    let mut covered = vec![false; words.len()];
-    for n in 2..=10usize {
-        cand.retain(|&(i, _)| i + n <= words.len());
-        if cand.is_empty() {
-            break;
-        }
-        table.next_generation();
-        for (i, h) in cand.iter_mut() {
-            *h = (h.rotate_left(5) ^ words[*i + n - 1].0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            table.add(*h);
-        }
-        let mut top = (0usize, 0usize); // (count, count × characters)
-        cand.retain(|&(i, h)| {
-            let c = table.count(h) as usize;
-            if c > 1 {
-                top = top.max((c, c * (chars[i + n] - chars[i])));
-            }
-            c > 1
-        });
-        if n <= 4 {
-            out.top[n - 2] = top.1;
-        } else {
-            covered.iter_mut().for_each(|c| *c = false);
-            for &(i, _) in &cand {
-                covered[i..i + n].iter_mut().for_each(|c| *c = true);
-            }
-            out.dup[n - 5] = words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum();
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -482,7 +558,126 @@ mod tests {
         words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum()
     }
 
+    /// [`Scratch::ngram_chars`] over words given as (hash, characters).
+    fn ngram_chars(words: &[(u64, usize)]) -> NgramChars {
+        let chars = std::iter::once(0)
+            .chain(words.iter().scan(0u32, |t, w| {
+                *t += w.1 as u32;
+                Some(*t)
+            }))
+            .collect();
+        let word_hash = words.iter().map(|w| w.0).collect();
+        Scratch { word_hash, chars, ..Scratch::default() }.ngram_chars()
+    }
+
+    /// The statistics from their definitions: strings compared as strings,
+    /// every n-gram of every n counted over every position, no hashing.
+    fn stats_by_definition(text: &str) -> Stats {
+        use std::collections::{HashMap, HashSet};
+        let text = measured_prefix(text);
+        let chars = text.chars().count().max(1) as f32;
+        let dups = |parts: Vec<&str>| {
+            let mut seen = HashSet::new();
+            let d: Vec<&str> = parts.iter().copied().filter(|p| !seen.insert(*p)).collect();
+            (d.len(), d.iter().map(|p| p.chars().count()).sum::<usize>(), parts.len())
+        };
+        let (dl, dlc, nl) = dups(segment::lines(text).map(|r| &text[r]).collect());
+        let (dp, dpc, np) = dups(segment::paragraphs(text).map(|r| &text[r]).collect());
+        let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
+        let words: Vec<&str> =
+            text.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect();
+        let wc = |ws: &[&str]| ws.iter().map(|w| w.chars().count()).sum::<usize>();
+        let word_chars = wc(&words).max(1) as f32;
+        let counts = |n: usize| {
+            let mut m: HashMap<&[&str], usize> = HashMap::new();
+            for g in words.windows(n) {
+                *m.entry(g).or_default() += 1;
+            }
+            m
+        };
+        let top = |n: usize| {
+            #[allow(clippy::iter_over_hash_type)]
+            let best =
+                counts(n).into_iter().filter(|&(_, c)| c > 1).map(|(g, c)| (c, c * wc(g))).max();
+            best.map_or(0, |b| b.1) as f32 / word_chars
+        };
+        let dup = |n: usize| {
+            let m = counts(n);
+            let mut covered = vec![false; words.len()];
+            for (i, g) in words.windows(n).enumerate() {
+                if m[g] > 1 {
+                    covered[i..i + n].iter_mut().for_each(|c| *c = true);
+                }
+            }
+            let c: usize = words
+                .iter()
+                .zip(&covered)
+                .filter(|(_, &c)| c)
+                .map(|(w, _)| w.chars().count())
+                .sum();
+            c as f32 / word_chars
+        };
+        Stats {
+            dup_line_frac: frac(dl, nl),
+            dup_para_frac: frac(dp, np),
+            dup_line_char_frac: dlc as f32 / chars,
+            dup_para_char_frac: dpc as f32 / chars,
+            top_2gram_char_frac: top(2),
+            top_3gram_char_frac: top(3),
+            top_4gram_char_frac: top(4),
+            dup_5gram_char_frac: dup(5),
+            dup_6gram_char_frac: dup(6),
+            dup_7gram_char_frac: dup(7),
+            dup_8gram_char_frac: dup(8),
+            dup_9gram_char_frac: dup(9),
+            dup_10gram_char_frac: dup(10),
+        }
+    }
+
+    /// Bits of every field, so that -0.0, NaN and rounding all count.
+    fn bits(s: &Stats) -> Vec<u32> {
+        s.fields().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Texts made of a few lines drawn again and again, of a few words
+    /// (unicode ones among them), between every kind of separator.
+    fn repetitive_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const WORDS: [&str; 10] =
+            ["a", "the", "naïve", "日本語", "x", "éé", "word", "ß", "-", "z9"];
+        const SEPS: [&str; 7] = ["\n", "\n", "\n\n", " ", "\n\n\n", "\t", "\r\n"];
+        let pool = prop::collection::vec(prop::collection::vec(0..WORDS.len(), 0..14), 1..6);
+        let seq = prop::collection::vec((0..6usize, 0..SEPS.len(), any::<bool>()), 0..40);
+        (pool, seq).prop_map(|(pool, seq)| {
+            let mut t = String::new();
+            for (line, sep, wide) in seq {
+                let words = pool[line % pool.len()].iter().map(|&w| WORDS[w]);
+                t.push_str(&words.collect::<Vec<_>>().join(if wide { "  " } else { " " }));
+                t.push_str(SEPS[sep]);
+            }
+            t
+        })
+    }
+
+    #[test]
+    fn stamped_tables_survive_the_generation_wrapping() {
+        let mut t = Counter { generation: u32::MAX - 2, ..Counter::default() };
+        for round in 0..5u64 {
+            t.begin(4);
+            for h in [1u64 << 40, 2 << 40, 1 << 40, round << 40] {
+                t.add(h);
+            }
+            let (slot, before) = t.add(1 << 40);
+            assert_eq!((before, t.count_at(slot)), (if round == 1 { 3 } else { 2 }, before + 1));
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn statistics_match_their_definitions(text in repetitive_text()) {
+            proptest::prop_assert_eq!(bits(&Stats::of(&text)), bits(&stats_by_definition(&text)), "{:?}", text);
+        }
+
         #[test]
         fn pruned_ngram_tables_agree_with_full_ones(
             ids in proptest::collection::vec(0u64..4, 0..120),
