@@ -233,7 +233,10 @@ struct Scratch {
     /// (hash of the n-gram starting at `pos`, `pos`, its slot in `table`),
     /// in increasing `pos`.
     cand: Vec<(u64, u32, u32)>,
+    /// Lines, paragraphs, and the n-gram tables of even n.
     table: Counter,
+    /// The n-gram tables of odd n.
+    next: Counter,
 }
 
 /// Words beyond which a thread does not keep its buffers after a record
@@ -242,7 +245,9 @@ const KEEP_WORDS: usize = 1 << 18;
 
 impl Scratch {
     fn trim(&mut self) {
-        if self.word_hash.capacity() > KEEP_WORDS || self.table.slots.len() > 4 * KEEP_WORDS {
+        if self.word_hash.capacity() > KEEP_WORDS
+            || self.table.slots.len().max(self.next.slots.len()) > 4 * KEEP_WORDS
+        {
             *self = Scratch::default();
         }
     }
@@ -283,34 +288,61 @@ impl Scratch {
 
     /// Splits `text` into words as [`segment::words`] does (runs of bytes
     /// other than ASCII white space), filling `word_hash` and `chars`;
-    /// returns the bytes in words. One pass, no iterator state: the byte
-    /// loops are the whole cost of long records.
+    /// returns the bytes in words.
+    ///
+    /// Bytes are classified 64 at a time into bit masks (loops LLVM turns
+    /// into vector compares), and the words are read off the mask's edges,
+    /// so the per-byte cost is a few instructions per 64 bytes rather than
+    /// a compare and a branch per byte; characters come from a mask of
+    /// UTF-8 continuation bytes counted with `count_ones`.
+    #[inline(never)] // Out of line so that profiles name it, as the two below.
     fn words(&mut self, text: &str) -> usize {
         let b = text.as_bytes();
         let ascii = text.is_ascii();
         self.word_hash.clear();
         self.chars.clear();
         self.chars.push(0);
-        let (mut i, mut total, mut in_words) = (0usize, 0u32, 0usize);
-        loop {
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
+        // Before the text is white space. A word's characters are its
+        // bytes less its continuation bytes; white space holds none, so the
+        // characters of the words up to one ending at `at` are the bytes in
+        // words less the continuation bytes before `at`.
+        let (mut prev_white, mut cont_before, mut in_words, mut start) = (1u64, 0usize, 0usize, 0);
+        let mut block = |base: usize, block: &[u8; 64]| {
+            let white = white_mask(block);
+            let cont = if ascii { 0 } else { continuation_mask(block) };
+            // Bit k: byte k is white and byte k − 1 was not (a word ends),
+            // or the reverse (a word starts).
+            let mut edges = white ^ ((white << 1) | prev_white);
+            prev_white = white >> 63;
+            while edges != 0 {
+                let k = edges.trailing_zeros();
+                edges &= edges - 1;
+                let at = base + k as usize;
+                if white >> k & 1 == 0 {
+                    start = at;
+                    continue;
+                }
+                in_words += at - start;
+                let cont_at = if cont == 0 {
+                    cont_before
+                } else {
+                    cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize
+                };
+                self.word_hash.push(xxh3_64(&b[start..at]));
+                self.chars.push((in_words - cont_at) as u32);
             }
-            if i == b.len() {
-                break;
-            }
-            let start = i;
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let w = &b[start..i];
-            self.word_hash.push(xxh3_64(w));
-            // Characters are the bytes that do not continue a UTF-8 sequence.
-            let c = if ascii { w.len() } else { w.iter().filter(|&&x| (x as i8) >= -0x40).count() };
-            total += c as u32;
-            self.chars.push(total);
-            in_words += w.len();
+            cont_before += cont.count_ones() as usize;
+        };
+        let mut blocks = b.chunks_exact(64);
+        for (i, chunk) in blocks.by_ref().enumerate() {
+            block(64 * i, chunk.try_into().expect("chunks of 64"));
         }
+        // The last block is padded with white space: a word running to the
+        // end of the text ends at its length.
+        let rest = blocks.remainder();
+        let mut last = [b' '; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        block(b.len() - rest.len(), &last);
         in_words
     }
 
@@ -324,44 +356,50 @@ impl Scratch {
     /// n-gram left out occurs once. On a typical page the later tables hold
     /// a small share of the text. Positions stay in increasing order, so
     /// the words covered by repeated n-grams are a sweep over intervals.
+    /// Two tables take turns: the pass that reads the n-gram counts also
+    /// fills the (n+1)-gram table, one walk over the candidates per n.
+    #[inline(never)]
     fn ngram_chars(&mut self) -> NgramChars {
         let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
         let (wh, chars) = (&self.word_hash, &self.chars);
         let len = wh.len();
+        let extend = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let (mut this, mut next) = (&mut self.table, &mut self.next);
         let cand = &mut self.cand;
         cand.clear();
-        cand.extend(wh.iter().enumerate().map(|(i, &h)| (h, i as u32, 0)));
+        if len < 2 {
+            return out;
+        }
+        this.begin(len - 1);
+        cand.extend(wh.windows(2).enumerate().map(|(i, w)| {
+            let h = extend(w[0], w[1]);
+            (h, i as u32, this.add(h).0)
+        }));
         for n in 2..=10usize {
-            // The n-grams that would run past the last word are at the end.
-            while cand.last().is_some_and(|&(_, i, _)| i as usize + n > len) {
-                cand.pop();
-            }
             if cand.is_empty() {
                 break;
             }
-            self.table.begin(cand.len());
-            for c in cand.iter_mut() {
-                let h = (c.0.rotate_left(5) ^ wh[c.1 as usize + n - 1])
-                    .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                *c = (h, c.1, self.table.add(h).0);
-            }
-            // Keep the repeated ones, in order.
+            // Keep the repeated ones, in order, and count their (n+1)-grams.
+            next.begin(cand.len());
             let mut top = (0usize, 0usize); // (count, count × characters)
             let (mut kept, mut covered, mut end) = (0, 0u64, 0usize);
             for j in 0..cand.len() {
-                let c = cand[j];
-                let count = self.table.count_at(c.2) as usize;
+                let (h, pos, slot) = cand[j];
+                let count = this.count_at(slot) as usize;
                 if count < 2 {
                     continue;
                 }
-                cand[kept] = c;
-                kept += 1;
-                let i = c.1 as usize;
+                let i = pos as usize;
                 if n <= 4 {
                     top = top.max((count, count * (chars[i + n] - chars[i]) as usize));
                 } else {
                     covered += u64::from(chars[i + n] - chars[i.max(end)]);
                     end = i + n;
+                }
+                if n < 10 && i + n < len {
+                    let h = extend(h, wh[i + n]);
+                    cand[kept] = (h, pos, next.add(h).0);
+                    kept += 1;
                 }
             }
             cand.truncate(kept);
@@ -370,12 +408,51 @@ impl Scratch {
             } else {
                 out.dup[n - 5] = covered as usize;
             }
+            std::mem::swap(&mut this, &mut next);
         }
         out
     }
 }
 
+/// Bit k set when `block[k]` is ASCII white space.
+///
+/// Written as byte-wise flags then packed, which LLVM compiles to vector
+/// compares (the crate has no `unsafe` for intrinsics).
+#[inline]
+fn white_mask(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(block) {
+        *f = u8::from((x == b' ') | (x == b'\n') | (x == b'\t') | (x == b'\r') | (x == b'\x0C'));
+    }
+    pack_flags(&flags)
+}
+
+/// Bit k set when `block[k]` continues a UTF-8 sequence (`0b10xx_xxxx`).
+#[inline]
+fn continuation_mask(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(block) {
+        *f = u8::from(x & 0xC0 == 0x80);
+    }
+    pack_flags(&flags)
+}
+
+/// 64 flags of 0 or 1 as the bits of a word, flag k at bit k: each 8 flags
+/// are gathered into one byte by a multiply (the shifted copies land on
+/// distinct bits, so no carry disturbs the top byte).
+#[inline]
+fn pack_flags(flags: &[u8; 64]) -> u64 {
+    let mut m = 0u64;
+    for (i, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    m
+}
+
 /// (duplicate elements, their characters, all elements).
+#[inline(never)]
 fn duplicates(
     table: &mut Counter,
     most: usize,
