@@ -14,8 +14,8 @@ small debdocs corpus, ~25 kB each), the first `--mb` MB of each.
 worktree; the harness file is copied in, it only uses public APIs; the build is kept in
 bench/out/icount/COMMIT/) and prints both, with the ratio. `--check` (with `--baseline`) first compares what the two builds compute, record by record,
 on both inputs and on `--check-also` files (default: the full corpus): canonical text and bytes,
-offset map, repeats, shingles, MinHash and OPH signatures; any difference fails. Bytes are what the kernel reads: the original text for `normalize*`, the canonical text
-for `repeats`, the canonical text with line breaks as spaces for `shingle`, `minhash`, `oph`
+offset map, repeats, shingles, MinHash and OPH signatures, Gopher statistics; any difference fails. Bytes are what the kernel reads: the original text for `normalize*`, the canonical text
+for `repeats` and `stats`, the canonical text with line breaks as spaces for `shingle`, `minhash`, `oph`
 (whose instructions are divided by those bytes too, so the columns add up per byte of text).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NEARDUP_CORPUS_DIR", "/work/corpus"))
-KERNELS = ["normalize", "normalize-bytes", "repeats", "shingle", "minhash", "oph"]
+KERNELS = ["normalize", "normalize-bytes", "repeats", "stats", "shingle", "minhash", "oph"]
 BENCH_ENTRY = '\n[[bench]]\nname = "icount"\nharness = false\n'
 
 
@@ -98,7 +98,7 @@ def count(exe: Path, kernel: str, data: Path, mb: int) -> tuple[int, int]:
     return ir, json.loads(p.stdout.strip().splitlines()[-1])["bytes"]
 
 
-FIELDS = ["canonical", "offset map", "canonical bytes", "repeats", "shingles", "minhash", "oph"]
+FIELDS = ["canonical", "offset map", "canonical bytes", "repeats", "shingles", "minhash", "oph", "stats"]
 
 
 def check(exes: dict, paths: list[Path]) -> bool:

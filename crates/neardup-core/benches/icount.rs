@@ -11,7 +11,8 @@
 //! Kernels (`KERNEL FILE [LIMIT_MB]`): `normalize` (canonical text and
 //! offset map, as `dedup` builds them), `normalize-bytes` (canonical bytes
 //! only, as exact-only `dedup`), `repeats` (`repeats::find`, min 100, on
-//! canonical texts), `shingle` (word 5-gram hashes of the canonical text
+//! canonical texts), `stats` (`repetition::Stats::of`, the Gopher
+//! statistics of the ledger, on canonical texts), `shingle` (word 5-gram hashes of the canonical text
 //! with line breaks as spaces, as near-duplicate fingerprints take them),
 //! `minhash` and `oph` (sketch of the shingle set, 128 slots), `none` (the
 //! preparation alone). `digest` prints, per record, a hash of everything
@@ -28,6 +29,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use neardup_core::repeats;
+use neardup_core::repetition::Stats;
 use neardup_sketch::{shingle, Shingling, SketchKind, Sketcher};
 use neardup_text::{Normalizer, OffsetMap};
 use xxhash_rust::xxh3::xxh3_64;
@@ -82,6 +84,11 @@ fn kernel_repeats(canon: &[String]) -> usize {
 }
 
 #[inline(never)]
+fn kernel_stats(canon: &[String]) -> usize {
+    canon.iter().map(|t| Stats::of(t).dup_line_frac.to_bits() as usize).fold(0, usize::wrapping_add)
+}
+
+#[inline(never)]
 fn kernel_shingle(flat: &[String]) -> usize {
     let mut h = Vec::new();
     let mut sum = 0;
@@ -111,6 +118,28 @@ fn kernel_sketch(sk: &Sketcher, sets: &[Vec<u64>]) -> usize {
         sum = sum.wrapping_add(sig[0] as usize);
     }
     sum
+}
+
+/// The statistics' bits, field by field.
+fn stats_bits(s: &Stats) -> Vec<u8> {
+    [
+        s.dup_line_frac,
+        s.dup_para_frac,
+        s.dup_line_char_frac,
+        s.dup_para_char_frac,
+        s.top_2gram_char_frac,
+        s.top_3gram_char_frac,
+        s.top_4gram_char_frac,
+        s.dup_5gram_char_frac,
+        s.dup_6gram_char_frac,
+        s.dup_7gram_char_frac,
+        s.dup_8gram_char_frac,
+        s.dup_9gram_char_frac,
+        s.dup_10gram_char_frac,
+    ]
+    .iter()
+    .flat_map(|v| v.to_bits().to_le_bytes())
+    .collect()
 }
 
 /// One line per record: xxh3 of each result, in a fixed order.
@@ -143,6 +172,7 @@ fn digest(n: &Normalizer, raw: &[String]) {
             sk.sketch(&h, &mut sig);
             parts.push(xxh3_64(&sig.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()));
         }
+        parts.push(xxh3_64(&stats_bits(&Stats::of(&canon))));
         let line: Vec<String> = parts.iter().map(|p| format!("{p:016x}")).collect();
         writeln!(out, "{}", line.join(" ")).unwrap();
     }
@@ -177,6 +207,7 @@ fn main() -> ExitCode {
         "normalize" => (raw_bytes, kernel_normalize(&n, &raw)),
         "normalize-bytes" => (raw_bytes, kernel_normalize_bytes(&n, &raw)),
         "repeats" => (canon_bytes, kernel_repeats(&canon)),
+        "stats" => (canon_bytes, kernel_stats(&canon)),
         "shingle" => (flat_bytes, kernel_shingle(&flats)),
         "minhash" => {
             let sk = Sketcher::new(SketchKind::MinHash, 128, 1).unwrap();

@@ -31,8 +31,6 @@ use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::hashing::PrehashedSet;
-
 /// The most canonical bytes of one record that are measured.
 pub const MAX_STATS_BYTES: usize = 8 << 20;
 
@@ -207,18 +205,68 @@ impl Stats {
     /// Computes the statistics of canonical `text` (of its first
     /// [`MAX_STATS_BYTES`]).
     pub fn of(text: &str) -> Stats {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => {
+                let stats = s.stats(text);
+                s.trim();
+                stats
+            }
+            // Only a re-entrant call (none today) finds it taken.
+            Err(_) => Scratch::default().stats(text),
+        })
+    }
+}
+
+thread_local! {
+    /// Each thread's tables, kept from record to record.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// The buffers of [`Stats::of`], reused from record to record so that a
+/// record costs no allocation and no clearing (the table is stamped).
+#[derive(Default)]
+struct Scratch {
+    /// Hash of each word.
+    word_hash: Vec<u64>,
+    /// `chars[i]`: characters of words `..i`; one more entry than words.
+    chars: Vec<u32>,
+    /// (hash of the n-gram starting at `pos`, `pos`, its slot in `table`),
+    /// in increasing `pos`.
+    cand: Vec<(u64, u32, u32)>,
+    /// Lines, paragraphs, and the n-gram tables of even n.
+    table: Counter,
+    /// The n-gram tables of odd n.
+    next: Counter,
+}
+
+/// Words beyond which a thread does not keep its buffers after a record
+/// (about 70 bytes a word): a rare huge record must not pin its tables.
+const KEEP_WORDS: usize = 1 << 18;
+
+impl Scratch {
+    fn trim(&mut self) {
+        if self.word_hash.capacity() > KEEP_WORDS
+            || self.table.slots.len().max(self.next.slots.len()) > 4 * KEEP_WORDS
+        {
+            *self = Scratch::default();
+        }
+    }
+
+    fn stats(&mut self, text: &str) -> Stats {
         let text = measured_prefix(text);
-        let chars = text.chars().count().max(1) as f32;
-        let (dl, dlc, nl) = duplicates(text, segment::lines(text));
-        let (dp, dpc, np) = duplicates(text, segment::paragraphs(text));
+        // Lines and paragraphs are at most the line breaks plus one.
+        let most = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let table = &mut self.table;
+        let (dl, dlc, nl) = duplicates(table, most, text, segment::lines(text));
+        let (dp, dpc, np) = duplicates(table, most, text, segment::paragraphs(text));
         let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
 
-        // Words as (hash, characters).
-        let words: Vec<(u64, usize)> = segment::words(text)
-            .map(|r| (xxh3_64(&text.as_bytes()[r.clone()]), char_count(&text[r])))
-            .collect();
-        let word_chars = words.iter().map(|w| w.1).sum::<usize>().max(1) as f32;
-        let grams = ngram_chars(&words);
+        let word_bytes = self.words(text);
+        let word_chars = *self.chars.last().unwrap_or(&0) as usize;
+        // White space is ASCII: every byte outside a word is a character.
+        let chars = (word_chars + text.len() - word_bytes).max(1) as f32;
+        let grams = self.ngram_chars();
+        let word_chars = word_chars.max(1) as f32;
         let top = |n: usize| grams.top[n - 2] as f32 / word_chars;
         let dup = |n: usize| grams.dup[n - 5] as f32 / word_chars;
         Stats {
@@ -237,19 +285,186 @@ impl Stats {
             dup_10gram_char_frac: dup(10),
         }
     }
+
+    /// Splits `text` into words as [`segment::words`] does (runs of bytes
+    /// other than ASCII white space), filling `word_hash` and `chars`;
+    /// returns the bytes in words.
+    ///
+    /// Bytes are classified 64 at a time into bit masks (loops LLVM turns
+    /// into vector compares), and the words are read off the mask's edges,
+    /// so the per-byte cost is a few instructions per 64 bytes rather than
+    /// a compare and a branch per byte; characters come from a mask of
+    /// UTF-8 continuation bytes counted with `count_ones`.
+    #[inline(never)] // Out of line so that profiles name it, as the two below.
+    fn words(&mut self, text: &str) -> usize {
+        let b = text.as_bytes();
+        let ascii = text.is_ascii();
+        self.word_hash.clear();
+        self.chars.clear();
+        self.chars.push(0);
+        // Before the text is white space. A word's characters are its
+        // bytes less its continuation bytes; white space holds none, so the
+        // characters of the words up to one ending at `at` are the bytes in
+        // words less the continuation bytes before `at`.
+        let (mut prev_white, mut cont_before, mut in_words, mut start) = (1u64, 0usize, 0usize, 0);
+        let mut block = |base: usize, block: &[u8; 64]| {
+            let white = white_mask(block);
+            let cont = if ascii { 0 } else { continuation_mask(block) };
+            // Bit k: byte k is white and byte k − 1 was not (a word ends),
+            // or the reverse (a word starts).
+            let mut edges = white ^ ((white << 1) | prev_white);
+            prev_white = white >> 63;
+            while edges != 0 {
+                let k = edges.trailing_zeros();
+                edges &= edges - 1;
+                let at = base + k as usize;
+                if white >> k & 1 == 0 {
+                    start = at;
+                    continue;
+                }
+                in_words += at - start;
+                let cont_at = if cont == 0 {
+                    cont_before
+                } else {
+                    cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize
+                };
+                self.word_hash.push(xxh3_64(&b[start..at]));
+                self.chars.push((in_words - cont_at) as u32);
+            }
+            cont_before += cont.count_ones() as usize;
+        };
+        let mut blocks = b.chunks_exact(64);
+        for (i, chunk) in blocks.by_ref().enumerate() {
+            block(64 * i, chunk.try_into().expect("chunks of 64"));
+        }
+        // The last block is padded with white space: a word running to the
+        // end of the text ends at its length.
+        let rest = blocks.remainder();
+        let mut last = [b' '; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        block(b.len() - rest.len(), &last);
+        in_words
+    }
+
+    /// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
+    ///
+    /// An (n+1)-gram that occurs twice starts with an n-gram that occurs
+    /// twice, so after the full table of 2-grams each n is counted among
+    /// the previous n's repeated positions only, and each position's n-gram
+    /// hash extends its (n−1)-gram hash by one word. Counts of repeated
+    /// n-grams are exact (all their occurrences stay in the chain); an
+    /// n-gram left out occurs once. On a typical page the later tables hold
+    /// a small share of the text. Positions stay in increasing order, so
+    /// the words covered by repeated n-grams are a sweep over intervals.
+    /// Two tables take turns: the pass that reads the n-gram counts also
+    /// fills the (n+1)-gram table, one walk over the candidates per n.
+    #[inline(never)]
+    fn ngram_chars(&mut self) -> NgramChars {
+        let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
+        let (wh, chars) = (&self.word_hash, &self.chars);
+        let len = wh.len();
+        let extend = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let (mut this, mut next) = (&mut self.table, &mut self.next);
+        let cand = &mut self.cand;
+        cand.clear();
+        if len < 2 {
+            return out;
+        }
+        this.begin(len - 1);
+        cand.extend(wh.windows(2).enumerate().map(|(i, w)| {
+            let h = extend(w[0], w[1]);
+            (h, i as u32, this.add(h).0)
+        }));
+        for n in 2..=10usize {
+            if cand.is_empty() {
+                break;
+            }
+            // Keep the repeated ones, in order, and count their (n+1)-grams.
+            next.begin(cand.len());
+            let mut top = (0usize, 0usize); // (count, count × characters)
+            let (mut kept, mut covered, mut end) = (0, 0u64, 0usize);
+            for j in 0..cand.len() {
+                let (h, pos, slot) = cand[j];
+                let count = this.count_at(slot) as usize;
+                if count < 2 {
+                    continue;
+                }
+                let i = pos as usize;
+                if n <= 4 {
+                    top = top.max((count, count * (chars[i + n] - chars[i]) as usize));
+                } else {
+                    covered += u64::from(chars[i + n] - chars[i.max(end)]);
+                    end = i + n;
+                }
+                if n < 10 && i + n < len {
+                    let h = extend(h, wh[i + n]);
+                    cand[kept] = (h, pos, next.add(h).0);
+                    kept += 1;
+                }
+            }
+            cand.truncate(kept);
+            if n <= 4 {
+                out.top[n - 2] = top.1;
+            } else {
+                out.dup[n - 5] = covered as usize;
+            }
+            std::mem::swap(&mut this, &mut next);
+        }
+        out
+    }
+}
+
+/// Bit k set when `block[k]` is ASCII white space.
+///
+/// Written as byte-wise flags then packed, which LLVM compiles to vector
+/// compares (the crate has no `unsafe` for intrinsics).
+#[inline]
+fn white_mask(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(block) {
+        *f = u8::from((x == b' ') | (x == b'\n') | (x == b'\t') | (x == b'\r') | (x == b'\x0C'));
+    }
+    pack_flags(&flags)
+}
+
+/// Bit k set when `block[k]` continues a UTF-8 sequence (`0b10xx_xxxx`).
+#[inline]
+fn continuation_mask(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(block) {
+        *f = u8::from(x & 0xC0 == 0x80);
+    }
+    pack_flags(&flags)
+}
+
+/// 64 flags of 0 or 1 as the bits of a word, flag k at bit k: each 8 flags
+/// are gathered into one byte by a multiply (the shifted copies land on
+/// distinct bits, so no carry disturbs the top byte).
+#[inline]
+fn pack_flags(flags: &[u8; 64]) -> u64 {
+    let mut m = 0u64;
+    for (i, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    m
 }
 
 /// (duplicate elements, their characters, all elements).
+#[inline(never)]
 fn duplicates(
+    table: &mut Counter,
+    most: usize,
     text: &str,
     parts: impl Iterator<Item = std::ops::Range<usize>>,
 ) -> (usize, usize, usize) {
-    let mut seen = PrehashedSet::default();
+    table.begin(most);
     let (mut dups, mut dup_chars, mut all) = (0, 0, 0);
     for r in parts {
         all += 1;
         let s = &text[r];
-        if !seen.insert(xxh3_64(s.as_bytes())) {
+        if table.add(xxh3_64(s.as_bytes())).1 > 0 {
             dups += 1;
             dup_chars += s.chars().count();
         }
@@ -257,18 +472,11 @@ fn duplicates(
     (dups, dup_chars, all)
 }
 
-/// Characters in `s` (bytes, for ASCII).
-fn char_count(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.chars().count()
-    }
-}
-
 /// Counts of `u64` hashes: open addressing with linear probing, slots
 /// stamped with a generation so that a new table costs no clearing. One
-/// table serves every n of a record; it is sized for the largest (2-grams).
+/// table serves every use of a thread, sized at [`Counter::begin`] for what
+/// the use will hold and grown, never cleared, when that is more than ever.
+#[derive(Default)]
 struct Counter {
     /// (hash, count, generation).
     slots: Vec<(u64, u32, u32)>,
@@ -277,48 +485,44 @@ struct Counter {
 }
 
 impl Counter {
-    fn new(n: usize) -> Counter {
+    /// Starts an empty table for up to `n` distinct hashes.
+    fn begin(&mut self, n: usize) {
         let cap = (2 * n).next_power_of_two().max(16);
-        Counter { slots: vec![(0, 0, 0); cap], mask: cap - 1, generation: 0 }
-    }
-
-    fn next_generation(&mut self) {
+        if cap > self.slots.len() {
+            self.slots.resize(cap, (0, 0, 0));
+        }
+        self.mask = cap - 1;
+        if self.generation == u32::MAX {
+            // Stamps would repeat: clear once every four billion tables.
+            self.slots.iter_mut().for_each(|s| s.2 = 0);
+            self.generation = 0;
+        }
         self.generation += 1;
     }
 
-    /// The slot of `h`: its own, or the empty one where it goes.
+    /// Counts `h`; returns its slot and its count before.
     #[inline]
-    fn slot(&self, h: u64) -> usize {
+    fn add(&mut self, h: u64) -> (u32, u32) {
         // The hashes are well mixed: their high bits index the table.
         let mut at = (h >> 32) as usize & self.mask;
         loop {
-            let (k, _, g) = self.slots[at];
-            if g != self.generation || k == h {
-                return at;
+            let s = &mut self.slots[at];
+            if s.2 != self.generation {
+                *s = (h, 1, self.generation);
+                return (at as u32, 0);
+            }
+            if s.0 == h {
+                s.1 += 1;
+                return (at as u32, s.1 - 1);
             }
             at = (at + 1) & self.mask;
         }
     }
 
+    /// The count in a slot [`Counter::add`] returned.
     #[inline]
-    fn add(&mut self, h: u64) {
-        let at = self.slot(h);
-        let s = &mut self.slots[at];
-        if s.2 == self.generation {
-            s.1 += 1;
-        } else {
-            *s = (h, 1, self.generation);
-        }
-    }
-
-    #[inline]
-    fn count(&self, h: u64) -> u32 {
-        let s = self.slots[self.slot(h)];
-        if s.2 == self.generation {
-            s.1
-        } else {
-            0
-        }
+    fn count_at(&self, slot: u32) -> u32 {
+        self.slots[slot as usize].1
     }
 }
 
@@ -328,57 +532,6 @@ impl Counter {
 struct NgramChars {
     top: [usize; 3],
     dup: [usize; 6],
-}
-
-/// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
-///
-/// An (n+1)-gram that occurs twice starts with an n-gram that occurs twice,
-/// so after the full table of 2-grams each n is counted among the previous
-/// n's repeated positions only, and each position's n-gram hash extends its
-/// (n−1)-gram hash by one word. Counts of repeated n-grams are exact (all
-/// their occurrences stay in the chain); an n-gram left out occurs once.
-/// On a typical page the later tables hold a small share of the text.
-fn ngram_chars(words: &[(u64, usize)]) -> NgramChars {
-    let mut out = NgramChars { top: [0; 3], dup: [0; 6] };
-    // chars[i] = characters of words[..i].
-    let mut chars = Vec::with_capacity(words.len() + 1);
-    chars.push(0usize);
-    for w in words {
-        chars.push(chars.last().copied().unwrap_or(0) + w.1);
-    }
-    // (position, hash of the n-gram starting there), in any order.
-    let mut cand: Vec<(usize, u64)> = words.iter().enumerate().map(|(i, w)| (i, w.0)).collect();
-    let mut table = Counter::new(cand.len());
-    let mut covered = vec![false; words.len()];
-    for n in 2..=10usize {
-        cand.retain(|&(i, _)| i + n <= words.len());
-        if cand.is_empty() {
-            break;
-        }
-        table.next_generation();
-        for (i, h) in cand.iter_mut() {
-            *h = (h.rotate_left(5) ^ words[*i + n - 1].0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            table.add(*h);
-        }
-        let mut top = (0usize, 0usize); // (count, count × characters)
-        cand.retain(|&(i, h)| {
-            let c = table.count(h) as usize;
-            if c > 1 {
-                top = top.max((c, c * (chars[i + n] - chars[i])));
-            }
-            c > 1
-        });
-        if n <= 4 {
-            out.top[n - 2] = top.1;
-        } else {
-            covered.iter_mut().for_each(|c| *c = false);
-            for &(i, _) in &cand {
-                covered[i..i + n].iter_mut().for_each(|c| *c = true);
-            }
-            out.dup[n - 5] = words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum();
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -482,7 +635,126 @@ mod tests {
         words.iter().zip(&covered).filter(|(_, &c)| c).map(|(w, _)| w.1).sum()
     }
 
+    /// [`Scratch::ngram_chars`] over words given as (hash, characters).
+    fn ngram_chars(words: &[(u64, usize)]) -> NgramChars {
+        let chars = std::iter::once(0)
+            .chain(words.iter().scan(0u32, |t, w| {
+                *t += w.1 as u32;
+                Some(*t)
+            }))
+            .collect();
+        let word_hash = words.iter().map(|w| w.0).collect();
+        Scratch { word_hash, chars, ..Scratch::default() }.ngram_chars()
+    }
+
+    /// The statistics from their definitions: strings compared as strings,
+    /// every n-gram of every n counted over every position, no hashing.
+    fn stats_by_definition(text: &str) -> Stats {
+        use std::collections::{HashMap, HashSet};
+        let text = measured_prefix(text);
+        let chars = text.chars().count().max(1) as f32;
+        let dups = |parts: Vec<&str>| {
+            let mut seen = HashSet::new();
+            let d: Vec<&str> = parts.iter().copied().filter(|p| !seen.insert(*p)).collect();
+            (d.len(), d.iter().map(|p| p.chars().count()).sum::<usize>(), parts.len())
+        };
+        let (dl, dlc, nl) = dups(segment::lines(text).map(|r| &text[r]).collect());
+        let (dp, dpc, np) = dups(segment::paragraphs(text).map(|r| &text[r]).collect());
+        let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
+        let words: Vec<&str> =
+            text.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect();
+        let wc = |ws: &[&str]| ws.iter().map(|w| w.chars().count()).sum::<usize>();
+        let word_chars = wc(&words).max(1) as f32;
+        let counts = |n: usize| {
+            let mut m: HashMap<&[&str], usize> = HashMap::new();
+            for g in words.windows(n) {
+                *m.entry(g).or_default() += 1;
+            }
+            m
+        };
+        let top = |n: usize| {
+            #[allow(clippy::iter_over_hash_type)]
+            let best =
+                counts(n).into_iter().filter(|&(_, c)| c > 1).map(|(g, c)| (c, c * wc(g))).max();
+            best.map_or(0, |b| b.1) as f32 / word_chars
+        };
+        let dup = |n: usize| {
+            let m = counts(n);
+            let mut covered = vec![false; words.len()];
+            for (i, g) in words.windows(n).enumerate() {
+                if m[g] > 1 {
+                    covered[i..i + n].iter_mut().for_each(|c| *c = true);
+                }
+            }
+            let c: usize = words
+                .iter()
+                .zip(&covered)
+                .filter(|(_, &c)| c)
+                .map(|(w, _)| w.chars().count())
+                .sum();
+            c as f32 / word_chars
+        };
+        Stats {
+            dup_line_frac: frac(dl, nl),
+            dup_para_frac: frac(dp, np),
+            dup_line_char_frac: dlc as f32 / chars,
+            dup_para_char_frac: dpc as f32 / chars,
+            top_2gram_char_frac: top(2),
+            top_3gram_char_frac: top(3),
+            top_4gram_char_frac: top(4),
+            dup_5gram_char_frac: dup(5),
+            dup_6gram_char_frac: dup(6),
+            dup_7gram_char_frac: dup(7),
+            dup_8gram_char_frac: dup(8),
+            dup_9gram_char_frac: dup(9),
+            dup_10gram_char_frac: dup(10),
+        }
+    }
+
+    /// Bits of every field, so that -0.0, NaN and rounding all count.
+    fn bits(s: &Stats) -> Vec<u32> {
+        s.fields().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Texts made of a few lines drawn again and again, of a few words
+    /// (unicode ones among them), between every kind of separator.
+    fn repetitive_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const WORDS: [&str; 10] =
+            ["a", "the", "naïve", "日本語", "x", "éé", "word", "ß", "-", "z9"];
+        const SEPS: [&str; 7] = ["\n", "\n", "\n\n", " ", "\n\n\n", "\t", "\r\n"];
+        let pool = prop::collection::vec(prop::collection::vec(0..WORDS.len(), 0..14), 1..6);
+        let seq = prop::collection::vec((0..6usize, 0..SEPS.len(), any::<bool>()), 0..40);
+        (pool, seq).prop_map(|(pool, seq)| {
+            let mut t = String::new();
+            for (line, sep, wide) in seq {
+                let words = pool[line % pool.len()].iter().map(|&w| WORDS[w]);
+                t.push_str(&words.collect::<Vec<_>>().join(if wide { "  " } else { " " }));
+                t.push_str(SEPS[sep]);
+            }
+            t
+        })
+    }
+
+    #[test]
+    fn stamped_tables_survive_the_generation_wrapping() {
+        let mut t = Counter { generation: u32::MAX - 2, ..Counter::default() };
+        for round in 0..5u64 {
+            t.begin(4);
+            for h in [1u64 << 40, 2 << 40, 1 << 40, round << 40] {
+                t.add(h);
+            }
+            let (slot, before) = t.add(1 << 40);
+            assert_eq!((before, t.count_at(slot)), (if round == 1 { 3 } else { 2 }, before + 1));
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn statistics_match_their_definitions(text in repetitive_text()) {
+            proptest::prop_assert_eq!(bits(&Stats::of(&text)), bits(&stats_by_definition(&text)), "{:?}", text);
+        }
+
         #[test]
         fn pruned_ngram_tables_agree_with_full_ones(
             ids in proptest::collection::vec(0u64..4, 0..120),

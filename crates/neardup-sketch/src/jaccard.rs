@@ -104,13 +104,27 @@ pub fn jaccard_at_least(a: &[u64], b: &[u64], threshold: f64) -> Option<f64> {
         let j = jaccard(a, b);
         return (j >= threshold).then_some(j);
     }
-    let need = (threshold * (a.len() + b.len()) as f64 / (1.0 + threshold)).floor() - 1.0;
-    if (a.len().min(b.len()) as f64) < need {
+    if !sizes_can_reach(a.len(), b.len(), threshold) {
         return None;
     }
-    let i = count_reaching(a, b, need)?;
+    let i = count_reaching(a, b, need(a.len(), b.len(), threshold))?;
     let j = i as f64 / (a.len() + b.len() - i) as f64;
     (j >= threshold).then_some(j)
+}
+
+/// Whether two non-empty sets of these sizes may have a Jaccard
+/// similarity of `threshold` or more: `false` exactly when
+/// [`jaccard_at_least`] refuses them on their sizes alone, so a caller that
+/// keeps its sets elsewhere can skip reading them.
+#[must_use]
+pub fn sizes_can_reach(a_len: usize, b_len: usize, threshold: f64) -> bool {
+    a_len.min(b_len) as f64 >= need(a_len, b_len, threshold)
+}
+
+/// The intersection `J ≥ t` needs, `t (|A| + |B|) / (1 + t)`, less a whole
+/// element of margin over any rounding.
+fn need(a_len: usize, b_len: usize, threshold: f64) -> f64 {
+    (threshold * (a_len + b_len) as f64 / (1.0 + threshold)).floor() - 1.0
 }
 
 /// Containment `|A ∩ B| / min(|A|, |B|)` of sorted, deduplicated slices:
@@ -163,6 +177,21 @@ mod tests {
     }
 
     proptest! {
+        /// Sets refused on their sizes are refused by the merge too, and
+        /// are below the threshold.
+        #[test]
+        fn sizes_alone_refuse_only_what_jaccard_at_least_refuses(
+            a in proptest::collection::vec(0u64..300, 1..200),
+            b in proptest::collection::vec(0u64..300, 1..200),
+            t in 0.0f64..1.0,
+        ) {
+            let (a, b) = (set(a), set(b));
+            if !sizes_can_reach(a.len(), b.len(), t) {
+                prop_assert_eq!(jaccard_at_least(&a, &b, t), None);
+                prop_assert!(jaccard(&a, &b) < t);
+            }
+        }
+
         /// The early exit never refuses a pair that reaches the threshold,
         /// and gives its exact Jaccard when it does.
         #[test]

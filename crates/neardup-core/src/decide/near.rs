@@ -439,6 +439,16 @@ impl Collector {
                 let (d, p) = (order[later as usize] as usize, order[earlier as usize] as usize);
                 match verify {
                     Verify::Jaccard => {
+                        let (la, lb) = (sets.values(d), sets.values(p));
+                        if !containment
+                            && la > 0
+                            && lb > 0
+                            && !jaccard::sizes_can_reach(la, lb, threshold)
+                        {
+                            // What `jaccard_at_least` would refuse after
+                            // reading both sets from disk.
+                            return Ok(0.0);
+                        }
                         if loaded != Some(later) {
                             sets.get(d, &mut a)?;
                             loaded = Some(later);

@@ -191,14 +191,20 @@ impl SliceStore {
         if !self.sealed {
             return Err(io::Error::other("slice store read before sealing"));
         }
-        let mut bytes = vec![0u8; len as usize];
-        self.log.read_exact_at(&mut bytes, start)?;
-        out.extend(bytes.chunks_exact(8).map(|c| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            u64::from_le_bytes(a)
-        }));
+        // Straight into `out`'s buffer (reused by the caller): no
+        // per-read allocation and copy, which verification pays per pair.
+        out.resize(len as usize / 8, 0);
+        self.log.read_exact_at(bytemuck::cast_slice_mut(out.as_mut_slice()), start)?;
+        out.iter_mut().for_each(|v| *v = u64::from_le(*v));
         Ok(())
+    }
+
+    /// Values in record `index`'s slice, from memory (0 if it has none).
+    pub(crate) fn values(&self, index: usize) -> usize {
+        match (self.starts.get(index), self.lens.get(index)) {
+            (Some(&start), Some(&len)) if start != u64::MAX => len as usize / 8,
+            _ => 0,
+        }
     }
 
     /// Bytes stored (on disk once past the write buffer).
