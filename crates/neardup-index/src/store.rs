@@ -363,7 +363,13 @@ impl FjallStore {
             // journals hold: the cap bounds that time (fjall's minimum).
             .max_journaling_size(64 << 20)
             .open()
-            .map_err(StoreError::new)?;
+            .map_err(|e| match e {
+                fjall::Error::Locked => StoreError::new(
+                    "the index is open elsewhere (another neardup process, or another Index \
+                     object in this one, holds its lock): close that first",
+                ),
+                e => StoreError::new(e),
+            })?;
         let memtable = (memory / 40).clamp(1 << 20, 64 << 20);
         // Levels 0 and 1 of the keys table are small (see `LEVEL_TABLE`):
         // their filters and indexes are whole and pinned, so that a lookup

@@ -304,6 +304,89 @@ fn greedy(
     batch_of(py, || stages::greedy(&e))
 }
 
+/// An index of everything kept before (`neardup index create`): records
+/// are checked against it, and added, as `neardup serve` does.
+#[pyclass(name = "Index", frozen)]
+struct PyIndex {
+    index: neardup_index::Index,
+    checker: neardup_index::Checker,
+}
+
+fn index_err(e: neardup_index::Error) -> PyErr {
+    NeardupError::new_err(e.to_string())
+}
+
+fn index_options(memory: Option<String>) -> PyResult<neardup_index::OpenOptions> {
+    let mut opts = neardup_index::OpenOptions::new();
+    if let Some(m) = memory {
+        opts = opts.memory(
+            neardup_core::settings::parse::size(&m)
+                .map_err(|e| PyValueError::new_err(format!("`memory={m}`: {e}")))?,
+        );
+    }
+    Ok(opts)
+}
+
+impl PyIndex {
+    fn over(index: neardup_index::Index) -> PyResult<PyIndex> {
+        let checker =
+            neardup_index::Checker::new(&index, Resources::default()).map_err(index_err)?;
+        Ok(PyIndex { index, checker })
+    }
+}
+
+#[pymethods]
+impl PyIndex {
+    /// Opens the index at `path`.
+    #[new]
+    #[pyo3(signature = (path, memory=None))]
+    fn open(py: Python<'_>, path: PathBuf, memory: Option<String>) -> PyResult<PyIndex> {
+        let opts = index_options(memory)?;
+        let index = py.detach(|| neardup_index::Index::open(&path, &opts)).map_err(index_err)?;
+        PyIndex::over(index)
+    }
+
+    /// Creates an index at `path` with these matching settings (as
+    /// `neardup index create`).
+    #[staticmethod]
+    #[pyo3(signature = (path, pairs, memory=None))]
+    fn create(
+        py: Python<'_>,
+        path: PathBuf,
+        pairs: Vec<(String, String)>,
+        memory: Option<String>,
+    ) -> PyResult<PyIndex> {
+        let s = settings(pairs)?;
+        neardup_core::decide::incremental_settings(&s).map_err(core_err)?;
+        let opts = index_options(memory)?;
+        let json = neardup_index::settings_json(&s);
+        let index =
+            py.detach(|| neardup_index::Index::create(&path, json, &opts)).map_err(index_err)?;
+        PyIndex::over(index)
+    }
+
+    /// Checks `(id, text)` records against the index and earlier records
+    /// of the call; with `add`, adds the new ones in one atomic batch. The
+    /// results as JSON: what `POST /v1/check` and `/v1/add` answer.
+    fn check(&self, py: Python<'_>, records: Vec<(String, String)>, add: bool) -> PyResult<String> {
+        let out =
+            py.detach(|| self.checker.check(&self.index, &records, add)).map_err(index_err)?;
+        serde_json::to_string(&serde_json::json!({ "results": out }))
+            .map_err(|e| NeardupError::new_err(format!("results: {e}")))
+    }
+
+    /// `neardup index stats --json`, as JSON.
+    fn stats(&self, py: Python<'_>) -> PyResult<String> {
+        let s = py.detach(|| self.index.stats()).map_err(index_err)?;
+        serde_json::to_string(&s).map_err(|e| NeardupError::new_err(format!("stats: {e}")))
+    }
+
+    /// Records in the index (kept records and aliases).
+    fn records(&self) -> u64 {
+        self.index.records()
+    }
+}
+
 /// The per-bucket partner cap.
 #[pyfunction]
 fn max_partners() -> usize {
@@ -315,6 +398,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NeardupError", m.py().get_type::<NeardupError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyStages>()?;
+    m.add_class::<PyIndex>()?;
     m.add_function(wrap_pyfunction!(settings_json, m)?)?;
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;

@@ -13,10 +13,12 @@ this package feeds it Arrow data and releases the GIL while it works.
 Settings are the command line's long options with underscores
 (``threshold=0.7``, ``no_near=True``, ``keep="longest"``), with its defaults,
 validation and messages. ``neardup.spark`` and ``neardup.ray`` run the same
-decisions on Spark DataFrames and Ray Datasets.
+decisions on Spark DataFrames and Ray Datasets; ``neardup.Index`` checks
+records against an index of everything kept before.
 """
 
 from neardup._api import (
+    Index,
     NeardupError,
     Result,
     Stages,
@@ -29,6 +31,7 @@ from neardup._api import (
 from neardup._native import __version__
 
 __all__ = [
+    "Index",
     "NeardupError",
     "Result",
     "Stages",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 
@@ -203,12 +203,75 @@ def explain(a: str, b: str, *, limit: int = 10, **settings: Any) -> Dict[str, An
     return json.loads(_native.explain(a, b, _pairs(settings), limit))
 
 
+class Index:
+    """An index of everything kept before: check new records against all of
+    history, and add them, as ``neardup dedup --index`` and ``neardup serve``
+    do (the same library decides, so the answers are theirs).
+
+    >>> ix = neardup.Index.create("/tmp/ix", threshold=0.8)   # doctest: +SKIP
+    >>> ix.add([("a", "He said \"yes\" -- today.")])           # doctest: +SKIP
+    >>> ix.check([("b", "He said “yes” — today.")])[0]["duplicate_of"]  # doctest: +SKIP
+    'a'
+
+    ``check`` and ``add`` take ``(id, text)`` pairs or mappings with ``id`` and
+    ``text``, and return one dict per record, in order: ``id``, ``status``
+    (``"new"`` or ``"duplicate"``), ``reason`` (``"exact"``, ``"near"`` or
+    ``None``), ``duplicate_of`` (an id of history or of an earlier record of
+    the call), ``similarity`` and ``added``. ``add`` adds the new records (and
+    what later exact copies need) in one atomic batch; ``check`` changes
+    nothing. ``memory`` bounds the storage engine's caches (``"256M"``).
+    One process and one ``Index`` object hold an index at a time: a second
+    open raises ``NeardupError`` until the first is gone (``del``).
+    """
+
+    def __init__(self, path: Any, *, memory: Optional[str] = None) -> None:
+        self._native = _native.Index(str(path), memory)
+
+    @classmethod
+    def create(cls, path: Any, *, memory: Optional[str] = None, **settings: Any) -> "Index":
+        """Creates an index with these matching settings (``neardup index create``)."""
+        ix = cls.__new__(cls)
+        ix._native = _native.Index.create(str(path), _pairs(settings), memory)
+        return ix
+
+    @staticmethod
+    def _records(records: Iterable[Any]) -> List[Tuple[str, str]]:
+        out: List[Tuple[str, str]] = []
+        for k, r in enumerate(records):
+            if isinstance(r, Mapping):
+                rid, text = r.get("id"), r.get("text")
+            elif isinstance(r, (tuple, list)) and len(r) == 2:
+                rid, text = r
+            else:
+                raise ValueError(f"record {k}: expected an (id, text) pair or a mapping with id and text")
+            if not isinstance(rid, str) or not isinstance(text, str):
+                raise ValueError(f"record {k}: id and text must be strings")
+            out.append((rid, text))
+        return out
+
+    def check(self, records: Iterable[Any]) -> List[Dict[str, Any]]:
+        """What each record is against history and the call's earlier records."""
+        return json.loads(self._native.check(self._records(records), False))["results"]
+
+    def add(self, records: Iterable[Any]) -> List[Dict[str, Any]]:
+        """``check``, then the new records are added in one atomic batch."""
+        return json.loads(self._native.check(self._records(records), True))["results"]
+
+    def stats(self) -> Dict[str, Any]:
+        """``neardup index stats --json``: records, kept, aliases, batches, settings..."""
+        return json.loads(self._native.stats())
+
+    def __len__(self) -> int:
+        return self._native.records()
+
+
 def _stages(settings: Mapping[str, Any]) -> Tuple[str, Any]:
     js = settings_json(**settings)
     return js, _native.Stages(js)
 
 
 __all__: Sequence[str] = [
+    "Index",
     "NeardupError",
     "Result",
     "dedup",
