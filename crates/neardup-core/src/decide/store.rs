@@ -16,7 +16,7 @@
 //! most of the fixed cost of a small check.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,8 @@ impl SpillFile {
             Some(f) => f,
             None => self.file.insert(tempfile::tempfile_in(&self.dir)?),
         };
-        file.write_all(&self.mem)?;
+        // Positioned: a reader's clone of the file shares its cursor.
+        file.write_all_at(&self.mem, self.on_disk)?;
         self.on_disk += self.mem.len() as u64;
         self.mem.clear();
         Ok(())
@@ -440,6 +441,14 @@ mod tests {
         let mut all = Vec::new();
         big.reader().unwrap().read_to_end(&mut all).unwrap();
         assert_eq!(all, bytes);
+        // Writing on after a reader was made appends (the reader's clone of
+        // the file shares its cursor, which it moved to the start).
+        let _unread = big.reader().unwrap();
+        big.write_all(&[9; 200]).unwrap();
+        let mut out = vec![0u8; 1200];
+        big.read_exact_at(&mut out, 0).unwrap();
+        assert_eq!(out[..1000], bytes[..]);
+        assert_eq!(out[1000..], [9; 200]);
         // The temp files are anonymous: nothing is left in the directory.
         assert_eq!(files(), 0);
     }
