@@ -371,12 +371,14 @@ impl FjallStore {
                 e => StoreError::new(e),
             })?;
         let memtable = (memory / 40).clamp(1 << 20, 64 << 20);
-        // Levels 0 and 1 of the keys table are small (see `LEVEL_TABLE`):
-        // their filters and indexes are whole and pinned, so that a lookup
-        // of a new key, the common case, costs a few bit probes per table
-        // there. Deeper levels are partitioned: a lookup loads a small
-        // partition through the cache, not a table's whole filter, which a
-        // cache smaller than all filters would read again and again.
+        // Level 1 of the keys table is small (see `LEVEL_TABLE`): its filters
+        // are whole and pinned, so that a lookup of a new key, the common
+        // case, costs a few bit probes there. Level 0 keeps whole filters
+        // too, through the cache: a large batch lands there whole, and
+        // pinning its filters would hold memory in proportion to the batch.
+        // Deeper levels are partitioned: a lookup loads a small partition
+        // through the cache, not a table's whole filter, which a cache
+        // smaller than all filters would read again and again.
         // Holders and records are only scanned or read where they exist:
         // filters would cost compaction time and memory for nothing.
         let levels = |top: &[bool]| fjall::config::PinningPolicy::new(top.to_vec());
@@ -395,7 +397,7 @@ impl FjallStore {
                         .compaction_strategy(hashed())
                         .filter_block_partitioning_policy(levels(&[false, false, true]))
                         .index_block_partitioning_policy(levels(&[false, false, true]))
-                        .filter_block_pinning_policy(levels(&[true, true, false]))
+                        .filter_block_pinning_policy(levels(&[false, true, false]))
                         .index_block_pinning_policy(levels(&[true, true, false])),
                     Table::Holders => o
                         .compaction_strategy(hashed())
