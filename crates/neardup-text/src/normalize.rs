@@ -236,8 +236,9 @@ struct Block {
 }
 
 impl Block {
-    /// No block yet: `start` is out of reach of every offset.
-    const NONE: Block = Block { start: usize::MAX, ok: 0 };
+    /// No block yet: `i.wrapping_sub(start)` is `i + BLOCK + 1`, out of
+    /// reach for every offset `i` a text can have.
+    const NONE: Block = Block { start: usize::MAX - BLOCK, ok: 0 };
 }
 
 /// Code points covered by the fast table (through CJK symbols and kana).
@@ -351,9 +352,9 @@ impl Normalizer {
     /// `i` stops, 64 bytes at a time: a byte is taken if it is ordinary, or
     /// a space followed by an ordinary byte (what the byte loop takes). The
     /// scan is conservative (it stops at controls); the byte loop goes on
-    /// from where it stops. A block's mask
-    /// serves every run that starts inside it (runs of prose are a few
-    /// dozen bytes), so most runs cost a shift and a bit count.
+    /// from where it stops. A block's mask serves every run that starts
+    /// inside it (runs of prose are a few dozen bytes), so most runs cost a
+    /// shift and a bit count.
     #[inline]
     fn plain_run(&self, input: &[u8], mut i: usize, block: &mut Block) -> usize {
         loop {
