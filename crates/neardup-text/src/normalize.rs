@@ -23,15 +23,20 @@
 //!    the repeat finders.
 //!
 //! # Speed
-//! ASCII takes a table-driven fast path that finds runs of ordinary bytes
-//! eight at a time, copies each run in bulk (the input is a `&str`, so the
-//! output is built from `&str` pieces and never checked for UTF-8 again)
-//! and extends one offset-map piece per run; one pass over the output
-//! lowercases them at the end (everything else written is lowercase
-//! already). Only non-ASCII characters go through Unicode tables, one
-//! *normalization segment* at a time (a starter and the characters that may
-//! combine with it), with scratch buffers kept per thread: no allocation
-//! per character or per record.
+//! ASCII takes a table-driven fast path. Runs of ordinary bytes (and single
+//! spaces between them) are found off a 64-byte block mask: each block of
+//! the text is classified once, with compares LLVM vectorizes, and every run
+//! starting in it costs a shift and a bit count. Each run is copied in bulk
+//! (the input is a `&str`, so the output is built from `&str` pieces and
+//! never checked for UTF-8 again) and extends one offset-map piece. A run
+//! of white space (indentation, line breaks, `\r\n`) is taken whole and
+//! handed to the emitter once. One pass over the output lowercases the
+//! copied runs at the end (everything else written is lowercase already).
+//! Only non-ASCII characters go through Unicode tables, one *normalization
+//! segment* at a time (a starter and the characters that may combine with
+//! it), with scratch buffers kept per thread: no allocation per character
+//! or per record. The byte-at-a-time loop behind these scans is kept, and a
+//! property test checks that the scans give the same bytes and offsets.
 //!
 //! # Idempotence
 //! `normalize(normalize(x)) == normalize(x)` for every `x` (property-tested).
@@ -155,20 +160,85 @@ pub struct Normalizer {
     /// once by the slow path: most non-ASCII text (accented Latin, Greek,
     /// Cyrillic, quotes and dashes, kana) then costs a table lookup.
     fast: Arc<[Fast]>,
-    /// Whether runs of ordinary bytes may be scanned a word at a time (the
-    /// word test knows the default classes only).
-    swar: bool,
+    /// Whether runs of ordinary bytes are scanned a block at a time and
+    /// runs of white space taken whole (the block test knows the default
+    /// byte classes only).
+    block_scan: bool,
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `w` equal to `b`, exactly (no borrow
-/// between bytes).
+/// Bit `k` set when `block[k]` is an ordinary byte that a run copies as
+/// it is (class `Plain` under the options the block scan allows: printable
+/// ASCII but for `-` and `` ` `` when typography folds them; controls are
+/// left to the byte loop), and a second mask of its spaces.
+///
+/// Written as byte flags, then packed eight at a time by a multiply (the
+/// shifted copies land on distinct bits, so no carry reaches the top byte):
+/// LLVM compiles the flags to vector compares, and the crate needs no
+/// `unsafe` intrinsics.
 #[inline]
-fn eq_bytes(w: u64, b: u8) -> u64 {
-    let v = w ^ (ONES * b as u64);
-    !(((v & !HIGH).wrapping_add(!HIGH)) | v | !HIGH)
+fn block_masks<const TYPOGRAPHY: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
+    let mut plain = [0u8; BLOCK];
+    let mut space = [0u8; BLOCK];
+    for ((p, s), &x) in plain.iter_mut().zip(space.iter_mut()).zip(block) {
+        *p = u8::from(ordinary::<TYPOGRAPHY>(x));
+        *s = u8::from(x == b' ');
+    }
+    (pack_flags(&plain), pack_flags(&space))
+}
+
+/// Whether the block scan may copy `x` as it is: printable ASCII, but for
+/// the dash and the backtick when typography folds them.
+#[inline(always)]
+fn ordinary<const TYPOGRAPHY: bool>(x: u8) -> bool {
+    // 0x21..=0x7F as a signed byte compare (one vector instruction).
+    (x as i8 > 0x20) & !(TYPOGRAPHY & ((x == b'-') | (x == b'`')))
+}
+
+/// 64 flags of 0 or 1 as the bits of a word, flag `k` at bit `k`.
+#[inline]
+fn pack_flags(flags: &[u8; BLOCK]) -> u64 {
+    let mut m = 0u64;
+    for (i, eight) in flags.chunks_exact(8).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(eight);
+        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    m
+}
+
+/// Bytes the block scan looks at in one step.
+const BLOCK: usize = 64;
+
+/// The block at `i..i + 64`: the mask of bytes that a run may take
+/// (ordinary bytes, and spaces followed by one; a space ending the block
+/// looks at the next block's first byte); past the end of `input`, none.
+#[inline]
+fn ok_mask<const TYPOGRAPHY: bool>(input: &[u8], i: usize) -> Block {
+    let (plain, space) = match input.get(i..).and_then(|r| r.first_chunk::<BLOCK>()) {
+        Some(b) => block_masks::<TYPOGRAPHY>(b),
+        None => {
+            // The tail, padded with zeros (never ordinary).
+            let rest = input.get(i..).unwrap_or_default();
+            let mut b = [0u8; BLOCK];
+            b[..rest.len()].copy_from_slice(rest);
+            block_masks::<TYPOGRAPHY>(&b)
+        }
+    };
+    let next = input.get(i + BLOCK).map_or(0, |&b| u64::from(ordinary::<TYPOGRAPHY>(b)));
+    Block { start: i, ok: plain | (space & ((plain >> 1) | next << (BLOCK - 1))) }
+}
+
+/// The last block computed for a record: bit `k` of `ok` says whether a
+/// run may take byte `start + k`.
+struct Block {
+    start: usize,
+    ok: u64,
+}
+
+impl Block {
+    /// No block yet: `i.wrapping_sub(start)` is `i + BLOCK + 1`, out of
+    /// reach for every offset `i` a text can have.
+    const NONE: Block = Block { start: usize::MAX - BLOCK, ok: 0 };
 }
 
 /// Code points covered by the fast table (through CJK symbols and kana).
@@ -213,9 +283,9 @@ impl Normalizer {
                 _ => Class::Plain,
             };
         }
-        let swar =
+        let block_scan =
             opts.whitespace != Whitespace::Keep && !opts.strip_digits && !opts.strip_punctuation;
-        let mut n = Normalizer { opts, class, fast: Arc::new([]), swar };
+        let mut n = Normalizer { opts, class, fast: Arc::new([]), block_scan };
         n.fast = n.fast_table();
         n
     }
@@ -278,27 +348,87 @@ impl Normalizer {
         }
     }
 
-    /// Whether the eight bytes of `w` are all ordinary (class `Plain`) or
-    /// single spaces, the last not a space: the run can take all eight.
+    /// Where the run of ordinary bytes and single spaces that continues at
+    /// `i` stops, 64 bytes at a time: a byte is taken if it is ordinary, or
+    /// a space followed by an ordinary byte (what the byte loop takes). The
+    /// scan is conservative (it stops at controls); the byte loop goes on
+    /// from where it stops. A block's mask serves every run that starts
+    /// inside it (runs of prose are a few dozen bytes), so most runs cost a
+    /// shift and a bit count.
     #[inline]
-    fn plain_word(&self, w: u64) -> bool {
-        if w & HIGH != 0 {
-            return false;
+    fn plain_run(&self, input: &[u8], mut i: usize, block: &mut Block) -> usize {
+        loop {
+            self.load(input, i, block);
+            let off = i - block.start;
+            // Bits past the block shift in as zeros: at most the rest.
+            let taken = (block.ok >> off).trailing_ones() as usize;
+            i += taken;
+            if off + taken < BLOCK {
+                return i;
+            }
         }
-        // Bytes below 0x21 (white space and controls) must be lone spaces.
-        let low = !(w.wrapping_add(ONES * 0x5F)) & HIGH;
-        let spaces = eq_bytes(w, b' ');
-        if low != spaces || spaces & (spaces << 8) != 0 || spaces >> 56 != 0 {
-            return false;
-        }
-        !(self.opts.typography && (eq_bytes(w, b'-') | eq_bytes(w, b'`')) != 0)
     }
 
-    /// The same normalizer without the word-at-a-time scan: for tests that
-    /// check the fast path against the byte loop.
+    /// Makes `block` the one holding byte `i`. Blocks are aligned on the
+    /// text, so each byte is classified once whichever run needs it.
+    #[inline]
+    fn load(&self, input: &[u8], i: usize, block: &mut Block) {
+        if i.wrapping_sub(block.start) >= BLOCK {
+            let start = i & !(BLOCK - 1);
+            *block = if self.opts.typography {
+                ok_mask::<true>(input, start)
+            } else {
+                ok_mask::<false>(input, start)
+            };
+        }
+    }
+
+    /// Where the run of ASCII white space at `i` stops, and how many line
+    /// breaks it holds (at most 2: what [`Emitter::white`] keeps). Takes
+    /// exactly what the byte loop takes one byte at a time (`\r\n` as one
+    /// break; a byte before a non-ASCII character that may combine with it
+    /// is left to the segment path), so one `white` call does the same.
+    /// The byte at `start` is white space and taken (the caller checked
+    /// what follows it), so the run is never empty.
+    #[inline]
+    fn white_run(&self, text: &str, start: usize) -> (usize, u8) {
+        let input = text.as_bytes();
+        let mut i = start;
+        let n = input.len();
+        let per_break = u8::from(self.opts.whitespace != Whitespace::All);
+        let mut breaks = 0u8;
+        while i < n {
+            // Spaces followed by ASCII (indentation): taken without the
+            // checks below, which they would pass.
+            while i + 1 < n && input[i] == b' ' && input[i + 1] < 0x80 {
+                i += 1;
+            }
+            // Non-ASCII bytes have no class: they end the run.
+            let class = match self.class.get(input[i] as usize) {
+                Some(&c @ (Class::Space | Class::Newline | Class::Cr)) => c,
+                _ => break,
+            };
+            // The first byte's check was the caller's.
+            if i > start && i + 1 < n && input[i + 1] >= 0x80 && self.attaches(text, i + 1) {
+                break;
+            }
+            i += 1;
+            if class != Class::Space {
+                breaks = (breaks + per_break).min(2);
+                if class == Class::Cr && input.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+        }
+        (i, breaks)
+    }
+
+    /// The same normalizer without the block scans (runs of ordinary bytes
+    /// and of white space): for tests that check the fast paths against
+    /// the byte loop.
     #[doc(hidden)]
     pub fn without_word_scan(mut self) -> Normalizer {
-        self.swar = false;
+        self.block_scan = false;
         self
     }
 
@@ -382,6 +512,7 @@ impl Normalizer {
         let input = text.as_bytes();
         let n = input.len();
         let mut i = 0;
+        let mut block = Block::NONE;
         while i < n {
             let b = input[i];
             if b >= 0x80 || (i + 1 < n && input[i + 1] >= 0x80 && self.attaches(text, i + 1)) {
@@ -392,15 +523,10 @@ impl Normalizer {
                 Class::Plain => {
                     let start = i;
                     i += 1;
-                    // Eight bytes at a time while they are ordinary bytes
-                    // and single spaces, then byte by byte.
-                    if self.swar {
-                        while let Some(chunk) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
-                            if !self.plain_word(u64::from_le_bytes(*chunk)) {
-                                break;
-                            }
-                            i += 8;
-                        }
+                    // A block at a time while they are ordinary bytes and
+                    // single spaces, then byte by byte.
+                    if self.block_scan {
+                        i = self.plain_run(input, i, &mut block);
                     }
                     while i < n {
                         let c = input[i];
@@ -428,6 +554,12 @@ impl Normalizer {
                     e.out.push_str(text.get(start..i).unwrap_or_default());
                     e.map.exact(canon, start, i - start);
                     e.last_dash = false;
+                }
+                Class::Space | Class::Newline | Class::Cr if self.block_scan => {
+                    // The whole run of white space, then one call.
+                    let (end, breaks) = self.white_run(text, i);
+                    e.white(breaks, i, end);
+                    i = end;
                 }
                 Class::Space => {
                     e.space(i, i + 1);

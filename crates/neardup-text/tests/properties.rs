@@ -61,6 +61,66 @@ fn ascii_prose() -> impl Strategy<Value = String> {
     .prop_map(|v| v.into_iter().collect())
 }
 
+/// Text as the block scans meet it: ASCII words long and short (past a
+/// 64-byte block, and ending on one), single spaces, runs of white space
+/// with `\r\n`, and between them the bytes that must stop a scan: Unicode
+/// letters and spaces, typographic variants, invisibles, combining marks
+/// (after a space too), controls and dashes.
+fn mixed_text() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        3 => "[a-zA-Z0-9.,;:!?()/@\\[\\]{}_'\"]{1,12}",
+        1 => "[a-zA-Z]{50,140}",
+    ];
+    let white = prop::collection::vec(
+        prop::sample::select(vec![" ", " ", "\t", "\n", "\r\n", "\r", "\u{b}", "\u{c}"]),
+        1..5,
+    )
+    .prop_map(|v| v.concat());
+    let other = prop::sample::select(vec![
+        "-",
+        "--",
+        "`",
+        "\u{1}",
+        "\u{7f}",
+        "\u{e9}",
+        "\u{c9}",
+        "e\u{301}",
+        " \u{301}",
+        "\u{301}",
+        "\u{201C}",
+        "\u{201D}",
+        "\u{2019}",
+        "\u{2014}",
+        "\u{2026}",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{2028}",
+        "\u{85}",
+        "\u{200B}",
+        "\u{feff}",
+        "\u{ad}",
+        "\u{200B}\r\n",
+        "\u{fb01}",
+        "\u{ff21}",
+        "\u{df}",
+        "\u{3a3}",
+        "\u{3c2}",
+        "\u{4e00}",
+        "\u{ac00}",
+        "\u{1100}\u{1161}",
+    ]);
+    prop::collection::vec(
+        prop_oneof![
+            6 => word,
+            6 => Just(" ".to_string()),
+            2 => white,
+            2 => other.prop_map(str::to_string),
+        ],
+        0..80,
+    )
+    .prop_map(|v| v.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -91,6 +151,20 @@ proptest! {
             let fast = Normalizer::new(o.clone());
             let slow = Normalizer::new(o).without_word_scan();
             prop_assert_eq!(fast.normalize(&s), slow.normalize(&s));
+        }
+    }
+
+    #[test]
+    fn block_scans_match_the_byte_loop(s in mixed_text()) {
+        let mut fast_bytes = Vec::new();
+        let mut slow_bytes = Vec::new();
+        for o in option_sets() {
+            let fast = Normalizer::new(o.clone());
+            let slow = Normalizer::new(o.clone()).without_word_scan();
+            prop_assert_eq!(fast.normalize(&s), slow.normalize(&s), "options {:?}", o);
+            fast.normalize_bytes_into(&s, &mut fast_bytes);
+            slow.normalize_bytes_into(&s, &mut slow_bytes);
+            prop_assert_eq!(&fast_bytes, &slow_bytes, "options {:?}", o);
         }
     }
 
