@@ -56,6 +56,12 @@ fn py_err(e: neardup_arrow::Error) -> PyErr {
     }
 }
 
+/// A `memory=` argument (`"2G"`, as the CLI's `--memory`) in bytes.
+fn memory_arg(m: &str) -> PyResult<u64> {
+    neardup_core::settings::parse::size(m)
+        .map_err(|e| PyValueError::new_err(format!("`memory={m}`: {e}")))
+}
+
 fn core_err(e: neardup_core::Error) -> PyErr {
     py_err(neardup_arrow::Error::Core(e))
 }
@@ -109,9 +115,7 @@ fn dedup(
         .map_err(|e: String| PyValueError::new_err(format!("`on_error={on_error}`: {e}")))?;
     let mut res = Resources::default();
     if let Some(m) = memory {
-        res.memory = neardup_core::settings::parse::size(&m)
-            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-            .map_err(|e| PyValueError::new_err(format!("`memory={m}`: {e}")))?;
+        res.memory = usize::try_from(memory_arg(&m)?).unwrap_or(usize::MAX);
     }
     if let Some(t) = tmp_dir {
         res.tmp_dir = t;
@@ -319,10 +323,7 @@ fn index_err(e: neardup_index::Error) -> PyErr {
 fn index_options(memory: Option<String>) -> PyResult<neardup_index::OpenOptions> {
     let mut opts = neardup_index::OpenOptions::new();
     if let Some(m) = memory {
-        opts = opts.memory(
-            neardup_core::settings::parse::size(&m)
-                .map_err(|e| PyValueError::new_err(format!("`memory={m}`: {e}")))?,
-        );
+        opts = opts.memory(memory_arg(&m)?);
     }
     Ok(opts)
 }
