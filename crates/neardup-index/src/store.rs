@@ -362,6 +362,13 @@ impl FjallStore {
             // flush; past this size it flushes it. Opening replays what the
             // journals hold: the cap bounds that time (fjall's minimum).
             .max_journaling_size(64 << 20)
+            // One background worker: with more, fjall's first worker hands
+            // every compaction message back to the queue and takes it again
+            // while another worker compacts, a busy loop that burnt a core
+            // for as long as each compaction ran (fjall 3.1,
+            // `worker_pool.rs`). Flushes and compactions of small tables
+            // (see `LEVEL_TABLE`) take turns on one thread instead.
+            .worker_threads(1)
             .open()
             .map_err(|e| match e {
                 fjall::Error::Locked => StoreError::new(
