@@ -38,6 +38,16 @@ pub enum RecordError {
         /// What it should hold.
         expected: &'static str,
     },
+    /// A string field's escapes have no text (half a surrogate pair).
+    #[error("field `{field}` has an invalid escape at column {column}: {what}")]
+    BadEscape {
+        /// The field's name.
+        field: String,
+        /// 1-based column of the escape within the line.
+        column: usize,
+        /// What is wrong with it.
+        what: String,
+    },
     /// A field appears twice in one object.
     #[error("field `{field}` appears twice")]
     DuplicateField {

@@ -16,6 +16,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::RecordError;
+use crate::json_string;
 use crate::source::Format;
 
 /// Which JSON fields hold the text and the id.
@@ -77,16 +78,30 @@ fn parse_json<'a>(line: &'a str, fields: &Fields) -> Result<Parsed<'a>, RecordEr
     };
     let value = raw.get();
     let at = value.as_ptr() as usize - line.as_ptr() as usize;
-    let text = string_value(value).ok_or_else(|| RecordError::WrongType {
-        field: fields.text.clone(),
-        found: json_kind(value),
-        expected: "a string",
-    })?;
+    let text = match json_string::value(value) {
+        Some(Ok(text)) => text,
+        Some(Err(e)) => {
+            return Err(RecordError::BadEscape {
+                field: fields.text.clone(),
+                column: at + e.offset + 1,
+                what: e.what,
+            })
+        }
+        None => {
+            return Err(RecordError::WrongType {
+                field: fields.text.clone(),
+                found: json_kind(value),
+                expected: "a string",
+            })
+        }
+    };
+    // An id names a record: anything but a string with a value is named by
+    // its JSON text.
     let id = id.map(|raw| {
         let v = raw.get();
-        match string_value(v) {
-            Some(s) => s.into_owned(),
-            None => v.to_string(),
+        match json_string::value(v) {
+            Some(Ok(s)) => s.into_owned(),
+            _ => v.to_string(),
         }
     });
     Ok(Parsed { text, id, text_value: Some(at..at + value.len()) })
@@ -109,18 +124,6 @@ fn json_error(e: serde_json::Error) -> RecordError {
         None => message,
     };
     RecordError::Json { column: e.column(), message }
-}
-
-/// A JSON string's value, borrowed where it has no escapes.
-fn string_value(raw: &str) -> Option<Cow<'_, str>> {
-    if !raw.starts_with('"') {
-        return None;
-    }
-    let inner = &raw[1..raw.len() - 1];
-    if !inner.contains('\\') {
-        return Some(Cow::Borrowed(inner));
-    }
-    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
 fn json_kind(raw: &str) -> &'static str {
@@ -269,6 +272,15 @@ mod tests {
             msg(r#"{"text": "x""#)
         );
         assert!(msg(r#"{"text": "a", "text": "b"}"#).contains("field `text` appears twice"));
+        assert_eq!(
+            msg(r#"{"text": "ok \n \ud800 x"}"#),
+            "field `text` has an invalid escape at column 17: `\\ud800` is the first half of \
+             a surrogate pair without its second half"
+        );
+        assert_eq!(
+            json(r#"{"text": "t", "id": "\udc00"}"#).unwrap().id.as_deref(),
+            Some(r#""\udc00""#)
+        );
         assert!(msg(r#"{"text": "x"} trailing"#)
             .starts_with("invalid JSON at column 15: trailing characters"));
         let bad_utf8 = parse(Format::Jsonl, b"{\"text\": \"\xff\"}", &Fields::default());
