@@ -117,7 +117,7 @@ proptest! {
 
     #[test]
     fn batches_against_history_equal_one_run(
-        texts in Families { records: 1..40, short_texts: false }.texts(),
+        texts in Families { records: 1..40, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..40, 0..4),
         threshold in prop::sample::select(vec![0.7, 0.8, 0.9]),
     ) {

@@ -5,9 +5,10 @@
 //! the record before it exactly, copies it in other typography (a curly
 //! apostrophe, upper case: equal once normalized), or is its family's text
 //! with up to three words of its own swapped in (a near duplicate of its
-//! relatives at varied similarity), or, when asked for, a text too short to
-//! shingle (only exact matching can see it). So a batch holds exact, near
-//! and no duplicates across records that batch cuts may separate.
+//! relatives at varied similarity), or, when asked for, a text shorter
+//! than one shingle (the whole text is its only shingle, an edge of both
+//! the sketches and the index). So a batch holds exact, near and no
+//! duplicates across records that batch cuts may separate.
 
 use std::ops::Range;
 
@@ -36,7 +37,8 @@ const FAMILIES: usize = 4;
 pub struct Families {
     /// How many texts a batch holds.
     pub records: Range<usize>,
-    /// Whether some texts are too short to shingle (`short`, in family 0).
+    /// Whether some texts are shorter than one shingle (`short`, drawn
+    /// in family 0).
     pub short_texts: bool,
 }
 

@@ -6,12 +6,12 @@
 //! the index (`neardup-index`) and through the CLI (`neardup-cli`); the
 //! service in-process (`neardup-server`) and as a process (`neardup-cli`).
 //! They are only comparable if they feed the engine the same kinds of text,
-//! so the generators live here rather than in copies that drift apart (one
-//! had lost its texts too short to shingle).
+//! so the generators live here rather than in copies that drift apart (the
+//! core's copy had no texts shorter than a shingle).
 //!
 //! - [`Families`]: a proptest strategy of batches made of text families
 //!   (exact copies, typographic copies, copies with a few words swapped,
-//!   texts too short to shingle);
+//!   texts shorter than one shingle);
 //! - [`distinct_text`] and [`distinct_batch`]: seeded texts that share no
 //!   shingle with one another, for tests where every record must be new.
 //!
