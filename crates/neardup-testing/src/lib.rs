@@ -13,11 +13,16 @@
 //!   (exact copies, typographic copies, copies with a few words swapped,
 //!   texts shorter than one shingle);
 //! - [`distinct_text`] and [`distinct_batch`]: seeded texts that share no
-//!   shingle with one another, for tests where every record must be new.
+//!   shingle with one another, for tests where every record must be new;
+//! - [`browser`]: the HTML report opened in headless Chromium, for the
+//!   report's tests and the CLI's.
 //!
 //! This crate is a dev-dependency only: no code that ships depends on it,
 //! and it depends on nothing of neardup's, so any crate's tests can use it.
+//! Its helpers fail the calling test by panicking, with a message naming
+//! what went wrong.
 
+pub mod browser;
 mod distinct;
 mod families;
 
