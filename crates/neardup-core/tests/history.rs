@@ -11,7 +11,7 @@ use neardup_core::{
     Addition, Analyzer, Deduper, Earlier, EarlierMatch, History, NearSettings, NoProgress, OnError,
     Resources, Result, Settings,
 };
-use neardup_testing::Families;
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 /// An index in memory: what `neardup-index` keeps, by sequence number.
@@ -129,16 +129,10 @@ proptest! {
         let ids: Vec<String> = (0..texts.len()).map(|i| format!("r{i}")).collect();
         let whole = outcomes(&analyzer, &ids, &texts, None);
 
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.push(0);
-        bounds.push(texts.len());
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut history = MemHistory::default();
         let mut batched = Vec::new();
-        for w in bounds.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            batched.extend(outcomes(&analyzer, &ids[a..b], &texts[a..b], Some(&mut history)));
+        for r in batches(texts.len(), &cuts) {
+            batched.extend(outcomes(&analyzer, &ids[r.clone()], &texts[r], Some(&mut history)));
         }
         prop_assert_eq!(batched, whole);
     }

@@ -88,6 +88,22 @@ impl Families {
     }
 }
 
+/// `0..len` cut into consecutive batches at `cuts` (each clamped to
+/// `len`; in any order, repeats allowed): the ranges, in order, none
+/// empty, together exactly `0..len`. With cuts drawn beside [`Families`],
+/// the batches a property deduplicates one after another.
+///
+/// ```
+/// assert_eq!(neardup_testing::batches(10, &[7, 3, 3, 12]), [0..3, 3..7, 7..10]);
+/// ```
+pub fn batches(len: usize, cuts: &[usize]) -> Vec<Range<usize>> {
+    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(len)).collect();
+    bounds.extend([0, len]);
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
 /// Family `family`'s words, with the words at `swaps` made record `i`'s
 /// own.
 fn family_text(family: usize, i: usize, swaps: &[usize]) -> String {
@@ -113,6 +129,28 @@ mod tests {
         let strategy = families.texts();
         let mut runner = TestRunner::deterministic();
         (0..n).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn batches_tile_the_records(
+            len in 0usize..50,
+            cuts in prop::collection::vec(0usize..60, 0..6),
+        ) {
+            let got = batches(len, &cuts);
+            let mut next = 0;
+            for r in &got {
+                prop_assert_eq!(r.start, next, "{:?}", got);
+                prop_assert!(r.end > r.start, "{:?}", got);
+                next = r.end;
+            }
+            prop_assert_eq!(next, len, "{:?}", got);
+            let starts: Vec<usize> = got.iter().map(|r| r.start).collect();
+            // Every cut inside the records starts a batch.
+            for &c in cuts.iter().filter(|&&c| c > 0 && c < len) {
+                prop_assert!(starts.contains(&c), "{} in {:?}", c, got);
+            }
+        }
     }
 
     #[test]

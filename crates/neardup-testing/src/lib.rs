@@ -11,7 +11,8 @@
 //!
 //! - [`Families`]: a proptest strategy of batches made of text families
 //!   (exact copies, typographic copies, copies with a few words swapped,
-//!   texts shorter than one shingle);
+//!   texts shorter than one shingle), and [`batches`], the batches cut
+//!   points make of them;
 //! - [`distinct_text`] and [`distinct_batch`]: seeded texts that share no
 //!   shingle with one another, for tests where every record must be new;
 //! - [`browser`]: the HTML report opened in headless Chromium, for the
@@ -27,4 +28,4 @@ mod distinct;
 mod families;
 
 pub use distinct::{distinct_batch, distinct_text};
-pub use families::Families;
+pub use families::{batches, Families};

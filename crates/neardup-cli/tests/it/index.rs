@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use neardup_testing::Families;
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 use crate::{files, ledger, neardup};
@@ -62,15 +62,11 @@ proptest! {
         let whole = rows(&d.join("all.ledger.jsonl"));
 
         ok(d, &["index", "create", "ix"]);
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.extend([0, texts.len()]);
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut batched = Vec::new();
         let mut kept_lines = String::new();
-        for (n, w) in bounds.windows(2).enumerate() {
+        for (n, r) in batches(texts.len(), &cuts).into_iter().enumerate() {
             let (input, out, led) = (format!("b{n}.jsonl"), format!("b{n}.out.jsonl"), format!("b{n}.ledger.jsonl"));
-            files(d, &[(&input, jsonl(&texts[w[0]..w[1]], w[0]).as_bytes())]);
+            files(d, &[(&input, jsonl(&texts[r.clone()], r.start).as_bytes())]);
             ok(d, &["dedup", "--index", "ix", &input, "-o", &out, "--ledger", &led, "-q"]);
             batched.extend(rows(&d.join(&led)));
             kept_lines.push_str(&fs_err::read_to_string(d.join(&out)).unwrap());

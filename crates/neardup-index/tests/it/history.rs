@@ -8,7 +8,7 @@ use neardup_index::{
     add_decisions, check, settings_json, settings_of, CheckStatus, Index, IndexHistory, MemStore,
     OpenOptions,
 };
-use neardup_testing::Families;
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 type Row = (Status, Option<Reason>, Option<String>, Option<u32>);
@@ -75,15 +75,9 @@ proptest! {
             &OpenOptions::new().chunk_bytes(chunk),
         )
         .unwrap();
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.push(0);
-        bounds.push(texts.len());
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut batched = Vec::new();
-        for (n, w) in bounds.windows(2).enumerate() {
-            let (a, b) = (w[0], w[1]);
-            batched.extend(batch(&index, n as u8, &ids[a..b], &texts[a..b]));
+        for (n, r) in batches(texts.len(), &cuts).into_iter().enumerate() {
+            batched.extend(batch(&index, n as u8, &ids[r.clone()], &texts[r]));
         }
         prop_assert_eq!(&batched, &one);
         let report = index.verify().unwrap();
