@@ -11,6 +11,7 @@ use neardup_core::{
     Addition, Analyzer, Deduper, Earlier, EarlierMatch, History, NearSettings, NoProgress, OnError,
     Resources, Result, Settings,
 };
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 /// An index in memory: what `neardup-index` keeps, by sequence number.
@@ -111,40 +112,12 @@ fn outcomes(
         .collect()
 }
 
-/// Texts in families: a family's words, a few swapped per record, some
-/// records copied exactly or in other typography.
-fn corpus() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec((0usize..4, 0u8..4, prop::collection::vec(0usize..40, 0..4)), 1..40)
-        .prop_map(|specs| {
-            let mut texts: Vec<String> = Vec::new();
-            for (i, (family, kind, swaps)) in specs.into_iter().enumerate() {
-                let text = match (kind, texts.last()) {
-                    (0, Some(prev)) => prev.clone(),
-                    (1, Some(prev)) => prev.replace('\'', "\u{2019}").to_uppercase(),
-                    _ => {
-                        let mut words: Vec<String> =
-                            (0..40).map(|w| format!("w{family}x{w}")).collect();
-                        for s in swaps {
-                            words[s] = format!("own{i}x{s}");
-                        }
-                        if family == 3 {
-                            words[0] = "it's".into();
-                        }
-                        words.join(" ")
-                    }
-                };
-                texts.push(text);
-            }
-            texts
-        })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn batches_against_history_equal_one_run(
-        texts in corpus(),
+        texts in Families { records: 1..40, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..40, 0..4),
         threshold in prop::sample::select(vec![0.7, 0.8, 0.9]),
     ) {
@@ -156,16 +129,10 @@ proptest! {
         let ids: Vec<String> = (0..texts.len()).map(|i| format!("r{i}")).collect();
         let whole = outcomes(&analyzer, &ids, &texts, None);
 
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.push(0);
-        bounds.push(texts.len());
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut history = MemHistory::default();
         let mut batched = Vec::new();
-        for w in bounds.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            batched.extend(outcomes(&analyzer, &ids[a..b], &texts[a..b], Some(&mut history)));
+        for r in batches(texts.len(), &cuts) {
+            batched.extend(outcomes(&analyzer, &ids[r.clone()], &texts[r], Some(&mut history)));
         }
         prop_assert_eq!(batched, whole);
     }

@@ -17,11 +17,11 @@
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use neardup_io::{Discover, Fields, Layout};
 use neardup_report::{Inputs, Options, Report};
+use neardup_testing::browser::{browse, chromium, view};
 
 /// Records in the run.
 const RECORDS: usize = 200_000;
@@ -197,7 +197,7 @@ fn issue_12_a_200k_record_report_stays_within_its_budget_and_loads() {
         ("cluster=0", "Removed <code>doc-14</code>".to_string()),
     ] {
         let started = Instant::now();
-        let dom = dump_dom(chromium, &html, fragment);
+        let dom = view(&browse(chromium, &html, fragment, None), fragment);
         // The page's own clock: when its first view was drawn (the rest is
         // the browser starting, and serialising the DOM for us).
         let ready = dom.split("data-ready-ms=\"").nth(1).and_then(|s| s.split('"').next());
@@ -250,63 +250,4 @@ fn fmt_num(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn chromium() -> Option<&'static Path> {
-    let p = Path::new(CHROMIUM);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{CHROMIUM} is missing; `.ci/run` installs it (apt-get install -y chromium)"
-    );
-    eprintln!("skipped: no browser at {CHROMIUM} (apt-get install -y chromium)");
-    None
-}
-
-/// The DOM of `html#fragment` once its scripts ran (headless, no network,
-/// a fresh profile).
-fn dump_dom(chromium: &Path, html: &Path, fragment: &str) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("file://{}#{fragment}", html.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("chromium did not finish with #{fragment}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let dom = reader.join().unwrap();
-    match (dom.find("<main"), dom.find("</main>")) {
-        (Some(a), Some(b)) => dom[a..b].to_string(),
-        _ => panic!("the page did not draw #{fragment}"),
-    }
 }

@@ -8,39 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 use crate::{files, ledger, neardup};
-
-/// A corpus of JSONL lines in families: a family's words with a few
-/// swapped, exact copies, typographic copies (curly apostrophe, upper
-/// case), and a few texts too short to shingle.
-fn corpus() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec((0usize..4, 0u8..5, prop::collection::vec(0usize..40, 0..4)), 1..30)
-        .prop_map(|specs| {
-            let mut texts: Vec<String> = Vec::new();
-            for (i, (family, kind, swaps)) in specs.into_iter().enumerate() {
-                let text = match (kind, texts.last()) {
-                    (0, Some(prev)) => prev.clone(),
-                    (1, Some(prev)) => prev.replace('\'', "\u{2019}").to_uppercase(),
-                    (2, _) if family == 0 => "short".to_owned(),
-                    _ => {
-                        let mut words: Vec<String> =
-                            (0..40).map(|w| format!("w{family}x{w}")).collect();
-                        for s in swaps {
-                            words[s] = format!("own{i}x{s}");
-                        }
-                        if family == 3 {
-                            words[0] = "it's".into();
-                        }
-                        words.join(" ")
-                    }
-                };
-                texts.push(text);
-            }
-            texts
-        })
-}
 
 fn jsonl(texts: &[String], first: usize) -> String {
     texts
@@ -81,7 +52,7 @@ proptest! {
 
     #[test]
     fn batches_through_the_cli_equal_one_run(
-        texts in corpus(),
+        texts in Families { records: 1..30, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..30, 0..3),
     ) {
         let tmp = tempfile::tempdir().unwrap();
@@ -91,15 +62,11 @@ proptest! {
         let whole = rows(&d.join("all.ledger.jsonl"));
 
         ok(d, &["index", "create", "ix"]);
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.extend([0, texts.len()]);
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut batched = Vec::new();
         let mut kept_lines = String::new();
-        for (n, w) in bounds.windows(2).enumerate() {
+        for (n, r) in batches(texts.len(), &cuts).into_iter().enumerate() {
             let (input, out, led) = (format!("b{n}.jsonl"), format!("b{n}.out.jsonl"), format!("b{n}.ledger.jsonl"));
-            files(d, &[(&input, jsonl(&texts[w[0]..w[1]], w[0]).as_bytes())]);
+            files(d, &[(&input, jsonl(&texts[r.clone()], r.start).as_bytes())]);
             ok(d, &["dedup", "--index", "ix", &input, "-o", &out, "--ledger", &led, "-q"]);
             batched.extend(rows(&d.join(&led)));
             kept_lines.push_str(&fs_err::read_to_string(d.join(&out)).unwrap());

@@ -5,105 +5,15 @@
 //! Also `neardup report` from a ledger, stdin, compressed ledgers, and
 //! inputs that changed since the run.
 //!
-//! Chromium is Debian's `chromium` (`.ci/run` installs it). Without it the
-//! browser checks fail when `CI` is set and are skipped otherwise.
+//! Chromium is Debian's `chromium` (see `neardup_testing::browser`): without
+//! it the browser checks fail when `CI` is set and are skipped otherwise.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+
+use neardup_testing::browser::{browse, chromium, view};
 
 use crate::{files, neardup};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Chromium, or `None` (skipped) outside CI.
-fn chromium() -> Option<&'static Path> {
-    let p = Path::new(CHROMIUM);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{CHROMIUM} is missing; `.ci/run` installs it (apt-get install -y chromium)"
-    );
-    eprintln!("skipped: no browser at {CHROMIUM} (apt-get install -y chromium)");
-    None
-}
-
-/// Opens `html#fragment` in headless Chromium (no network, a fresh
-/// profile) and returns the DOM once its scripts ran, checking that no
-/// script failed; with `screenshot`, writes a picture of the view there
-/// instead.
-fn browse(chromium: &Path, html: &Path, fragment: &str, screenshot: Option<&Path>) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(chromium);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=5000",
-        "--window-size=1366,900",
-        // Console messages go to stderr, where script errors are looked for.
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.path().display()));
-    match screenshot {
-        Some(p) => cmd.arg(format!("--screenshot={}", p.display())),
-        None => cmd.arg("--dump-dom"),
-    };
-    cmd.arg(format!("file://{}#{fragment}", html.display()));
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    // Output is read on threads, so that a full pipe cannot stall the
-    // browser while we wait for it.
-    let read = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            r.read_to_end(&mut s).unwrap();
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let reader = read(Box::new(child.stdout.take().unwrap()));
-    let errors = read(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("chromium did not finish with {}#{fragment}", html.display());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let dom = reader.join().unwrap();
-    let log = errors.join().unwrap();
-    assert!(
-        !log.contains("Uncaught") && !log.contains("SyntaxError"),
-        "script error on #{fragment}:\n{log}"
-    );
-    if let Some(p) = screenshot {
-        assert!(p.exists(), "no screenshot of #{fragment}");
-    }
-    dom
-}
-
-/// The view drawn in `dom` (its `<main>`), not the page's script.
-fn view(dom: &str, fragment: &str) -> String {
-    let view = match (dom.find("<main"), dom.find("</main>")) {
-        (Some(a), Some(b)) => &dom[a..b],
-        _ => panic!("the page did not draw #{fragment}:\n{dom}"),
-    };
-    assert!(view.contains("data-view="), "the page did not draw #{fragment}:\n{view}");
-    assert!(!view.contains("could not be drawn"), "#{fragment} failed:\n{view}");
-    view.to_string()
-}
 
 /// A corpus with an exact copy, a typographic copy, a near copy, a repeat
 /// inside a record, a substring shared by two records and a bad record.

@@ -8,31 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use neardup_index::{Index, OpenOptions};
+use neardup_testing::distinct_batch;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "serve-test-token-0123456789";
 
-/// A text of `n` words that shares no 5-word shingle with another seed's.
-fn text(seed: u64, n: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            format!("w{:x}", x % 100_000)
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn body(records: &[(String, String)]) -> String {
     let recs: Vec<Value> = records.iter().map(|(id, t)| json!({"id": id, "text": t})).collect();
     json!({ "records": recs }).to_string()
-}
-
-fn batch(b: u64, per: u64) -> Vec<(String, String)> {
-    (0..per).map(|j| (format!("{b}-{j}"), text(1000 * b + j + 1, 30))).collect()
 }
 
 struct Served {
@@ -131,7 +114,7 @@ fn issue_11_sigterm_finishes_the_request_in_flight_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     create_index(dir.path());
     let mut s = serve(dir.path(), &[]);
-    let recs = batch(1, 50);
+    let recs = distinct_batch(1, 50, 30);
     let payload = body(&recs);
     let (first, rest) = payload.as_bytes().split_at(payload.len() / 2);
     // Headers and half the body, then SIGTERM, then the rest.
@@ -197,7 +180,8 @@ fn issue_11_limits_answer_413_on_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     create_index(dir.path());
     let s = serve(dir.path(), &["--max-body", "1K", "--max-records", "3"]);
-    let (status, out) = request(s.addr, "POST", "/v1/add", body(&batch(1, 40)).as_bytes());
+    let (status, out) =
+        request(s.addr, "POST", "/v1/add", body(&distinct_batch(1, 40, 30)).as_bytes());
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&out));
     let err: Value = serde_json::from_slice(&out).unwrap();
     assert!(err["error"].as_str().unwrap().contains("1024 bytes"), "{err}");
@@ -266,7 +250,7 @@ fn issue_11_sigkill_during_adds_leaves_whole_batches() {
             let mut acked = Vec::new();
             let mut b = first;
             loop {
-                let payload = body(&batch(b, PER));
+                let payload = body(&distinct_batch(b, PER, 30));
                 let Ok(mut c) = TcpStream::connect(addr) else { break };
                 let sent = write!(
                     c,
@@ -305,7 +289,7 @@ fn issue_11_sigkill_during_adds_leaves_whole_batches() {
         );
         let index = Index::open(dir.path().join("idx"), &OpenOptions::new()).unwrap();
         for b in 0..next {
-            let recs = batch(b, PER);
+            let recs = distinct_batch(b, PER, 30);
             let found = neardup_index::check(&index, &recs, false).unwrap();
             let dups =
                 found.iter().filter(|o| o.status == neardup_index::CheckStatus::Duplicate).count();
@@ -321,7 +305,8 @@ fn issue_11_sigkill_during_adds_leaves_whole_batches() {
     // Rerun every batch: all of them end up in, once.
     let s = serve(dir.path(), &[]);
     for b in 0..next {
-        let (status, _) = request(s.addr, "POST", "/v1/add", body(&batch(b, PER)).as_bytes());
+        let (status, _) =
+            request(s.addr, "POST", "/v1/add", body(&distinct_batch(b, PER, 30)).as_bytes());
         assert_eq!(status, 200);
     }
     let (_, out) = request(s.addr, "GET", "/v1/stats", b"");

@@ -8,6 +8,7 @@ use neardup_index::{
     add_decisions, check, settings_json, settings_of, CheckStatus, Index, IndexHistory, MemStore,
     OpenOptions,
 };
+use neardup_testing::{batches, Families};
 use proptest::prelude::*;
 
 type Row = (Status, Option<Reason>, Option<String>, Option<u32>);
@@ -44,36 +45,6 @@ fn whole(settings: &Settings, ids: &[String], texts: &[String]) -> Vec<Row> {
         .collect()
 }
 
-/// Texts in families: a family's words with a few swapped per record, some
-/// records exact copies of the one before, some in other typography (curly
-/// apostrophe, upper case), a few too short to shingle.
-pub(crate) fn corpus() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec((0usize..4, 0u8..5, prop::collection::vec(0usize..40, 0..4)), 1..40)
-        .prop_map(|specs| {
-            let mut texts: Vec<String> = Vec::new();
-            for (i, (family, kind, swaps)) in specs.into_iter().enumerate() {
-                let text = match (kind, texts.last()) {
-                    (0, Some(prev)) => prev.clone(),
-                    (1, Some(prev)) => prev.replace('\'', "\u{2019}").to_uppercase(),
-                    (2, _) if family == 0 => "short".to_owned(),
-                    _ => {
-                        let mut words: Vec<String> =
-                            (0..40).map(|w| format!("w{family}x{w}")).collect();
-                        for s in swaps {
-                            words[s] = format!("own{i}x{s}");
-                        }
-                        if family == 3 {
-                            words[0] = "it's".into();
-                        }
-                        words.join(" ")
-                    }
-                };
-                texts.push(text);
-            }
-            texts
-        })
-}
-
 fn mem_index(settings: &Settings) -> Index {
     Index::create_in(Box::new(MemStore::new()), "mem", settings_json(settings), &OpenOptions::new())
         .unwrap()
@@ -84,7 +55,7 @@ proptest! {
 
     #[test]
     fn batches_into_an_index_equal_one_run(
-        texts in corpus(),
+        texts in Families { records: 1..40, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..40, 0..4),
         threshold in prop::sample::select(vec![0.7, 0.8, 0.9]),
         // Tiny chunks bulk-load batches; large ones write them at once.
@@ -104,15 +75,9 @@ proptest! {
             &OpenOptions::new().chunk_bytes(chunk),
         )
         .unwrap();
-        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(texts.len())).collect();
-        bounds.push(0);
-        bounds.push(texts.len());
-        bounds.sort_unstable();
-        bounds.dedup();
         let mut batched = Vec::new();
-        for (n, w) in bounds.windows(2).enumerate() {
-            let (a, b) = (w[0], w[1]);
-            batched.extend(batch(&index, n as u8, &ids[a..b], &texts[a..b]));
+        for (n, r) in batches(texts.len(), &cuts).into_iter().enumerate() {
+            batched.extend(batch(&index, n as u8, &ids[r.clone()], &texts[r]));
         }
         prop_assert_eq!(&batched, &one);
         let report = index.verify().unwrap();

@@ -6,23 +6,10 @@ use axum::http::StatusCode;
 use neardup_core::Settings;
 use neardup_index::{settings_json, Index, OpenOptions};
 use neardup_server::{Auth, Config, IndexBackend, Token};
+use neardup_testing::{distinct_batch, distinct_text};
 use serde_json::Value;
 
 use crate::common::{App, Fake, TOKEN};
-
-/// A text of `n` words that shares no 5-word shingle with another seed's.
-pub fn text(seed: u64, n: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            format!("w{:x}", x % 100_000)
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 pub fn index_app(dir: &std::path::Path) -> (App, Arc<IndexBackend>) {
     let index =
@@ -42,7 +29,7 @@ fn results(r: &crate::common::Reply) -> Vec<Value> {
 async fn issue_11_check_changes_nothing_add_adds_only_new_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (a, backend) = index_app(&dir.path().join("idx"));
-    let (t1, t2) = (text(1, 60), text(2, 60));
+    let (t1, t2) = (distinct_text(1, 60), distinct_text(2, 60));
     // A near copy: one word in sixty changed.
     let near = t1.replacen(t1.split(' ').nth(30).unwrap(), "changed", 1);
 
@@ -94,9 +81,7 @@ async fn issue_11_concurrent_checks_see_whole_batches() {
     let dir = tempfile::tempdir().unwrap();
     let (a, _) = index_app(&dir.path().join("idx"));
     let a = Arc::new(a);
-    let batch = |b: u64| -> Vec<(String, String)> {
-        (0..PER).map(|j| (format!("{b}-{j}"), text(1000 * b + j + 1, 40))).collect()
-    };
+    let batch = |b: u64| distinct_batch(b, PER, 40);
     let writer = {
         let a = a.clone();
         tokio::spawn(async move {
@@ -149,13 +134,13 @@ async fn issue_11_concurrent_adds_answer_as_one_after_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let (a, backend) = index_app(&dir.path().join("idx"));
     let a = Arc::new(a);
-    let shared = text(7, 50);
+    let shared = distinct_text(7, 50);
     let mut tasks = Vec::new();
     for k in 0..16u64 {
         let a = a.clone();
         let shared = shared.clone();
         tasks.push(tokio::spawn(async move {
-            let own = text(100 + k, 50);
+            let own = distinct_text(100 + k, 50);
             let (id_s, id_o) = (format!("s{k}"), format!("o{k}"));
             results(&a.post_json("/v1/add", &[(&id_s, &shared), (&id_o, &own)]).await)
         }));
