@@ -58,10 +58,12 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         files(d, &[("all.jsonl", jsonl(&texts, 0).as_bytes())]);
-        ok(d, &["dedup", "all.jsonl", "-o", "all.out.jsonl", "--ledger", "all.ledger.jsonl", "-q"]);
+        // At 0.7 more of the families' swapped copies are near duplicates
+        // (at 0.8 few were, and a lost near match went unseen).
+        ok(d, &["dedup", "all.jsonl", "-o", "all.out.jsonl", "--ledger", "all.ledger.jsonl", "-q", "--threshold", "0.7"]);
         let whole = rows(&d.join("all.ledger.jsonl"));
 
-        ok(d, &["index", "create", "ix"]);
+        ok(d, &["index", "create", "ix", "--threshold", "0.7"]);
         let mut batched = Vec::new();
         let mut kept_lines = String::new();
         for (n, r) in batches(texts.len(), &cuts).into_iter().enumerate() {
