@@ -472,7 +472,8 @@ fn count(
         }
         return true;
     }
-    let bits = (cand.len() / PART_NGRAMS).next_power_of_two().trailing_zeros().clamp(1, MAX_PART_BITS);
+    let bits =
+        (cand.len() / PART_NGRAMS).next_power_of_two().trailing_zeros().clamp(1, MAX_PART_BITS);
     let shift = 64 - bits;
     // Partition k fills `part[part_end[k − 1]..part_end[k]]`: count, sum,
     // then scatter with `part_end[k]` as its write position, which leaves
@@ -485,8 +486,11 @@ fn count(
     for k in 1..part_end.len() {
         part_end[k] += part_end[k - 1];
     }
-    part.clear();
-    part.resize(cand.len(), (0, 0));
+    // Every entry below `cand.len()` is written by the scatter: grown,
+    // never cleared.
+    if part.len() < cand.len() {
+        part.resize(cand.len(), (0, 0));
+    }
     for (j, c) in cand.iter().enumerate() {
         let at = &mut part_end[(c.0 >> shift) as usize];
         part[*at] = (c.0, j as u32);
