@@ -27,6 +27,7 @@
 //! book-sized texts, whose opening megabytes show their repetitiveness as
 //! well as the rest would.
 
+use neardup_text::mask::pack_flags;
 use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -535,20 +536,6 @@ fn continuation_mask(block: &[u8; 64]) -> u64 {
         *f = u8::from(x & 0xC0 == 0x80);
     }
     pack_flags(&flags)
-}
-
-/// 64 flags of 0 or 1 as the bits of a word, flag k at bit k: each 8 flags
-/// are gathered into one byte by a multiply (the shifted copies land on
-/// distinct bits, so no carry disturbs the top byte).
-#[inline]
-fn pack_flags(flags: &[u8; 64]) -> u64 {
-    let mut m = 0u64;
-    for (i, eight) in flags.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(eight);
-        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
-    }
-    m
 }
 
 /// (duplicate elements, their characters, all elements).

@@ -25,6 +25,7 @@
 
 pub mod diff;
 mod fold;
+pub mod mask;
 mod normalize;
 mod offsets;
 pub mod segment;

@@ -54,6 +54,7 @@ use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::fold;
+use crate::mask::pack_flags;
 use crate::offsets::OffsetMap;
 
 /// What happens to white space.
@@ -192,18 +193,6 @@ fn block_masks<const TYPOGRAPHY: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
 fn ordinary<const TYPOGRAPHY: bool>(x: u8) -> bool {
     // 0x21..=0x7F as a signed byte compare (one vector instruction).
     (x as i8 > 0x20) & !(TYPOGRAPHY & ((x == b'-') | (x == b'`')))
-}
-
-/// 64 flags of 0 or 1 as the bits of a word, flag `k` at bit `k`.
-#[inline]
-fn pack_flags(flags: &[u8; BLOCK]) -> u64 {
-    let mut m = 0u64;
-    for (i, eight) in flags.chunks_exact(8).enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(eight);
-        m |= (u64::from_le_bytes(w).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
-    }
-    m
 }
 
 /// Bytes the block scan looks at in one step.
