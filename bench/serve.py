@@ -377,26 +377,31 @@ def main() -> None:
             code = server.stop()
         print(f"\nserve: SIGTERM -> exit {code}; index now {after['records']} records")
 
-        p = peer(query[: args.peer_records], settings, max(args.seconds, 30.0))
-        print()
-        if "error" in p:
-            print(f"peer: {p['error']}")
-            return
-        print(f"peer: datasketch MinHashLSH, Redis storage ({p['bands']} bands x {p['rows']} rows), {p['records']} records:")
-        print(f"  MinHash {p['minhash_rps']:,.0f}/s, insert {p['insert_rps']:,.0f}/s, "
-              f"insertion_session {p['session_rps']:,.0f}/s, query {p['query_rps']:,.0f}/s")
-        best = lambda mix: max((r for r in results if r["mix"] == mix), key=lambda r: r["rps"], default=None)
-        add, check = best("add"), best("check")
-        print()
-        if add:
-            print(f"ratio: serve add {add['rps']:,.0f} records/s ({add['clients']} clients, batch {add['batch']}) "
-                  f"/ peer insert {p['insert_rps']:,.0f}/s = {add['rps'] / p['insert_rps']:.1f}x "
-                  f"(target >= 100x); / peer insertion_session {p['session_rps']:,.0f}/s = "
-                  f"{add['rps'] / p['session_rps']:.1f}x")
-        if check:
-            print(f"ratio: serve check {check['rps']:,.0f} records/s ({check['clients']} clients, batch {check['batch']}) "
-                  f"/ peer query {p['query_rps']:,.0f}/s = {check['rps'] / p['query_rps']:.1f}x")
-            print(f"ratio: serve check / cli dedup --index = {check['rps'] / cli_rps:.0%} (target >= 50 %)")
+        if args.peer_records <= 0:
+            print("\npeer: skipped (--peer-records 0)")
+            p = None
+        else:
+            p = peer(query[: args.peer_records], settings, max(args.seconds, 30.0))
+            print()
+            if "error" in p:
+                print(f"peer: {p['error']}")
+                p = None
+        if p is not None:
+            print(f"peer: datasketch MinHashLSH, Redis storage ({p['bands']} bands x {p['rows']} rows), {p['records']} records:")
+            print(f"  MinHash {p['minhash_rps']:,.0f}/s, insert {p['insert_rps']:,.0f}/s, "
+                  f"insertion_session {p['session_rps']:,.0f}/s, query {p['query_rps']:,.0f}/s")
+            best = lambda mix: max((r for r in results if r["mix"] == mix), key=lambda r: r["rps"], default=None)
+            add, check = best("add"), best("check")
+            print()
+            if add:
+                print(f"ratio: serve add {add['rps']:,.0f} records/s ({add['clients']} clients, batch {add['batch']}) "
+                      f"/ peer insert {p['insert_rps']:,.0f}/s = {add['rps'] / p['insert_rps']:.1f}x "
+                      f"(target >= 100x); / peer insertion_session {p['session_rps']:,.0f}/s = "
+                      f"{add['rps'] / p['session_rps']:.1f}x")
+            if check:
+                print(f"ratio: serve check {check['rps']:,.0f} records/s ({check['clients']} clients, batch {check['batch']}) "
+                      f"/ peer query {p['query_rps']:,.0f}/s = {check['rps'] / p['query_rps']:.1f}x")
+                print(f"ratio: serve check / cli dedup --index = {check['rps'] / cli_rps:.0%} (target >= 50 %)")
         errors = sum(r["errors"] for r in results)
         print(f"errors: {errors}")
         print(f"machine: {os.cpu_count()} cores, {platform_line()}")

@@ -421,6 +421,70 @@ pub(crate) fn split_holder(key: &[u8]) -> Option<(&[u8], u64)> {
     Some((lookup, be_u64(seq)?))
 }
 
+/// Holders a lookup key lists in its own value at most: past this, its
+/// holders move to the holders table (see [`encode_holders`]).
+pub(crate) const INLINE_HOLDERS: usize = 32;
+
+/// Encodes the value of a lookup key that lists its holders itself:
+/// `varint count, varint first seq, varint gap to each next seq`, then the
+/// low 32 bits of the xxh3-64 of those bytes. `seqs` ascending, distinct,
+/// not empty, at most [`INLINE_HOLDERS`].
+///
+/// The keys table's values say where a key's holders are. An empty value
+/// (every index before this layout, and a key with more than
+/// [`INLINE_HOLDERS`]): the rows of the holders table. A list: exactly
+/// those, and no row. Most band keys have one holder, so a hit is one point
+/// read instead of a scan across every level of the holders table.
+pub(crate) fn encode_holders(seqs: &[u64], out: &mut Vec<u8>) {
+    out.clear();
+    put_varint(out, seqs.len() as u64);
+    let mut last = 0;
+    for (i, &s) in seqs.iter().enumerate() {
+        put_varint(out, if i == 0 { s } else { s - last });
+        last = s;
+    }
+    let sum = xxh3_64(out) as u32;
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Decodes a value of [`encode_holders`] into `out` (cleared first);
+/// `Err` says what is wrong.
+pub(crate) fn decode_holders(value: &[u8], out: &mut Vec<u64>) -> Result<(), String> {
+    out.clear();
+    if value.len() < 5 {
+        return Err(format!("a holder list of {} bytes is too short", value.len()));
+    }
+    let (body, sum) = value.split_at(value.len() - 4);
+    let stored = u32::from_le_bytes([sum[0], sum[1], sum[2], sum[3]]);
+    let got = xxh3_64(body) as u32;
+    if got != stored {
+        return Err(format!(
+            "holder list checksum mismatch (stored {stored:08x}, computed {got:08x})"
+        ));
+    }
+    let mut r = Reader { bytes: body };
+    let n = r.count("holder", 1)?;
+    if n == 0 || n > INLINE_HOLDERS {
+        return Err(format!("a holder list of {n} holders (1 to {INLINE_HOLDERS} fit)"));
+    }
+    let mut seq = 0u64;
+    for i in 0..n {
+        let v = r.varint()?;
+        seq = match i {
+            0 => v,
+            _ if v == 0 => return Err("holders listed twice or out of order".to_owned()),
+            _ => seq
+                .checked_add(v)
+                .ok_or_else(|| "a holder past the last sequence number".to_owned())?,
+        };
+        out.push(seq);
+    }
+    if !r.bytes.is_empty() {
+        return Err(format!("{} bytes left over after the holder list", r.bytes.len()));
+    }
+    Ok(())
+}
+
 /// Checks a key of the keys table.
 pub(crate) fn is_lookup(key: &[u8]) -> bool {
     key.first().and_then(|&t| lookup_len(t)) == Some(key.len())
@@ -523,10 +587,35 @@ mod tests {
         }
 
         #[test]
+        fn holder_lists_round_trip_and_damage_is_caught(
+            seqs in proptest::collection::btree_set(any::<u64>(), 1..=INLINE_HOLDERS),
+            pos in any::<prop::sample::Index>(),
+            xor in 1u8..=255,
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let seqs: Vec<u64> = seqs.into_iter().collect();
+            let mut v = Vec::new();
+            encode_holders(&seqs, &mut v);
+            let mut got = vec![7];
+            decode_holders(&v, &mut got).unwrap();
+            prop_assert_eq!(&got, &seqs);
+            let mut flipped = v.clone();
+            flipped[pos.index(v.len())] ^= xor;
+            prop_assert!(decode_holders(&flipped, &mut got).is_err());
+            prop_assert!(decode_holders(&v[..cut.index(v.len())], &mut got).is_err());
+        }
+
+        #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             // With a valid checksum, the body is parsed: lengths must be checked.
             let _ = decode_record(0, &seal(bytes.clone()));
             let _ = decode_record(0, &bytes);
+            let mut seqs = Vec::new();
+            let _ = decode_holders(&bytes, &mut seqs);
+            let mut sealed = bytes.clone();
+            let sum = xxh3_64(&sealed) as u32;
+            sealed.extend_from_slice(&sum.to_le_bytes());
+            let _ = decode_holders(&sealed, &mut seqs);
         }
     }
 

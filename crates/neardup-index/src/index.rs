@@ -48,8 +48,9 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use serde_json::Value;
 
 use crate::codec::{
-    band_lookup, be_u64, decode_record, encode_alias, encode_record, exact_lookup, holder_key,
-    record_key, show_lookup, split_holder, NewAlias, NewEntry, NewRecord, Stored, Target,
+    band_lookup, be_u64, decode_holders, decode_record, encode_alias, encode_holders,
+    encode_record, exact_lookup, holder_key, record_key, show_lookup, split_holder, NewAlias,
+    NewEntry, NewRecord, Stored, Target, INLINE_HOLDERS,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION};
@@ -627,40 +628,82 @@ impl Index {
                 "a temporary sort file of the batch is damaged",
             ))
         };
-        let holders = sorter.finish().map_err(io)?;
-        let Some(ing) = records else {
-            let mut last = Vec::new();
-            for e in holders {
-                let (b, n) = sort::key(&e.map_err(io)?).ok_or_else(bad_entry)?;
-                let (lookup, _) = split_holder(&b[..n]).ok_or_else(bad_entry)?;
-                if lookup != last.as_slice() {
-                    last = lookup.to_vec();
-                    small.put(Table::Keys, last.clone(), Vec::new());
+        let mut holders = sorter.finish().map_err(io)?;
+        // Holders sorted are lookup keys sorted: one pass over them, a
+        // lookup key's new holders at a time, writes both tables.
+        let mut groups = Groups::default();
+        let mut next = || -> Result<Option<(Vec<u8>, u64)>> {
+            match holders.next() {
+                None => Ok(None),
+                Some(e) => {
+                    let (b, n) = sort::key(&e.map_err(io)?).ok_or_else(bad_entry)?;
+                    let (lookup, seq) = split_holder(&b[..n]).ok_or_else(bad_entry)?;
+                    Ok(Some((lookup.to_vec(), seq)))
                 }
-                small.put(Table::Holders, b[..n].to_vec(), Vec::new());
+            }
+        };
+        let Some(ing) = records else {
+            while groups.next(&mut next)? {
+                if self.place_holders(&mut groups, state.next_seq)? {
+                    small.put(Table::Keys, groups.lookup.clone(), groups.value.clone());
+                }
+                for &s in &groups.rows {
+                    small.put(Table::Holders, holder_key(&groups.lookup, s), Vec::new());
+                }
             }
             self.write(small)?;
             return Ok((seq, shape, aliases));
         };
         let fail = |e| self.store_error(e);
         ing.finish().map_err(fail)?;
-        // Holders sorted are lookup keys sorted: one pass feeds both.
         let mut keys = self.store.ingest(Table::Keys).map_err(fail)?;
         let mut rows = self.store.ingest(Table::Holders).map_err(fail)?;
-        let mut last = Vec::new();
-        for e in holders {
-            let (b, n) = sort::key(&e.map_err(io)?).ok_or_else(bad_entry)?;
-            let (lookup, _) = split_holder(&b[..n]).ok_or_else(bad_entry)?;
-            if lookup != last.as_slice() {
-                last.clear();
-                last.extend_from_slice(lookup);
-                keys.write(lookup, &[]).map_err(fail)?;
+        while groups.next(&mut next)? {
+            if self.place_holders(&mut groups, state.next_seq)? {
+                keys.write(&groups.lookup, &groups.value).map_err(fail)?;
             }
-            rows.write(&b[..n], &[]).map_err(fail)?;
+            for &s in &groups.rows {
+                rows.write(&holder_key(&groups.lookup, s), &[]).map_err(fail)?;
+            }
         }
-        keys.finish().map_err(fail)?;
+        // Rows first: a key whose holders move to rows (an empty value)
+        // must never be visible before them. Rows beside a list are
+        // ignored by readers, and rollback removes them.
         rows.finish().map_err(fail)?;
+        keys.finish().map_err(fail)?;
         Ok((seq, shape, aliases))
+    }
+
+    /// Where the holders of `g.lookup` go once `g.new` (this batch's,
+    /// from `first_new` on) are added: fills `g.value` and `g.rows` (the
+    /// holder rows to write) and says whether the key's value is written.
+    /// A key lists up to [`INLINE_HOLDERS`] itself; past that, or when its
+    /// holders are rows already, they are rows (see [`encode_holders`]).
+    fn place_holders(&self, g: &mut Groups, first_new: u64) -> Result<bool> {
+        g.rows.clear();
+        g.all.clear();
+        match self.get(Table::Keys, &g.lookup)? {
+            Some(v) if v.is_empty() => {
+                g.rows.extend_from_slice(&g.new);
+                return Ok(false);
+            }
+            Some(v) => {
+                decode_holders(&v, &mut g.all)
+                    .map_err(|w| self.corrupt("keys", &show_lookup(&g.lookup), w))?;
+                // Holders of an unfinished batch were rolled back; never
+                // keep one that slipped through.
+                g.all.retain(|&s| s < first_new);
+            }
+            None => {}
+        }
+        g.all.extend_from_slice(&g.new);
+        if g.all.len() <= INLINE_HOLDERS {
+            encode_holders(&g.all, &mut g.value);
+        } else {
+            g.value.clear();
+            g.rows.extend_from_slice(&g.all);
+        }
+        Ok(true)
     }
 
     /// Checks a kept record; returns the index's shape with it.
@@ -788,6 +831,27 @@ impl Index {
                 b.delete(Table::Records, k.clone());
             }
             for lookup in lookups {
+                let value = self.get(Table::Keys, &lookup)?;
+                if let Some(v) = value.filter(|v| !v.is_empty()) {
+                    // The key lists its holders: drop the batch's, and any
+                    // rows beside the list (a move to rows cut short).
+                    for e in self.store.scan_prefix(Table::Holders, &lookup) {
+                        b.delete(Table::Holders, e.map_err(|e| self.store_error(e))?.0);
+                    }
+                    let mut seqs = Vec::new();
+                    decode_holders(&v, &mut seqs)
+                        .map_err(|w| self.corrupt("keys", &show_lookup(&lookup), w))?;
+                    let before = seqs.len();
+                    seqs.retain(|&s| s < next_seq);
+                    if seqs.is_empty() {
+                        b.delete(Table::Keys, lookup);
+                    } else if seqs.len() < before {
+                        let mut v = Vec::new();
+                        encode_holders(&seqs, &mut v);
+                        b.put(Table::Keys, lookup, v);
+                    }
+                    continue;
+                }
                 // Holders come in sequence order: the first says whether a
                 // committed record holds the key.
                 let first = match self.store.scan_prefix(Table::Holders, &lookup).next() {
@@ -908,10 +972,22 @@ impl<'a> View<'a> {
     }
 
     /// Calls `each` with the holders of `lookup` in the view, ascending,
-    /// while it returns true. One point read when the key is new.
+    /// while it returns true. One point read, unless the key has more
+    /// holders than its value lists (see [`encode_holders`]).
     fn holders(&self, lookup: &[u8], mut each: impl FnMut(u64) -> bool) -> Result<()> {
         let ix = self.index;
-        if ix.get(Table::Keys, lookup)?.is_none() {
+        let Some(value) = ix.get(Table::Keys, lookup)? else {
+            return Ok(());
+        };
+        if !value.is_empty() {
+            let mut seqs = Vec::new();
+            decode_holders(&value, &mut seqs)
+                .map_err(|w| ix.corrupt("keys", &show_lookup(lookup), w))?;
+            for seq in seqs {
+                if seq >= self.limit || !each(seq) {
+                    break;
+                }
+            }
             return Ok(());
         }
         for entry in ix.store.scan_prefix(Table::Holders, lookup) {
@@ -990,5 +1066,40 @@ impl Iterator for Records<'_> {
         });
         self.expected += 1;
         Some(item)
+    }
+}
+
+/// A lookup key and the holders a batch adds to it, from the batch's
+/// sorted holder rows ([`Index::place_holders`] fills the rest).
+#[derive(Default)]
+struct Groups {
+    lookup: Vec<u8>,
+    new: Vec<u64>,
+    /// The first row of the next key, read past the end of this one.
+    ahead: Option<(Vec<u8>, u64)>,
+    all: Vec<u64>,
+    value: Vec<u8>,
+    rows: Vec<u64>,
+}
+
+impl Groups {
+    /// Reads the next lookup key and its new holders off `next`; false at
+    /// the end.
+    fn next(&mut self, next: &mut impl FnMut() -> Result<Option<(Vec<u8>, u64)>>) -> Result<bool> {
+        let Some((lookup, seq)) = self.ahead.take().map_or_else(&mut *next, |a| Ok(Some(a)))?
+        else {
+            return Ok(false);
+        };
+        self.lookup = lookup;
+        self.new.clear();
+        self.new.push(seq);
+        while let Some((l, s)) = next()? {
+            if l != self.lookup {
+                self.ahead = Some((l, s));
+                break;
+            }
+            self.new.push(s);
+        }
+        Ok(true)
     }
 }

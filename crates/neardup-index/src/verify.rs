@@ -13,6 +13,8 @@
 //!   exact hash and band keys — are the rows the holders table holds
 //!   (compared as a count and a sum of 64-bit hashes, so nothing is held
 //!   in memory), and none names a record past the end;
+//!   Holders are listed in their lookup key's value or are rows of the holders
+//!   table, never both;
 //! - lookup keys: each has holders, and each key with holders is there
 //!   (one merge of the two tables, both in lookup-key order).
 
@@ -21,8 +23,8 @@ use std::io::Write;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::codec::{
-    band_lookup, be_u64, decode_record, exact_lookup, holder_key, is_lookup, show_lookup,
-    split_holder,
+    band_lookup, be_u64, decode_holders, decode_record, exact_lookup, holder_key, is_lookup,
+    show_lookup, split_holder,
 };
 use crate::error::{Error, Result};
 use crate::index::Index;
@@ -287,67 +289,92 @@ impl Index {
             ));
         }
 
-        // Holders: the ones the records list, each under a lookup key;
-        // lookup keys: each with holders. Both tables are in lookup-key
-        // order, so one merge of two scans checks both ways.
+        // Holders: the ones the records list, each under a lookup key,
+        // listed in the key's value or as rows of the holders table (never
+        // both); lookup keys: each with holders. Both tables are in
+        // lookup-key order, so one merge of two scans checks both ways.
         let mut from_holders = Digest::default();
-        let mut keys = store.scan(Table::Keys, &[], None).peekable();
-        let mut last_lookup: Option<Vec<u8>> = None;
-        for entry in store.scan(Table::Holders, &[], None) {
-            let (k, _) = entry.map_err(scan_err)?;
-            let Some((lookup, seq)) = split_holder(&k) else {
-                rep.problem(format!("holders: key {} is malformed", meta::hex(&k)));
-                continue;
-            };
-            if seq >= records {
-                rep.problem(format!(
-                    "holders: {} names record {seq}, past the end",
-                    show_lookup(lookup)
-                ));
-            }
-            from_holders.add(&k);
-            if last_lookup.as_deref() == Some(lookup) {
-                continue;
-            }
-            last_lookup = Some(lookup.to_vec());
-            // Lookup keys before this one have no holders.
-            loop {
-                let Some(next) = keys.peek() else {
-                    rep.problem(format!("keys: {} has holders but no key", show_lookup(lookup)));
-                    break;
+        let mut rows = store.scan(Table::Holders, &[], None);
+        // The next well-formed row (lookup key, seq), counted in the digest.
+        let mut next_row = |rep: &mut Report| -> Result<Option<(Vec<u8>, u64)>> {
+            for entry in rows.by_ref() {
+                let (k, _) = entry.map_err(scan_err)?;
+                let Some((lookup, seq)) = split_holder(&k) else {
+                    rep.problem(format!("holders: key {} is malformed", meta::hex(&k)));
+                    continue;
                 };
-                let key = match next {
-                    Ok((key, _)) => key.clone(),
-                    Err(_) => {
-                        if let Some(Err(e)) = keys.next() {
-                            return Err(scan_err(e));
-                        }
-                        continue;
-                    }
-                };
-                match key.as_slice().cmp(lookup) {
+                if seq >= records {
+                    rep.problem(format!(
+                        "holders: {} names record {seq}, past the end",
+                        show_lookup(lookup)
+                    ));
+                }
+                from_holders.add(&k);
+                return Ok(Some((lookup.to_vec(), seq)));
+            }
+            Ok(None)
+        };
+        let mut row = next_row(&mut rep)?;
+        let mut listed = Vec::new();
+        let mut from_lists = Digest::default();
+        for entry in store.scan(Table::Keys, &[], None) {
+            let (key, value) = entry.map_err(scan_err)?;
+            let mut here = 0u64;
+            while let Some((lookup, _)) = &row {
+                match lookup.as_slice().cmp(&key) {
                     std::cmp::Ordering::Less => {
-                        rep.problem(no_holders(&key));
-                        keys.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        keys.next();
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => {
                         rep.problem(format!(
                             "keys: {} has holders but no key",
                             show_lookup(lookup)
                         ));
-                        break;
+                        let orphan = lookup.clone();
+                        while row.as_ref().is_some_and(|(l, _)| *l == orphan) {
+                            row = next_row(&mut rep)?;
+                        }
+                    }
+                    std::cmp::Ordering::Equal => {
+                        here += 1;
+                        row = next_row(&mut rep)?;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            if !is_lookup(&key) || value.is_empty() {
+                if here == 0 {
+                    rep.problem(no_holders(&key));
+                }
+                continue;
+            }
+            match decode_holders(&value, &mut listed) {
+                Err(w) => rep.problem(format!("keys: {}: {w}", show_lookup(&key))),
+                Ok(()) => {
+                    if here > 0 {
+                        rep.problem(format!(
+                            "keys: {} lists its holders and has {here} holder rows too",
+                            show_lookup(&key)
+                        ));
+                    }
+                    for &seq in &listed {
+                        if seq >= records {
+                            rep.problem(format!(
+                                "keys: {} lists record {seq}, past the end",
+                                show_lookup(&key)
+                            ));
+                        }
+                        from_lists.add(&holder_key(&key, seq));
                     }
                 }
             }
         }
-        for entry in keys {
-            let (key, _) = entry.map_err(scan_err)?;
-            rep.problem(no_holders(&key));
+        while let Some((lookup, _)) = row.take() {
+            rep.problem(format!("keys: {} has holders but no key", show_lookup(&lookup)));
+            row = next_row(&mut rep)?;
+            while row.as_ref().is_some_and(|(l, _)| *l == lookup) {
+                row = next_row(&mut rep)?;
+            }
         }
+        from_holders.count += from_lists.count;
+        from_holders.sum = from_holders.sum.wrapping_add(from_lists.sum);
         if unreadable > 0 {
             // Their holders cannot be told from stray ones: say so once
             // rather than report every consequence.

@@ -59,11 +59,24 @@ fn an_exact_holder_naming_another_record_is_caught() {
     let index = Index::create_in(Box::new(store.clone()), "m", json!({}), &opts).unwrap();
     let recs: Vec<_> = (0..5).map(|i| random_record(i, 2, 5)).collect();
     index.add_batch([0; 16], recs.iter().cloned()).unwrap();
-    // A holder row (tag 0, hash, seq) saying record 0 has record 3's hash.
-    let key = [&[0u8][..], &recs[3].hash.to_be_bytes(), &0u64.to_be_bytes()].concat();
+    let lookup = |i: usize| [&[0u8][..], &recs[i].hash.to_be_bytes()].concat();
+    let clean = store.snapshot();
+    // A holder row (tag 0, hash, seq) saying record 0 has record 3's hash,
+    // beside the list record 3's key holds.
     let mut b = WriteBatch::new();
-    b.put(Table::Holders, key, Vec::new());
+    b.put(Table::Holders, [lookup(3), 0u64.to_be_bytes().to_vec()].concat(), Vec::new());
     store.write(b).unwrap();
+    let report = index.verify().unwrap();
+    assert!(!report.is_sound(), "{report:?}");
+    assert!(report.problems.iter().any(|p| p.contains("holder rows too")), "{report:?}");
+
+    // The list of record 3's key saying record 0 holds it (record 0's own
+    // list: well formed, checksum and all).
+    let index = Index::open_in(Box::new(clean.clone()), "m", &opts).unwrap();
+    let list = clean.get(Table::Keys, &lookup(0)).unwrap().unwrap();
+    let mut b = WriteBatch::new();
+    b.put(Table::Keys, lookup(3), list);
+    clean.write(b).unwrap();
     let e = index.find_exact(recs[3].hash).unwrap_err();
     assert!(e.to_string().contains("names record 0"), "{e}");
     let report = index.verify().unwrap();
@@ -75,8 +88,10 @@ fn small_index() -> (MemStore, Vec<NewRecord>) {
     let index =
         Index::create_in(Box::new(store.clone()), "m", json!({"b": 3}), &OpenOptions::new())
             .unwrap();
-    // Shared hashes and band keys, so every table has entries.
-    let recs: Vec<NewRecord> = (0..24u64)
+    // Shared hashes and band keys, so every table has entries: band 2's
+    // key 7 gets more holders than a key lists (holder rows, from the
+    // second batch on), the others few (listed in the key's value).
+    let recs: Vec<NewRecord> = (0..40u64)
         .map(|i| {
             let mut r = random_record(i, 3, 6);
             r.hash = u128::from(i % 9);

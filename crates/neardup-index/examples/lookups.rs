@@ -1,0 +1,59 @@
+//! Times the band lookups a batch makes against an existing index: what
+//! `dedup --index` spends finding a batch's candidates in history.
+//!
+//! ```text
+//! cargo build --release -p neardup-index --example lookups
+//! target/release/examples/lookups INDEX_DIR BATCH.jsonl [ROUNDS]
+//! ```
+//! Analyses the batch's texts (the `text` field) with the index's settings,
+//! then looks up every band key of every record, `ROUNDS` times (default
+//! 2: a cold cache, then a warm one), and prints the lookups, the hits
+//! (keys with holders), the holders found and the time per lookup. It only
+//! reads; open a copy if another process may write the index.
+#![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
+
+use std::time::Instant;
+
+use neardup_index::{Index, OpenOptions};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(dir), Some(batch)) = (args.first(), args.get(1)) else {
+        panic!("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS]");
+    };
+    let rounds: usize = args.get(2).map_or(2, |a| a.parse().unwrap());
+    let index = Index::open(dir, &OpenOptions::new().memory(256 << 20)).unwrap();
+    let settings = neardup_index::settings_of(&index).unwrap();
+    let analyzer = neardup_core::Analyzer::new(&settings, false).unwrap();
+    let texts: Vec<String> = fs_err::read_to_string(batch)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let fingerprints: Vec<_> =
+        analyzer.analyse_batch(&texts).into_iter().filter_map(|a| a.fingerprint).collect();
+    let view = index.view();
+    let mut seqs = Vec::new();
+    for round in 0..rounds {
+        let (mut lookups, mut hits, mut holders) = (0u64, 0u64, 0u64);
+        let t = Instant::now();
+        for fp in &fingerprints {
+            for (band, &key) in fp.band_keys.iter().enumerate() {
+                seqs.clear();
+                view.find_band(band, key, &mut seqs).unwrap();
+                lookups += 1;
+                hits += u64::from(!seqs.is_empty());
+                holders += seqs.len() as u64;
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "round {round}: {lookups} lookups, {hits} hits, {holders} holders; \
+             {:.2} us per lookup, {secs:.3} s",
+            secs * 1e6 / lookups.max(1) as f64
+        );
+    }
+}
