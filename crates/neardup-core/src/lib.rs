@@ -30,7 +30,7 @@ pub mod decide;
 pub mod dedup;
 pub mod error;
 pub mod explain;
-mod hashing;
+pub mod hashing;
 pub mod ledger;
 mod ordered;
 pub mod progress;

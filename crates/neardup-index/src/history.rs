@@ -338,7 +338,7 @@ impl Checker {
                 added: add && new,
             });
         }
-        if let Some(w) = writer {
+        if let Some(w) = &writer {
             let mut count = 0usize;
             decisions
                 .additions(|_| {
@@ -347,7 +347,7 @@ impl Checker {
                 })
                 .map_err(dedup)?;
             if count > 0 {
-                add_decisions(&w, request_key(view.records(), &ids, &texts), &decisions)?;
+                add_decisions(w, request_key(view.records(), &ids, &texts), &decisions)?;
             }
         }
         Ok(out)

@@ -45,12 +45,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
+use neardup_core::hashing::PrehashedSet;
 use serde_json::Value;
 
 use crate::codec::{
     band_lookup, be_u64, decode_holders, decode_record, encode_alias, encode_holders,
     encode_record, exact_lookup, holder_key, record_key, show_lookup, split_holder, NewAlias,
-    NewEntry, NewRecord, Stored, Target, INLINE_HOLDERS,
+    NewEntry, NewRecord, Stored, Target, BAND, EXACT, INLINE_HOLDERS,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION};
@@ -158,6 +159,7 @@ pub struct Index {
 pub struct Writer<'a> {
     index: &'a Index,
     _guard: MutexGuard<'a, ()>,
+    absent: Absent,
 }
 
 impl<'a> Writer<'a> {
@@ -168,8 +170,10 @@ impl<'a> Writer<'a> {
 
     /// A view of every committed record: the history the next batch is
     /// added after (no other batch can come in while the writer lives).
-    pub fn view(&self) -> View<'a> {
-        self.index.view()
+    /// Decide the batch on this view: the lookup keys it finds absent are
+    /// remembered, and adding the batch then reads none of them again.
+    pub fn view(&self) -> View<'_> {
+        View { index: self.index, limit: self.index.records(), absent: Some(&self.absent) }
     }
 
     /// See [`Index::committed_batch`].
@@ -195,7 +199,83 @@ impl<'a> Writer<'a> {
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
-        self.index.add_locked(batch_key, entries)
+        let added = self.index.add_locked(batch_key, entries, &self.absent);
+        // What was absent may be there now.
+        self.absent.clear();
+        added
+    }
+}
+
+/// Lookup keys a [`Writer`]'s view found absent from the index, so that
+/// adding the batch decided on that view does not read them again (most of
+/// a batch's keys are new). Only the writer adds lookup keys, and it holds
+/// the lock from deciding to adding, so a key absent then is absent when
+/// the batch is added; rollback only removes keys or rewrites present ones.
+/// Exact: the keys themselves, not hashes of them (a false "absent" would
+/// overwrite a key's holders). Bounded: past [`Absent::MAX`] keys, the
+/// rest are read again.
+#[derive(Default)]
+struct Absent {
+    sets: Mutex<AbsentSets>,
+}
+
+#[derive(Default)]
+struct AbsentSets {
+    /// Exact hashes.
+    exact: PrehashedSet<u128>,
+    /// `band << 64 | key`.
+    bands: PrehashedSet<u128>,
+}
+
+impl Absent {
+    /// Keys kept at most (~20 MB).
+    const MAX: usize = 1 << 20;
+
+    fn key(lookup: &[u8]) -> Option<(bool, u128)> {
+        let mut b = [0u8; 16];
+        match (lookup.first(), lookup.len()) {
+            (Some(&EXACT), 17) => {
+                b.copy_from_slice(&lookup[1..]);
+                Some((true, u128::from_be_bytes(b)))
+            }
+            (Some(&BAND), 11) => {
+                b[6..].copy_from_slice(&lookup[1..]);
+                Some((false, u128::from_be_bytes(b)))
+            }
+            _ => None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AbsentSets> {
+        self.sets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn insert(&self, lookup: &[u8]) {
+        if let Some((exact, k)) = Absent::key(lookup) {
+            let mut s = self.lock();
+            if s.exact.len() + s.bands.len() < Absent::MAX {
+                if exact {
+                    s.exact.insert(k)
+                } else {
+                    s.bands.insert(k)
+                };
+            }
+        }
+    }
+
+    fn contains(&self, lookup: &[u8]) -> bool {
+        Absent::key(lookup).is_some_and(|(exact, k)| {
+            let s = self.lock();
+            if exact {
+                s.exact.contains(&k)
+            } else {
+                s.bands.contains(&k)
+            }
+        })
+    }
+
+    fn clear(&self) {
+        *self.lock() = AbsentSets::default();
     }
 }
 
@@ -205,6 +285,8 @@ impl<'a> Writer<'a> {
 pub struct View<'a> {
     index: &'a Index,
     limit: u64,
+    /// Where a writer's view notes the lookup keys it finds absent.
+    absent: Option<&'a Absent>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -397,11 +479,11 @@ impl Index {
 
     /// A view of the records committed now.
     pub fn view(&self) -> View<'_> {
-        View { index: self, limit: self.records() }
+        View { index: self, limit: self.records(), absent: None }
     }
 
     fn view_limited(&self, limit: u64) -> View<'_> {
-        View { index: self, limit }
+        View { index: self, limit, absent: None }
     }
 
     /// A view of the first `limit` records (say, the history before a
@@ -414,7 +496,7 @@ impl Index {
                 what: format!("a view of {limit} records, but the index holds {records}"),
             });
         }
-        Ok(View { index: self, limit })
+        Ok(View { index: self, limit, absent: None })
     }
 
     /// See [`View::find_exact`].
@@ -497,13 +579,14 @@ impl Index {
         // have failed after its commit was written.
         let state = self.load_state()?;
         *self.published.write().unwrap_or_else(|e| e.into_inner()) = state;
-        Ok(Writer { index: self, _guard: guard })
+        Ok(Writer { index: self, _guard: guard, absent: Absent::default() })
     }
 
     fn add_locked<T: Into<NewEntry>, E>(
         &self,
         batch_key: [u8; 16],
         entries: impl IntoIterator<Item = std::result::Result<T, E>>,
+        absent: &Absent,
     ) -> Result<Receipt>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -519,7 +602,7 @@ impl Index {
             });
         }
         self.rollback(state.next_seq)?;
-        let (next_seq, shape, aliases) = match self.write_rows(state, entries) {
+        let (next_seq, shape, aliases) = match self.write_rows(state, entries, absent) {
             Ok(r) => r,
             Err(e) => {
                 // Best effort: what stays is removed by the next add or open.
@@ -560,6 +643,7 @@ impl Index {
         &self,
         state: State,
         entries: impl IntoIterator<Item = std::result::Result<T, E>>,
+        absent: &Absent,
     ) -> Result<(u64, Option<Shape>, u64)>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -644,7 +728,7 @@ impl Index {
         };
         let Some(ing) = records else {
             while groups.next(&mut next)? {
-                if self.place_holders(&mut groups, state.next_seq)? {
+                if self.place_holders(&mut groups, state.next_seq, absent)? {
                     small.put(Table::Keys, groups.lookup.clone(), groups.value.clone());
                 }
                 for &s in &groups.rows {
@@ -659,7 +743,7 @@ impl Index {
         let mut keys = self.store.ingest(Table::Keys).map_err(fail)?;
         let mut rows = self.store.ingest(Table::Holders).map_err(fail)?;
         while groups.next(&mut next)? {
-            if self.place_holders(&mut groups, state.next_seq)? {
+            if self.place_holders(&mut groups, state.next_seq, absent)? {
                 keys.write(&groups.lookup, &groups.value).map_err(fail)?;
             }
             for &s in &groups.rows {
@@ -679,10 +763,12 @@ impl Index {
     /// holder rows to write) and says whether the key's value is written.
     /// A key lists up to [`INLINE_HOLDERS`] itself; past that, or when its
     /// holders are rows already, they are rows (see [`encode_holders`]).
-    fn place_holders(&self, g: &mut Groups, first_new: u64) -> Result<bool> {
+    fn place_holders(&self, g: &mut Groups, first_new: u64, absent: &Absent) -> Result<bool> {
         g.rows.clear();
         g.all.clear();
-        match self.get(Table::Keys, &g.lookup)? {
+        let value =
+            if absent.contains(&g.lookup) { None } else { self.get(Table::Keys, &g.lookup)? };
+        match value {
             Some(v) if v.is_empty() => {
                 g.rows.extend_from_slice(&g.new);
                 return Ok(false);
@@ -977,6 +1063,9 @@ impl<'a> View<'a> {
     fn holders(&self, lookup: &[u8], mut each: impl FnMut(u64) -> bool) -> Result<()> {
         let ix = self.index;
         let Some(value) = ix.get(Table::Keys, lookup)? else {
+            if let Some(a) = self.absent {
+                a.insert(lookup);
+            }
             return Ok(());
         };
         if !value.is_empty() {

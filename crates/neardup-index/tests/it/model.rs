@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use neardup_core::ledger::Reason;
-use neardup_index::{Error, Index, MemStore, NewAlias, NewEntry, NewRecord, OpenOptions, Target};
+use neardup_index::{
+    Error, Index, MemStore, NewAlias, NewEntry, NewRecord, OpenOptions, Target, View,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -126,6 +128,20 @@ fn entries(i: usize, step: &Step, model: &Model) -> Vec<NewEntry> {
         .collect()
 }
 
+/// Every exact hash and band key the records can have, looked up in `view`.
+fn look_up_everything(view: View<'_>) {
+    let mut seqs = Vec::new();
+    for h in 0..HASHES {
+        let r = to_record(0, 0, &Rec { hash: h, bands: [0; BANDS], set: vec![], alias: false });
+        view.find_exact(r.hash).unwrap();
+    }
+    for band in 0..BANDS {
+        for k in 0..KEYS {
+            view.find_band(band, u64::from(k) << 56 | u64::from(k), &mut seqs).unwrap();
+        }
+    }
+}
+
 fn check(index: &Index, model: &Model, limit_pick: usize) -> Result<(), TestCaseError> {
     prop_assert_eq!(index.records(), model.records.len() as u64);
     let limit = if model.records.is_empty() { 0 } else { limit_pick % (model.records.len() + 1) };
@@ -210,7 +226,14 @@ proptest! {
             let key = batch_key(step.key);
             let already = model.batches.contains_key(&step.key);
             let result = match step.fail {
-                Fail::None => index.add_batch(key, recs.clone()),
+                Fail::None => {
+                    // As `dedup --index` and the service do: decide on the
+                    // writer's view (every key looked up: the new ones are
+                    // remembered as absent), then add through the writer.
+                    let writer = index.writer().unwrap();
+                    look_up_everything(writer.view());
+                    writer.add_batch(key, recs.clone())
+                }
                 Fail::Input(p) => index.try_add_batch(
                     key,
                     recs.iter().cloned().enumerate().map(|(j, r)| {
