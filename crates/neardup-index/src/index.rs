@@ -45,7 +45,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use neardup_core::hashing::PrehashedSet;
 use serde_json::Value;
 
 use crate::codec::{
@@ -213,24 +212,27 @@ impl<'a> Writer<'a> {
 /// the batch is added; rollback only removes keys or rewrites present ones.
 /// Exact: the keys themselves, not hashes of them (a false "absent" would
 /// overwrite a key's holders). Bounded: past [`Absent::MAX`] keys, the
-/// rest are read again.
+/// rest are read again. Kept as plain lists, sorted once when the batch is
+/// added and walked beside its lookup keys, which come sorted too.
 #[derive(Default)]
 struct Absent {
-    sets: Mutex<AbsentSets>,
+    keys: Mutex<AbsentKeys>,
 }
 
+/// Lookup keys as numbers whose order is the keys' byte order.
 #[derive(Default)]
-struct AbsentSets {
+struct AbsentKeys {
     /// Exact hashes.
-    exact: PrehashedSet<u128>,
+    exact: Vec<u128>,
     /// `band << 64 | key`.
-    bands: PrehashedSet<u128>,
+    bands: Vec<u128>,
 }
 
 impl Absent {
-    /// Keys kept at most (~20 MB).
-    const MAX: usize = 1 << 20;
+    /// Keys kept at most (16 bytes each).
+    const MAX: usize = 1 << 21;
 
+    /// `lookup` as (is an exact hash, number).
     fn key(lookup: &[u8]) -> Option<(bool, u128)> {
         let mut b = [0u8; 16];
         match (lookup.first(), lookup.len()) {
@@ -246,8 +248,8 @@ impl Absent {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, AbsentSets> {
-        self.sets.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, AbsentKeys> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn insert(&self, lookup: &[u8]) {
@@ -255,27 +257,52 @@ impl Absent {
             let mut s = self.lock();
             if s.exact.len() + s.bands.len() < Absent::MAX {
                 if exact {
-                    s.exact.insert(k)
+                    s.exact.push(k);
                 } else {
-                    s.bands.insert(k)
-                };
+                    s.bands.push(k);
+                }
             }
         }
     }
 
-    fn contains(&self, lookup: &[u8]) -> bool {
-        Absent::key(lookup).is_some_and(|(exact, k)| {
-            let s = self.lock();
-            if exact {
-                s.exact.contains(&k)
-            } else {
-                s.bands.contains(&k)
-            }
-        })
+    /// Takes the keys, sorted, to walk beside ascending lookup keys.
+    fn take_sorted(&self) -> AbsentWalk {
+        let mut keys = std::mem::take(&mut *self.lock());
+        for v in [&mut keys.exact, &mut keys.bands] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        AbsentWalk { keys, at: (0, 0) }
     }
 
     fn clear(&self) {
-        *self.lock() = AbsentSets::default();
+        *self.lock() = AbsentKeys::default();
+    }
+}
+
+/// [`Absent`]'s keys, sorted, asked about lookup keys in ascending order.
+struct AbsentWalk {
+    keys: AbsentKeys,
+    /// Where the walk is in `exact` and in `bands`.
+    at: (usize, usize),
+}
+
+impl AbsentWalk {
+    /// Whether `lookup` was found absent; `lookup` must not be smaller than
+    /// the one asked about before.
+    fn contains(&mut self, lookup: &[u8]) -> bool {
+        let Some((exact, k)) = Absent::key(lookup) else {
+            return false;
+        };
+        let (list, at) = if exact {
+            (&self.keys.exact, &mut self.at.0)
+        } else {
+            (&self.keys.bands, &mut self.at.1)
+        };
+        while list.get(*at).is_some_and(|&x| x < k) {
+            *at += 1;
+        }
+        list.get(*at) == Some(&k)
     }
 }
 
@@ -713,6 +740,7 @@ impl Index {
             ))
         };
         let mut holders = sorter.finish().map_err(io)?;
+        let mut walk = absent.take_sorted();
         // Holders sorted are lookup keys sorted: one pass over them, a
         // lookup key's new holders at a time, writes both tables.
         let mut groups = Groups::default();
@@ -728,7 +756,7 @@ impl Index {
         };
         let Some(ing) = records else {
             while groups.next(&mut next)? {
-                if self.place_holders(&mut groups, state.next_seq, absent)? {
+                if self.place_holders(&mut groups, state.next_seq, &mut walk)? {
                     small.put(Table::Keys, groups.lookup.clone(), groups.value.clone());
                 }
                 for &s in &groups.rows {
@@ -743,7 +771,7 @@ impl Index {
         let mut keys = self.store.ingest(Table::Keys).map_err(fail)?;
         let mut rows = self.store.ingest(Table::Holders).map_err(fail)?;
         while groups.next(&mut next)? {
-            if self.place_holders(&mut groups, state.next_seq, absent)? {
+            if self.place_holders(&mut groups, state.next_seq, &mut walk)? {
                 keys.write(&groups.lookup, &groups.value).map_err(fail)?;
             }
             for &s in &groups.rows {
@@ -763,7 +791,12 @@ impl Index {
     /// holder rows to write) and says whether the key's value is written.
     /// A key lists up to [`INLINE_HOLDERS`] itself; past that, or when its
     /// holders are rows already, they are rows (see [`encode_holders`]).
-    fn place_holders(&self, g: &mut Groups, first_new: u64, absent: &Absent) -> Result<bool> {
+    fn place_holders(
+        &self,
+        g: &mut Groups,
+        first_new: u64,
+        absent: &mut AbsentWalk,
+    ) -> Result<bool> {
         g.rows.clear();
         g.all.clear();
         let value =
