@@ -170,21 +170,22 @@ pub struct Normalizer {
 /// Bit `k` set when `block[k]` is an ordinary byte that a run copies as
 /// it is (class `Plain` under the options the block scan allows: printable
 /// ASCII but for `-` and `` ` `` when typography folds them; controls are
-/// left to the byte loop), and a second mask of its spaces.
+/// left to the byte loop), and a second mask of the white space a run may
+/// take between them: spaces, and with `LINES` line feeds too.
 ///
 /// Written as byte flags, then packed eight at a time by a multiply (the
 /// shifted copies land on distinct bits, so no carry reaches the top byte):
 /// LLVM compiles the flags to vector compares, and the crate needs no
 /// `unsafe` intrinsics.
 #[inline]
-fn block_masks<const TYPOGRAPHY: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
+fn block_masks<const TYPOGRAPHY: bool, const LINES: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
     let mut plain = [0u8; BLOCK];
-    let mut space = [0u8; BLOCK];
-    for ((p, s), &x) in plain.iter_mut().zip(space.iter_mut()).zip(block) {
+    let mut white = [0u8; BLOCK];
+    for ((p, w), &x) in plain.iter_mut().zip(white.iter_mut()).zip(block) {
         *p = u8::from(ordinary::<TYPOGRAPHY>(x));
-        *s = u8::from(x == b' ');
+        *w = u8::from((x == b' ') | (LINES & (x == b'\n')));
     }
-    (pack_flags(&plain), pack_flags(&space))
+    (pack_flags(&plain), pack_flags(&white))
 }
 
 /// Whether the block scan may copy `x` as it is: printable ASCII, but for
@@ -198,23 +199,53 @@ fn ordinary<const TYPOGRAPHY: bool>(x: u8) -> bool {
 /// Bytes the block scan looks at in one step.
 const BLOCK: usize = 64;
 
-/// The block at `i..i + 64`: the mask of bytes that a run may take
-/// (ordinary bytes, and spaces followed by one; a space ending the block
-/// looks at the next block's first byte); past the end of `input`, none.
+/// The block at `i..i + 64`: the mask of bytes that a run may take; past
+/// the end of `input`, none. A run takes what the byte loop would copy byte
+/// for byte into one exact offset piece:
+/// - ordinary bytes;
+/// - a space followed by an ordinary byte (a single space is kept as is);
+/// - with `LINES` ([`Whitespace::Lines`]), a line feed followed by an
+///   ordinary byte, or two followed by one (a line break and a paragraph
+///   break are kept as they are; three or more collapse to two, so they
+///   are left to the white-space rules).
+///
+/// A run starts on an ordinary byte and takes bits while they are set, so
+/// what precedes a taken space or line feed is always taken text: nothing
+/// is pending, no line is trimmed there. Bytes past the block (the next
+/// block's first two) are looked at where a condition reaches them.
 #[inline]
-fn ok_mask<const TYPOGRAPHY: bool>(input: &[u8], i: usize) -> Block {
-    let (plain, space) = match input.get(i..).and_then(|r| r.first_chunk::<BLOCK>()) {
-        Some(b) => block_masks::<TYPOGRAPHY>(b),
+fn ok_mask<const TYPOGRAPHY: bool, const LINES: bool>(input: &[u8], i: usize) -> Block {
+    let (plain, white) = match input.get(i..).and_then(|r| r.first_chunk::<BLOCK>()) {
+        Some(b) => block_masks::<TYPOGRAPHY, LINES>(b),
         None => {
             // The tail, padded with zeros (never ordinary).
             let rest = input.get(i..).unwrap_or_default();
             let mut b = [0u8; BLOCK];
             b[..rest.len()].copy_from_slice(rest);
-            block_masks::<TYPOGRAPHY>(&b)
+            block_masks::<TYPOGRAPHY, LINES>(&b)
         }
     };
-    let next = input.get(i + BLOCK).map_or(0, |&b| u64::from(ordinary::<TYPOGRAPHY>(b)));
-    Block { start: i, ok: plain | (space & ((plain >> 1) | next << (BLOCK - 1))) }
+    let at = |k: usize| input.get(i + k).copied().unwrap_or(0);
+    let ord = |k: usize| u64::from(ordinary::<TYPOGRAPHY>(at(k)));
+    // Bit `k`: whether byte `k + 1` is ordinary.
+    let plain1 = (plain >> 1) | ord(BLOCK) << (BLOCK - 1);
+    let mut ok = plain | (white & plain1);
+    if LINES {
+        // `\n\n` and an ordinary byte: candidates off the masks (a white
+        // byte, a white byte, an ordinary byte), then checked byte by byte
+        // (they may be spaces); rare, a paragraph break or a double space.
+        let white1 = (white >> 1) | u64::from(at(BLOCK) == b'\n') << (BLOCK - 1);
+        let plain2 = (plain >> 2) | ord(BLOCK) << (BLOCK - 2) | ord(BLOCK + 1) << (BLOCK - 1);
+        let mut pairs = white & white1 & plain2 & !ok;
+        while pairs != 0 {
+            let k = pairs.trailing_zeros() as usize;
+            if at(k) == b'\n' && at(k + 1) == b'\n' {
+                ok |= 1 << k;
+            }
+            pairs &= pairs - 1;
+        }
+    }
+    Block { start: i, ok }
 }
 
 /// The last block computed for a record: bit `k` of `ok` says whether a
@@ -364,10 +395,12 @@ impl Normalizer {
     fn load(&self, input: &[u8], i: usize, block: &mut Block) {
         if i.wrapping_sub(block.start) >= BLOCK {
             let start = i & !(BLOCK - 1);
-            *block = if self.opts.typography {
-                ok_mask::<true>(input, start)
-            } else {
-                ok_mask::<false>(input, start)
+            let lines = self.opts.whitespace == Whitespace::Lines;
+            *block = match (self.opts.typography, lines) {
+                (true, true) => ok_mask::<true, true>(input, start),
+                (true, false) => ok_mask::<true, false>(input, start),
+                (false, true) => ok_mask::<false, true>(input, start),
+                (false, false) => ok_mask::<false, false>(input, start),
             };
         }
     }
@@ -534,8 +567,10 @@ impl Normalizer {
                     // The last byte may start a segment with what follows.
                     if i < n && input[i] >= 0x80 && i - start > 1 && self.attaches(text, i) {
                         i -= 1;
-                        if i - 1 > start && input[i - 1] == b' ' {
-                            i -= 1; // Leave the space to the white-space rules.
+                        // Leave white space before it to the white-space
+                        // rules (a space, or line feeds the block scan took).
+                        while i - 1 > start && matches!(input[i - 1], b' ' | b'\n') {
+                            i -= 1;
                         }
                     }
                     let canon = e.flush();
