@@ -54,7 +54,7 @@ use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::fold;
-use crate::mask::pack_flags;
+use crate::mask;
 use crate::offsets::OffsetMap;
 
 /// What happens to white space.
@@ -167,27 +167,6 @@ pub struct Normalizer {
     block_scan: bool,
 }
 
-/// Bit `k` set when `block[k]` is an ordinary byte that a run copies as
-/// it is (class `Plain` under the options the block scan allows: printable
-/// ASCII but for `-` and `` ` `` when typography folds them; controls are
-/// left to the byte loop), and a second mask of the white space a run may
-/// take between them: spaces, and with `LINES` line feeds too.
-///
-/// Written as byte flags, then packed eight at a time by a multiply (the
-/// shifted copies land on distinct bits, so no carry reaches the top byte):
-/// LLVM compiles the flags to vector compares, and the crate needs no
-/// `unsafe` intrinsics.
-#[inline]
-fn block_masks<const TYPOGRAPHY: bool, const LINES: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
-    let mut plain = [0u8; BLOCK];
-    let mut white = [0u8; BLOCK];
-    for ((p, w), &x) in plain.iter_mut().zip(white.iter_mut()).zip(block) {
-        *p = u8::from(ordinary::<TYPOGRAPHY>(x));
-        *w = u8::from((x == b' ') | (LINES & (x == b'\n')));
-    }
-    (pack_flags(&plain), pack_flags(&white))
-}
-
 /// Whether the block scan may copy `x` as it is: printable ASCII, but for
 /// the dash and the backtick when typography folds them.
 #[inline(always)]
@@ -198,6 +177,22 @@ fn ordinary<const TYPOGRAPHY: bool>(x: u8) -> bool {
 
 /// Bytes the block scan looks at in one step.
 const BLOCK: usize = 64;
+
+/// The classes a run cares about in one block, as masks: ordinary bytes,
+/// the white space a run may take between them (spaces, and with `LINES`
+/// line feeds), and the line feeds alone (with `LINES`).
+#[inline]
+fn block_classes<const TYPOGRAPHY: bool, const LINES: bool>(
+    block: &[u8; BLOCK],
+) -> (u64, u64, u64) {
+    // 0x21..=0x7F: above 0x20 as signed bytes.
+    let mut plain = mask::gt_mask(block, 0x20);
+    if TYPOGRAPHY {
+        plain &= !(mask::eq_mask(block, b'-') | mask::eq_mask(block, b'`'));
+    }
+    let newline = if LINES { mask::eq_mask(block, b'\n') } else { 0 };
+    (plain, mask::eq_mask(block, b' ') | newline, newline)
+}
 
 /// The block at `i..i + 64`: the mask of bytes that a run may take; past
 /// the end of `input`, none. A run takes what the byte loop would copy byte
@@ -211,39 +206,30 @@ const BLOCK: usize = 64;
 ///
 /// A run starts on an ordinary byte and takes bits while they are set, so
 /// what precedes a taken space or line feed is always taken text: nothing
-/// is pending, no line is trimmed there. Bytes past the block (the next
-/// block's first two) are looked at where a condition reaches them.
-#[inline]
+/// is pending, no line is trimmed there. The conditions on the next bytes
+/// are shifts of the masks; the two bytes after the block are looked at
+/// one by one.
+#[inline(never)]
 fn ok_mask<const TYPOGRAPHY: bool, const LINES: bool>(input: &[u8], i: usize) -> Block {
-    let (plain, white) = match input.get(i..).and_then(|r| r.first_chunk::<BLOCK>()) {
-        Some(b) => block_masks::<TYPOGRAPHY, LINES>(b),
+    let rest = input.get(i..).unwrap_or_default();
+    let (plain, white, newline) = match rest.first_chunk::<BLOCK>() {
+        Some(b) => block_classes::<TYPOGRAPHY, LINES>(b),
         None => {
-            // The tail, padded with zeros (never ordinary).
-            let rest = input.get(i..).unwrap_or_default();
+            // The tail, padded with zeros (never ordinary, never white).
             let mut b = [0u8; BLOCK];
             b[..rest.len()].copy_from_slice(rest);
-            block_masks::<TYPOGRAPHY, LINES>(&b)
+            block_classes::<TYPOGRAPHY, LINES>(&b)
         }
     };
-    let at = |k: usize| input.get(i + k).copied().unwrap_or(0);
+    let at = |k: usize| rest.get(k).copied().unwrap_or(0);
     let ord = |k: usize| u64::from(ordinary::<TYPOGRAPHY>(at(k)));
-    // Bit `k`: whether byte `k + 1` is ordinary.
+    // Bit `k` of `plain1`: whether byte `k + 1` is ordinary; and so on.
     let plain1 = (plain >> 1) | ord(BLOCK) << (BLOCK - 1);
     let mut ok = plain | (white & plain1);
     if LINES {
-        // `\n\n` and an ordinary byte: candidates off the masks (a white
-        // byte, a white byte, an ordinary byte), then checked byte by byte
-        // (they may be spaces); rare, a paragraph break or a double space.
-        let white1 = (white >> 1) | u64::from(at(BLOCK) == b'\n') << (BLOCK - 1);
+        let newline1 = (newline >> 1) | u64::from(at(BLOCK) == b'\n') << (BLOCK - 1);
         let plain2 = (plain >> 2) | ord(BLOCK) << (BLOCK - 2) | ord(BLOCK + 1) << (BLOCK - 1);
-        let mut pairs = white & white1 & plain2 & !ok;
-        while pairs != 0 {
-            let k = pairs.trailing_zeros() as usize;
-            if at(k) == b'\n' && at(k + 1) == b'\n' {
-                ok |= 1 << k;
-            }
-            pairs &= pairs - 1;
-        }
+        ok |= newline & newline1 & plain2;
     }
     Block { start: i, ok }
 }
@@ -391,7 +377,7 @@ impl Normalizer {
 
     /// Makes `block` the one holding byte `i`. Blocks are aligned on the
     /// text, so each byte is classified once whichever run needs it.
-    #[inline]
+    #[inline(always)]
     fn load(&self, input: &[u8], i: usize, block: &mut Block) {
         if i.wrapping_sub(block.start) >= BLOCK {
             let start = i & !(BLOCK - 1);
