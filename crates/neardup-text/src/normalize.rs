@@ -553,9 +553,11 @@ impl Normalizer {
                     // The last byte may start a segment with what follows.
                     if i < n && input[i] >= 0x80 && i - start > 1 && self.attaches(text, i) {
                         i -= 1;
-                        // Leave white space before it to the white-space
-                        // rules (a space, or line feeds the block scan took).
-                        while i - 1 > start && matches!(input[i - 1], b' ' | b'\n') {
+                        // Leave a space before it to the white-space rules.
+                        // (Line feeds that the block scan took may stay:
+                        // written now or when the segment flushes them,
+                        // they are the same bytes and exact pieces.)
+                        if i - 1 > start && input[i - 1] == b' ' {
                             i -= 1;
                         }
                     }
