@@ -234,6 +234,21 @@ fn ok_mask<const TYPOGRAPHY: bool, const LINES: bool>(input: &[u8], i: usize) ->
     Block { start: i, ok }
 }
 
+/// How many spaces `input` has from `i` on, eight bytes at a time.
+#[inline]
+fn spaces(input: &[u8], mut i: usize) -> usize {
+    let start = i;
+    while let Some(w) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        // Zero bytes where `w` has spaces; the lowest `k` are zero.
+        let k = (u64::from_le_bytes(*w) ^ 0x2020_2020_2020_2020).trailing_zeros() / 8;
+        i += k as usize;
+        if k < 8 {
+            return i - start;
+        }
+    }
+    i + input.get(i..).unwrap_or_default().iter().take_while(|&&b| b == b' ').count() - start
+}
+
 /// The last block computed for a record: bit `k` of `ok` says whether a
 /// run may take byte `start + k`.
 struct Block {
@@ -398,7 +413,7 @@ impl Normalizer {
     /// is left to the segment path), so one `white` call does the same.
     /// The byte at `start` is white space and taken (the caller checked
     /// what follows it), so the run is never empty.
-    #[inline]
+    #[inline(always)]
     fn white_run(&self, text: &str, start: usize) -> (usize, u8) {
         let input = text.as_bytes();
         let mut i = start;
@@ -406,10 +421,10 @@ impl Normalizer {
         let per_break = u8::from(self.opts.whitespace != Whitespace::All);
         let mut breaks = 0u8;
         while i < n {
-            // Spaces followed by ASCII (indentation): taken without the
-            // checks below, which they would pass.
-            while i + 1 < n && input[i] == b' ' && input[i + 1] < 0x80 {
-                i += 1;
+            if input[i] == b' ' {
+                // A run of spaces (indentation): all but the last are
+                // followed by a space, so they pass the checks below.
+                i += spaces(input, i) - 1;
             }
             // Non-ASCII bytes have no class: they end the run.
             let class = match self.class.get(input[i] as usize) {
@@ -602,7 +617,13 @@ impl Normalizer {
     /// Whether the character at `at` (non-ASCII) may combine with the
     /// character before it, looking past invisible characters.
     fn attaches(&self, text: &str, at: usize) -> bool {
-        for c in text[at..].chars() {
+        let rest = &text[at..];
+        // Most characters have a table entry, and those are boundaries
+        // (and not invisible): one lookup.
+        if rest.chars().next().is_some_and(|c| self.fast(c) != Fast::Slow) {
+            return false;
+        }
+        for c in rest.chars() {
             if self.opts.invisible && fold::is_invisible(c) {
                 continue;
             }
