@@ -165,6 +165,9 @@ pub struct Normalizer {
     /// runs of white space taken whole (the block test knows the default
     /// byte classes only).
     block_scan: bool,
+    /// Whether a run of characters from the fast table is taken in one
+    /// call (off only in tests, which check it against one at a time).
+    fast_runs: bool,
 }
 
 /// Whether the block scan may copy `x` as it is: printable ASCII, but for
@@ -306,7 +309,7 @@ impl Normalizer {
         }
         let block_scan =
             opts.whitespace != Whitespace::Keep && !opts.strip_digits && !opts.strip_punctuation;
-        let mut n = Normalizer { opts, class, fast: Arc::new([]), block_scan };
+        let mut n = Normalizer { opts, class, fast: Arc::new([]), block_scan, fast_runs: true };
         n.fast = n.fast_table();
         n
     }
@@ -447,11 +450,12 @@ impl Normalizer {
     }
 
     /// The same normalizer without the block scans (runs of ordinary bytes
-    /// and of white space): for tests that check the fast paths against
-    /// the byte loop.
+    /// and of white space) and one character of the fast table per call:
+    /// for tests that check the fast paths against the byte loop.
     #[doc(hidden)]
     pub fn without_word_scan(mut self) -> Normalizer {
         self.block_scan = false;
+        self.fast_runs = false;
         self
     }
 
@@ -655,30 +659,40 @@ impl Normalizer {
         e: &mut Emitter<'_, M>,
         s: &mut Scratch,
     ) -> usize {
-        // Fast path: a character that stands alone (the next one is a
-        // boundary) and has a table entry.
+        // Fast path: characters that stand alone (the next one is a
+        // boundary) and have a table entry, one after another (a word of
+        // Greek or Cyrillic takes one call, each character decoded once).
+        let mut at = start;
         let mut it = text[start..].chars();
-        if let Some(c) = it.next() {
+        let mut next = it.next();
+        while let Some(c) = next {
             let f = if c.is_ascii() { Fast::Slow } else { self.fast(c) };
-            let alone = match it.next() {
+            if f == Fast::Slow {
+                break;
+            }
+            next = it.next();
+            let alone = match next {
                 None => true,
                 Some(n) => n.is_ascii() || (self.fast(n) != Fast::Slow && !fold::is_invisible(n)),
             };
-            if f != Fast::Slow && alone {
-                let end = start + c.len_utf8();
-                match f {
-                    Fast::Text(t) => {
-                        let mut buf = [0u8; 4];
-                        let t = t.encode_utf8(&mut buf);
-                        e.text(t, start, end, t.len() == end - start);
-                    }
-                    Fast::Space => e.space(start, end),
-                    Fast::Newline => e.newline(start, end),
-                    Fast::Dash => e.dash(start, end),
-                    Fast::Drop | Fast::Slow => {}
-                }
-                return end;
+            if !alone {
+                break;
             }
+            let end = at + c.len_utf8();
+            match f {
+                Fast::Text(t) => e.char(t, at, end, t.len_utf8() == end - at),
+                Fast::Space => e.space(at, end),
+                Fast::Newline => e.newline(at, end),
+                Fast::Dash => e.dash(at, end),
+                Fast::Drop | Fast::Slow => {}
+            }
+            at = end;
+            if !self.fast_runs {
+                break;
+            }
+        }
+        if at > start {
+            return at;
         }
         s.seg.clear();
         let mut end = start;
@@ -983,6 +997,19 @@ impl<M: MapSink> Emitter<'_, M> {
         if let Some(r) = run_start {
             self.text(&s[r..], orig, orig_end, exact);
         }
+    }
+
+    /// [`Emitter::text`] of one character.
+    #[inline]
+    fn char(&mut self, c: char, orig: usize, orig_end: usize, exact: bool) {
+        let canon = self.flush();
+        self.out.push(c);
+        if exact {
+            self.map.exact(canon, orig, orig_end - orig);
+        } else {
+            self.map.group(canon, orig, orig_end);
+        }
+        self.last_dash = false;
     }
 
     fn text(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {

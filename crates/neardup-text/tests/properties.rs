@@ -66,11 +66,16 @@ fn ascii_prose() -> impl Strategy<Value = String> {
 /// breaks (which runs take in `Lines` mode), runs of white space with
 /// `\r\n`, and between them the bytes that must stop a scan: Unicode
 /// letters and spaces, typographic variants, invisibles, combining marks
-/// (after a space or a line break too), controls and dashes.
+/// (after a space or a line break too), controls and dashes; and words of
+/// Greek and Cyrillic.
 fn mixed_text() -> impl Strategy<Value = String> {
     let word = prop_oneof![
         3 => "[a-zA-Z0-9.,;:!?()/@\\[\\]{}_'\"]{1,12}",
         1 => "[a-zA-Z]{50,140}",
+        // Runs of characters from the fast table (Greek with its final
+        // sigma, Cyrillic, accented Latin, a curly quote, a no-break
+        // space, an em dash) and a combining mark among them.
+        1 => "[\u{3b1}-\u{3c9}\u{391}-\u{3a9}\u{430}-\u{44f}\u{e0}-\u{ff}\u{2019}\u{a0}\u{2014}\u{301}]{1,10}",
     ];
     let white = prop::collection::vec(
         prop::sample::select(vec![" ", " ", "\t", "\n", "\r\n", "\r", "\u{b}", "\u{c}"]),
