@@ -33,16 +33,19 @@ pub fn pack_flags(flags: &[u8; 64]) -> u64 {
     m
 }
 
-/// Bit `k` set when `block[k] == byte`.
+/// Bit `k` set when `block[k]` is one of `bytes` (the compares are
+/// combined before they are packed: one packing for all).
 ///
 /// ```
 /// let mut block = [b'a'; 64];
 /// block[3] = b' ';
+/// block[5] = b'\n';
 /// block[63] = b' ';
-/// assert_eq!(neardup_text::mask::eq_mask(&block, b' '), 1 << 3 | 1 << 63);
+/// assert_eq!(neardup_text::mask::eq_mask(&block, [b' ']), 1 << 3 | 1 << 63);
+/// assert_eq!(neardup_text::mask::eq_mask(&block, [b' ', b'\n']), 1 << 3 | 1 << 5 | 1 << 63);
 /// ```
 #[inline]
-pub fn eq_mask(block: &[u8; 64], byte: u8) -> u64 {
+pub fn eq_mask<const N: usize>(block: &[u8; 64], bytes: [u8; N]) -> u64 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: `sse2::eq_mask` needs SSE2 and nothing else; this code
@@ -50,37 +53,40 @@ pub fn eq_mask(block: &[u8; 64], byte: u8) -> u64 {
         // has it), so the CPU running it has it.
         #[allow(unsafe_code)]
         unsafe {
-            sse2::eq_mask(block, byte)
+            sse2::eq_mask(block, bytes)
         }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        portable::eq_mask(block, byte)
+        portable::eq_mask(block, bytes)
     }
 }
 
 /// Bit `k` set when `block[k]`, read as a signed byte, is above `byte`
-/// (so bytes from `0x80` up, negative, are never above an ASCII byte).
+/// (so bytes from `0x80` up, negative, are never above an ASCII byte) and
+/// is none of `but`.
 ///
 /// ```
 /// let mut block = [b' '; 64];
 /// block[0] = b'a';
 /// block[1] = 0xC3;
-/// assert_eq!(neardup_text::mask::gt_mask(&block, 0x20), 1);
+/// block[2] = b'-';
+/// assert_eq!(neardup_text::mask::gt_mask(&block, 0x20, []), 1 | 1 << 2);
+/// assert_eq!(neardup_text::mask::gt_mask(&block, 0x20, [b'-']), 1);
 /// ```
 #[inline]
-pub fn gt_mask(block: &[u8; 64], byte: i8) -> u64 {
+pub fn gt_mask<const N: usize>(block: &[u8; 64], byte: i8, but: [u8; N]) -> u64 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: as in `eq_mask`: SSE2 is enabled in this build.
         #[allow(unsafe_code)]
         unsafe {
-            sse2::gt_mask(block, byte)
+            sse2::gt_mask(block, byte, but)
         }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        portable::gt_mask(block, byte)
+        portable::gt_mask(block, byte, but)
     }
 }
 
@@ -90,19 +96,19 @@ mod portable {
     use super::pack_flags;
 
     #[inline]
-    pub(super) fn eq_mask(block: &[u8; 64], byte: u8) -> u64 {
+    pub(super) fn eq_mask<const N: usize>(block: &[u8; 64], bytes: [u8; N]) -> u64 {
         let mut flags = [0u8; 64];
         for (f, &x) in flags.iter_mut().zip(block) {
-            *f = u8::from(x == byte);
+            *f = u8::from(bytes.contains(&x));
         }
         pack_flags(&flags)
     }
 
     #[inline]
-    pub(super) fn gt_mask(block: &[u8; 64], byte: i8) -> u64 {
+    pub(super) fn gt_mask<const N: usize>(block: &[u8; 64], byte: i8, but: [u8; N]) -> u64 {
         let mut flags = [0u8; 64];
         for (f, &x) in flags.iter_mut().zip(block) {
-            *f = u8::from(x as i8 > byte);
+            *f = u8::from(x as i8 > byte && !but.contains(&x));
         }
         pack_flags(&flags)
     }
@@ -115,7 +121,8 @@ mod portable {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x,
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_set_epi64x, _mm_setzero_si128,
     };
 
     #[inline]
@@ -142,18 +149,28 @@ mod sse2 {
         m(v[0]) | m(v[1]) << 16 | m(v[2]) << 32 | m(v[3]) << 48
     }
 
+    /// All ones in the bytes of `v` equal to one of `bytes`.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn eq_mask(block: &[u8; 64], byte: u8) -> u64 {
-        let needle = _mm_set1_epi8(byte as i8);
-        bits(lanes(block).map(|v| _mm_cmpeq_epi8(v, needle)))
+    fn any_eq<const N: usize>(v: __m128i, bytes: [u8; N]) -> __m128i {
+        let mut m = _mm_setzero_si128();
+        for b in bytes {
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
+        }
+        m
     }
 
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) fn gt_mask(block: &[u8; 64], byte: i8) -> u64 {
+    pub(super) fn eq_mask<const N: usize>(block: &[u8; 64], bytes: [u8; N]) -> u64 {
+        bits(lanes(block).map(|v| any_eq(v, bytes)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn gt_mask<const N: usize>(block: &[u8; 64], byte: i8, but: [u8; N]) -> u64 {
         let needle = _mm_set1_epi8(byte);
-        bits(lanes(block).map(|v| _mm_cmpgt_epi8(v, needle)))
+        bits(lanes(block).map(|v| _mm_andnot_si128(any_eq(v, but), _mm_cmpgt_epi8(v, needle))))
     }
 }
 
@@ -173,15 +190,18 @@ mod tests {
             b[..32].copy_from_slice(&block);
             b[32..].copy_from_slice(&more);
             for needle in [byte, b' ', b'\n', 0x20, 0x80] {
-                prop_assert_eq!(eq_mask(&b, needle), portable::eq_mask(&b, needle));
-                prop_assert_eq!(gt_mask(&b, needle as i8), portable::gt_mask(&b, needle as i8));
+                prop_assert_eq!(eq_mask(&b, [needle]), portable::eq_mask(&b, [needle]));
+                prop_assert_eq!(eq_mask(&b, [needle, b'-']), portable::eq_mask(&b, [needle, b'-']));
+                let n = needle as i8;
+                prop_assert_eq!(gt_mask(&b, n, []), portable::gt_mask(&b, n, []));
+                prop_assert_eq!(gt_mask(&b, n, [b'-', byte]), portable::gt_mask(&b, n, [b'-', byte]));
             }
             // And the portable build is what it says, bit by bit.
-            let eq = portable::eq_mask(&b, byte);
-            let gt = portable::gt_mask(&b, 0x20);
+            let eq = portable::eq_mask(&b, [byte, b'\n']);
+            let gt = portable::gt_mask(&b, 0x20, [b'-']);
             for (k, &x) in b.iter().enumerate() {
-                prop_assert_eq!(eq >> k & 1 == 1, x == byte);
-                prop_assert_eq!(gt >> k & 1 == 1, (0x21..0x80).contains(&x));
+                prop_assert_eq!(eq >> k & 1 == 1, x == byte || x == b'\n');
+                prop_assert_eq!(gt >> k & 1 == 1, (0x21..0x80).contains(&x) && x != b'-');
             }
         }
     }

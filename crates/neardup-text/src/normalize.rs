@@ -189,12 +189,16 @@ fn block_classes<const TYPOGRAPHY: bool, const LINES: bool>(
     block: &[u8; BLOCK],
 ) -> (u64, u64, u64) {
     // 0x21..=0x7F: above 0x20 as signed bytes.
-    let mut plain = mask::gt_mask(block, 0x20);
-    if TYPOGRAPHY {
-        plain &= !(mask::eq_mask(block, b'-') | mask::eq_mask(block, b'`'));
+    let plain = if TYPOGRAPHY {
+        mask::gt_mask(block, 0x20, [b'-', b'`'])
+    } else {
+        mask::gt_mask(block, 0x20, [])
+    };
+    if LINES {
+        (plain, mask::eq_mask(block, [b' ', b'\n']), mask::eq_mask(block, [b'\n']))
+    } else {
+        (plain, mask::eq_mask(block, [b' ']), 0)
     }
-    let newline = if LINES { mask::eq_mask(block, b'\n') } else { 0 };
-    (plain, mask::eq_mask(block, b' ') | newline, newline)
 }
 
 /// The block at `i..i + 64`: the mask of bytes that a run may take; past
