@@ -612,9 +612,23 @@ impl Normalizer {
                 Class::Dash => {
                     e.dash(i, i + 1);
                     i += 1;
+                    if self.block_scan {
+                        // The rest of a run of dashes (an underline, `--`)
+                        // widens the same one, as dash by dash would; but
+                        // a last dash that a combining mark follows is the
+                        // segment path's.
+                        let mut end = i + input[i..].iter().take_while(|&&b| b == b'-').count();
+                        if end > i && end < n && input[end] >= 0x80 && self.attaches(text, end) {
+                            end -= 1;
+                        }
+                        if end > i {
+                            e.dash(i, end);
+                            i = end;
+                        }
+                    }
                 }
                 Class::Tick => {
-                    e.text("'", i, i + 1, true);
+                    e.char('\'', i, i + 1, true);
                     i += 1;
                 }
                 Class::Drop => i += 1,
@@ -665,8 +679,12 @@ impl Normalizer {
     ) -> usize {
         // Fast path: characters that stand alone (the next one is a
         // boundary) and have a table entry, one after another (a word of
-        // Greek or Cyrillic takes one call, each character decoded once).
+        // Greek or Arabic takes one call, each character decoded once).
+        // Those that stay as they are (most: Arabic, CJK, lowercase
+        // accented letters) are copied together at the end, one exact
+        // piece, as one at a time would have merged into.
         let mut at = start;
+        let mut same = start;
         let mut it = text[start..].chars();
         let mut next = it.next();
         while let Some(c) = next {
@@ -675,25 +693,39 @@ impl Normalizer {
                 break;
             }
             next = it.next();
+            // With `invisible`, the table holds no invisible character.
             let alone = match next {
                 None => true,
-                Some(n) => n.is_ascii() || (self.fast(n) != Fast::Slow && !fold::is_invisible(n)),
+                Some(n) => {
+                    n.is_ascii()
+                        || (self.fast(n) != Fast::Slow
+                            && (self.opts.invisible || !fold::is_invisible(n)))
+                }
             };
             if !alone {
                 break;
             }
             let end = at + c.len_utf8();
-            match f {
-                Fast::Text(t) => e.char(t, at, end, t.len_utf8() == end - at),
-                Fast::Space => e.space(at, end),
-                Fast::Newline => e.newline(at, end),
-                Fast::Dash => e.dash(at, end),
-                Fast::Drop | Fast::Slow => {}
+            if f != Fast::Text(c) {
+                if same < at {
+                    e.text(&text[same..at], same, at, true);
+                }
+                match f {
+                    Fast::Text(t) => e.char(t, at, end, t.len_utf8() == end - at),
+                    Fast::Space => e.space(at, end),
+                    Fast::Newline => e.newline(at, end),
+                    Fast::Dash => e.dash(at, end),
+                    Fast::Drop | Fast::Slow => {}
+                }
+                same = end;
             }
             at = end;
             if !self.fast_runs {
                 break;
             }
+        }
+        if same < at {
+            e.text(&text[same..at], same, at, true);
         }
         if at > start {
             return at;
