@@ -38,6 +38,8 @@ fn option_sets() -> Vec<Options> {
         Options { whitespace: Whitespace::All, ..Options::default() },
         Options { whitespace: Whitespace::Keep, ..Options::default() },
         Options { ascii: true, strip_punctuation: true, strip_digits: true, ..Options::default() },
+        // Transliteration alone: the block scans on, with stops of their own.
+        Options { ascii: true, ..Options::default() },
         Options {
             nfkc: false,
             case_fold: false,
