@@ -638,13 +638,20 @@ impl Normalizer {
 
     /// Whether the character at `at` (non-ASCII) may combine with the
     /// character before it, looking past invisible characters.
+    #[inline]
     fn attaches(&self, text: &str, at: usize) -> bool {
-        let rest = &text[at..];
+        let rest = text.get(at..).unwrap_or_default();
         // Most characters have a table entry, and those are boundaries
-        // (and not invisible): one lookup.
-        if rest.chars().next().is_some_and(|c| self.fast(c) != Fast::Slow) {
-            return false;
+        // (and not invisible): one lookup, inline.
+        match rest.chars().next() {
+            Some(c) if self.fast(c) != Fast::Slow => false,
+            Some(_) => self.attaches_slow(rest),
+            None => false,
         }
+    }
+
+    #[inline(never)]
+    fn attaches_slow(&self, rest: &str) -> bool {
         for c in rest.chars() {
             if self.opts.invisible && fold::is_invisible(c) {
                 continue;
