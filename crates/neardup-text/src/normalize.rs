@@ -23,20 +23,27 @@
 //!    the repeat finders.
 //!
 //! # Speed
-//! ASCII takes a table-driven fast path. Runs of ordinary bytes (and single
-//! spaces between them) are found off a 64-byte block mask: each block of
-//! the text is classified once, with compares LLVM vectorizes, and every run
-//! starting in it costs a shift and a bit count. Each run is copied in bulk
-//! (the input is a `&str`, so the output is built from `&str` pieces and
-//! never checked for UTF-8 again) and extends one offset-map piece. A run
-//! of white space (indentation, line breaks, `\r\n`) is taken whole and
-//! handed to the emitter once. One pass over the output lowercases the
-//! copied runs at the end (everything else written is lowercase already).
-//! Only non-ASCII characters go through Unicode tables, one *normalization
-//! segment* at a time (a starter and the characters that may combine with
-//! it), with scratch buffers kept per thread: no allocation per character
-//! or per record. The byte-at-a-time loop behind these scans is kept, and a
-//! property test checks that the scans give the same bytes and offsets.
+//! ASCII takes a table-driven fast path, and what costs is the number of
+//! *events* (a run, a white-space run, a dash, a non-ASCII character), not
+//! of bytes. Runs of ordinary bytes, with what the rules would keep as it
+//! is between them (a single space; in [`Whitespace::Lines`] a line break
+//! or a paragraph break), are found off a 64-byte block mask: each block of
+//! the text is classified once (on x86-64 by SSE2 compares and `pmovmskb`,
+//! see [`crate::mask`]) and every run starting in it costs a shift and a
+//! bit count. Each run is copied in bulk (the input is a `&str`, so the
+//! output is built from `&str` pieces and never checked for UTF-8 again)
+//! and extends one offset-map piece. A run of white space (indentation,
+//! blank lines, `\r\n`; its spaces counted eight at a time) and a run of
+//! dashes are each handed to the emitter once. One pass over the output
+//! lowercases the copied runs at the end (everything else written is
+//! lowercase already). Only non-ASCII characters go through Unicode
+//! tables: those that stand alone go through a table built once (a run of
+//! them in one call, and those that stay as they are copied together),
+//! the others one *normalization segment* at a time (a starter and the
+//! characters that may combine with it), with scratch buffers kept per
+//! thread: no allocation per character or per record. The byte-at-a-time
+//! loop behind these scans is kept, and property tests check that the
+//! scans give the same bytes and offsets under every option set.
 //!
 //! # Idempotence
 //! `normalize(normalize(x)) == normalize(x)` for every `x` (property-tested).
@@ -376,9 +383,10 @@ impl Normalizer {
         }
     }
 
-    /// Where the run of ordinary bytes and single spaces that continues at
-    /// `i` stops, 64 bytes at a time: a byte is taken if it is ordinary, or
-    /// a space followed by an ordinary byte (what the byte loop takes). The
+    /// Where the run that continues at `i` stops, 64 bytes at a time: a
+    /// byte is taken if [`ok_mask`] says so (ordinary bytes and the white
+    /// space kept as it is between them: what the byte loop would copy into
+    /// one exact piece). The
     /// scan is conservative (it stops at controls); the byte loop goes on
     /// from where it stops. A block's mask serves every run that starts
     /// inside it (runs of prose are a few dozen bytes), so most runs cost a
