@@ -23,20 +23,27 @@
 //!    the repeat finders.
 //!
 //! # Speed
-//! ASCII takes a table-driven fast path. Runs of ordinary bytes (and single
-//! spaces between them) are found off a 64-byte block mask: each block of
-//! the text is classified once, with compares LLVM vectorizes, and every run
-//! starting in it costs a shift and a bit count. Each run is copied in bulk
-//! (the input is a `&str`, so the output is built from `&str` pieces and
-//! never checked for UTF-8 again) and extends one offset-map piece. A run
-//! of white space (indentation, line breaks, `\r\n`) is taken whole and
-//! handed to the emitter once. One pass over the output lowercases the
-//! copied runs at the end (everything else written is lowercase already).
-//! Only non-ASCII characters go through Unicode tables, one *normalization
-//! segment* at a time (a starter and the characters that may combine with
-//! it), with scratch buffers kept per thread: no allocation per character
-//! or per record. The byte-at-a-time loop behind these scans is kept, and a
-//! property test checks that the scans give the same bytes and offsets.
+//! ASCII takes a table-driven fast path, and what costs is the number of
+//! *events* (a run, a white-space run, a dash, a non-ASCII character), not
+//! of bytes. Runs of ordinary bytes, with what the rules would keep as it
+//! is between them (a single space; in [`Whitespace::Lines`] a line break
+//! or a paragraph break), are found off a 64-byte block mask: each block of
+//! the text is classified once (on x86-64 by SSE2 compares and `pmovmskb`,
+//! see [`crate::mask`]) and every run starting in it costs a shift and a
+//! bit count. Each run is copied in bulk (the input is a `&str`, so the
+//! output is built from `&str` pieces and never checked for UTF-8 again)
+//! and extends one offset-map piece. A run of white space (indentation,
+//! blank lines, `\r\n`; its spaces counted eight at a time) and a run of
+//! dashes are each handed to the emitter once. One pass over the output
+//! lowercases the copied runs at the end (everything else written is
+//! lowercase already). Only non-ASCII characters go through Unicode
+//! tables: those that stand alone go through a table built once (a run of
+//! them in one call, and those that stay as they are copied together),
+//! the others one *normalization segment* at a time (a starter and the
+//! characters that may combine with it), with scratch buffers kept per
+//! thread: no allocation per character or per record. The byte-at-a-time
+//! loop behind these scans is kept, and property tests check that the
+//! scans give the same bytes and offsets under every option set.
 //!
 //! # Idempotence
 //! `normalize(normalize(x)) == normalize(x)` for every `x` (property-tested).
@@ -54,7 +61,7 @@ use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::fold;
-use crate::mask::pack_flags;
+use crate::mask;
 use crate::offsets::OffsetMap;
 
 /// What happens to white space.
@@ -165,26 +172,9 @@ pub struct Normalizer {
     /// runs of white space taken whole (the block test knows the default
     /// byte classes only).
     block_scan: bool,
-}
-
-/// Bit `k` set when `block[k]` is an ordinary byte that a run copies as
-/// it is (class `Plain` under the options the block scan allows: printable
-/// ASCII but for `-` and `` ` `` when typography folds them; controls are
-/// left to the byte loop), and a second mask of its spaces.
-///
-/// Written as byte flags, then packed eight at a time by a multiply (the
-/// shifted copies land on distinct bits, so no carry reaches the top byte):
-/// LLVM compiles the flags to vector compares, and the crate needs no
-/// `unsafe` intrinsics.
-#[inline]
-fn block_masks<const TYPOGRAPHY: bool>(block: &[u8; BLOCK]) -> (u64, u64) {
-    let mut plain = [0u8; BLOCK];
-    let mut space = [0u8; BLOCK];
-    for ((p, s), &x) in plain.iter_mut().zip(space.iter_mut()).zip(block) {
-        *p = u8::from(ordinary::<TYPOGRAPHY>(x));
-        *s = u8::from(x == b' ');
-    }
-    (pack_flags(&plain), pack_flags(&space))
+    /// Whether a run of characters from the fast table is taken in one
+    /// call (off only in tests, which check it against one at a time).
+    fast_runs: bool,
 }
 
 /// Whether the block scan may copy `x` as it is: printable ASCII, but for
@@ -198,23 +188,79 @@ fn ordinary<const TYPOGRAPHY: bool>(x: u8) -> bool {
 /// Bytes the block scan looks at in one step.
 const BLOCK: usize = 64;
 
-/// The block at `i..i + 64`: the mask of bytes that a run may take
-/// (ordinary bytes, and spaces followed by one; a space ending the block
-/// looks at the next block's first byte); past the end of `input`, none.
+/// The classes a run cares about in one block, as masks: ordinary bytes,
+/// the white space a run may take between them (spaces, and with `LINES`
+/// line feeds), and the line feeds alone (with `LINES`).
 #[inline]
-fn ok_mask<const TYPOGRAPHY: bool>(input: &[u8], i: usize) -> Block {
-    let (plain, space) = match input.get(i..).and_then(|r| r.first_chunk::<BLOCK>()) {
-        Some(b) => block_masks::<TYPOGRAPHY>(b),
+fn block_classes<const TYPOGRAPHY: bool, const LINES: bool>(
+    block: &[u8; BLOCK],
+) -> (u64, u64, u64) {
+    // 0x21..=0x7F: above 0x20 as signed bytes.
+    let plain = if TYPOGRAPHY {
+        mask::gt_mask(block, 0x20, [b'-', b'`'])
+    } else {
+        mask::gt_mask(block, 0x20, [])
+    };
+    if LINES {
+        (plain, mask::eq_mask(block, [b' ', b'\n']), mask::eq_mask(block, [b'\n']))
+    } else {
+        (plain, mask::eq_mask(block, [b' ']), 0)
+    }
+}
+
+/// The block at `i..i + 64`: the mask of bytes that a run may take; past
+/// the end of `input`, none. A run takes what the byte loop would copy byte
+/// for byte into one exact offset piece:
+/// - ordinary bytes;
+/// - a space followed by an ordinary byte (a single space is kept as is);
+/// - with `LINES` ([`Whitespace::Lines`]), a line feed followed by an
+///   ordinary byte, or two followed by one (a line break and a paragraph
+///   break are kept as they are; three or more collapse to two, so they
+///   are left to the white-space rules).
+///
+/// A run starts on an ordinary byte and takes bits while they are set, so
+/// what precedes a taken space or line feed is always taken text: nothing
+/// is pending, no line is trimmed there. The conditions on the next bytes
+/// are shifts of the masks; the two bytes after the block are looked at
+/// one by one.
+#[inline(never)]
+fn ok_mask<const TYPOGRAPHY: bool, const LINES: bool>(input: &[u8], i: usize) -> Block {
+    let rest = input.get(i..).unwrap_or_default();
+    let (plain, white, newline) = match rest.first_chunk::<BLOCK>() {
+        Some(b) => block_classes::<TYPOGRAPHY, LINES>(b),
         None => {
-            // The tail, padded with zeros (never ordinary).
-            let rest = input.get(i..).unwrap_or_default();
+            // The tail, padded with zeros (never ordinary, never white).
             let mut b = [0u8; BLOCK];
             b[..rest.len()].copy_from_slice(rest);
-            block_masks::<TYPOGRAPHY>(&b)
+            block_classes::<TYPOGRAPHY, LINES>(&b)
         }
     };
-    let next = input.get(i + BLOCK).map_or(0, |&b| u64::from(ordinary::<TYPOGRAPHY>(b)));
-    Block { start: i, ok: plain | (space & ((plain >> 1) | next << (BLOCK - 1))) }
+    let at = |k: usize| rest.get(k).copied().unwrap_or(0);
+    let ord = |k: usize| u64::from(ordinary::<TYPOGRAPHY>(at(k)));
+    // Bit `k` of `plain1`: whether byte `k + 1` is ordinary; and so on.
+    let plain1 = (plain >> 1) | ord(BLOCK) << (BLOCK - 1);
+    let mut ok = plain | (white & plain1);
+    if LINES {
+        let newline1 = (newline >> 1) | u64::from(at(BLOCK) == b'\n') << (BLOCK - 1);
+        let plain2 = (plain >> 2) | ord(BLOCK) << (BLOCK - 2) | ord(BLOCK + 1) << (BLOCK - 1);
+        ok |= newline & newline1 & plain2;
+    }
+    Block { start: i, ok }
+}
+
+/// How many spaces `input` has from `i` on, eight bytes at a time.
+#[inline]
+fn spaces(input: &[u8], mut i: usize) -> usize {
+    let start = i;
+    while let Some(w) = input.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        // Zero bytes where `w` has spaces; the lowest `k` are zero.
+        let k = (u64::from_le_bytes(*w) ^ 0x2020_2020_2020_2020).trailing_zeros() / 8;
+        i += k as usize;
+        if k < 8 {
+            return i - start;
+        }
+    }
+    i + input.get(i..).unwrap_or_default().iter().take_while(|&&b| b == b' ').count() - start
 }
 
 /// The last block computed for a record: bit `k` of `ok` says whether a
@@ -274,7 +320,7 @@ impl Normalizer {
         }
         let block_scan =
             opts.whitespace != Whitespace::Keep && !opts.strip_digits && !opts.strip_punctuation;
-        let mut n = Normalizer { opts, class, fast: Arc::new([]), block_scan };
+        let mut n = Normalizer { opts, class, fast: Arc::new([]), block_scan, fast_runs: true };
         n.fast = n.fast_table();
         n
     }
@@ -337,9 +383,10 @@ impl Normalizer {
         }
     }
 
-    /// Where the run of ordinary bytes and single spaces that continues at
-    /// `i` stops, 64 bytes at a time: a byte is taken if it is ordinary, or
-    /// a space followed by an ordinary byte (what the byte loop takes). The
+    /// Where the run that continues at `i` stops, 64 bytes at a time: a
+    /// byte is taken if [`ok_mask`] says so (ordinary bytes and the white
+    /// space kept as it is between them: what the byte loop would copy into
+    /// one exact piece). The
     /// scan is conservative (it stops at controls); the byte loop goes on
     /// from where it stops. A block's mask serves every run that starts
     /// inside it (runs of prose are a few dozen bytes), so most runs cost a
@@ -360,14 +407,16 @@ impl Normalizer {
 
     /// Makes `block` the one holding byte `i`. Blocks are aligned on the
     /// text, so each byte is classified once whichever run needs it.
-    #[inline]
+    #[inline(always)]
     fn load(&self, input: &[u8], i: usize, block: &mut Block) {
         if i.wrapping_sub(block.start) >= BLOCK {
             let start = i & !(BLOCK - 1);
-            *block = if self.opts.typography {
-                ok_mask::<true>(input, start)
-            } else {
-                ok_mask::<false>(input, start)
+            let lines = self.opts.whitespace == Whitespace::Lines;
+            *block = match (self.opts.typography, lines) {
+                (true, true) => ok_mask::<true, true>(input, start),
+                (true, false) => ok_mask::<true, false>(input, start),
+                (false, true) => ok_mask::<false, true>(input, start),
+                (false, false) => ok_mask::<false, false>(input, start),
             };
         }
     }
@@ -379,7 +428,7 @@ impl Normalizer {
     /// is left to the segment path), so one `white` call does the same.
     /// The byte at `start` is white space and taken (the caller checked
     /// what follows it), so the run is never empty.
-    #[inline]
+    #[inline(always)]
     fn white_run(&self, text: &str, start: usize) -> (usize, u8) {
         let input = text.as_bytes();
         let mut i = start;
@@ -387,10 +436,10 @@ impl Normalizer {
         let per_break = u8::from(self.opts.whitespace != Whitespace::All);
         let mut breaks = 0u8;
         while i < n {
-            // Spaces followed by ASCII (indentation): taken without the
-            // checks below, which they would pass.
-            while i + 1 < n && input[i] == b' ' && input[i + 1] < 0x80 {
-                i += 1;
+            if input[i] == b' ' {
+                // A run of spaces (indentation): all but the last are
+                // followed by a space, so they pass the checks below.
+                i += spaces(input, i) - 1;
             }
             // Non-ASCII bytes have no class: they end the run.
             let class = match self.class.get(input[i] as usize) {
@@ -413,11 +462,12 @@ impl Normalizer {
     }
 
     /// The same normalizer without the block scans (runs of ordinary bytes
-    /// and of white space): for tests that check the fast paths against
-    /// the byte loop.
+    /// and of white space) and one character of the fast table per call:
+    /// for tests that check the fast paths against the byte loop.
     #[doc(hidden)]
     pub fn without_word_scan(mut self) -> Normalizer {
         self.block_scan = false;
+        self.fast_runs = false;
         self
     }
 
@@ -534,8 +584,12 @@ impl Normalizer {
                     // The last byte may start a segment with what follows.
                     if i < n && input[i] >= 0x80 && i - start > 1 && self.attaches(text, i) {
                         i -= 1;
+                        // Leave a space before it to the white-space rules.
+                        // (Line feeds that the block scan took may stay:
+                        // written now or when the segment flushes them,
+                        // they are the same bytes and exact pieces.)
                         if i - 1 > start && input[i - 1] == b' ' {
-                            i -= 1; // Leave the space to the white-space rules.
+                            i -= 1;
                         }
                     }
                     let canon = e.flush();
@@ -566,9 +620,23 @@ impl Normalizer {
                 Class::Dash => {
                     e.dash(i, i + 1);
                     i += 1;
+                    if self.block_scan {
+                        // The rest of a run of dashes (an underline, `--`)
+                        // widens the same one, as dash by dash would; but
+                        // a last dash that a combining mark follows is the
+                        // segment path's.
+                        let mut end = i + input[i..].iter().take_while(|&&b| b == b'-').count();
+                        if end > i && end < n && input[end] >= 0x80 && self.attaches(text, end) {
+                            end -= 1;
+                        }
+                        if end > i {
+                            e.dash(i, end);
+                            i = end;
+                        }
+                    }
                 }
                 Class::Tick => {
-                    e.text("'", i, i + 1, true);
+                    e.char('\'', i, i + 1, true);
                     i += 1;
                 }
                 Class::Drop => i += 1,
@@ -578,8 +646,21 @@ impl Normalizer {
 
     /// Whether the character at `at` (non-ASCII) may combine with the
     /// character before it, looking past invisible characters.
+    #[inline]
     fn attaches(&self, text: &str, at: usize) -> bool {
-        for c in text[at..].chars() {
+        let rest = text.get(at..).unwrap_or_default();
+        // Most characters have a table entry, and those are boundaries
+        // (and not invisible): one lookup, inline.
+        match rest.chars().next() {
+            Some(c) if self.fast(c) != Fast::Slow => false,
+            Some(_) => self.attaches_slow(rest),
+            None => false,
+        }
+    }
+
+    #[inline(never)]
+    fn attaches_slow(&self, rest: &str) -> bool {
+        for c in rest.chars() {
             if self.opts.invisible && fold::is_invisible(c) {
                 continue;
             }
@@ -611,30 +692,58 @@ impl Normalizer {
         e: &mut Emitter<'_, M>,
         s: &mut Scratch,
     ) -> usize {
-        // Fast path: a character that stands alone (the next one is a
-        // boundary) and has a table entry.
+        // Fast path: characters that stand alone (the next one is a
+        // boundary) and have a table entry, one after another (a word of
+        // Greek or Arabic takes one call, each character decoded once).
+        // Those that stay as they are (most: Arabic, CJK, lowercase
+        // accented letters) are copied together at the end, one exact
+        // piece, as one at a time would have merged into.
+        let mut at = start;
+        let mut same = start;
         let mut it = text[start..].chars();
-        if let Some(c) = it.next() {
+        let mut next = it.next();
+        while let Some(c) = next {
             let f = if c.is_ascii() { Fast::Slow } else { self.fast(c) };
-            let alone = match it.next() {
+            if f == Fast::Slow {
+                break;
+            }
+            next = it.next();
+            // With `invisible`, the table holds no invisible character.
+            let alone = match next {
                 None => true,
-                Some(n) => n.is_ascii() || (self.fast(n) != Fast::Slow && !fold::is_invisible(n)),
+                Some(n) => {
+                    n.is_ascii()
+                        || (self.fast(n) != Fast::Slow
+                            && (self.opts.invisible || !fold::is_invisible(n)))
+                }
             };
-            if f != Fast::Slow && alone {
-                let end = start + c.len_utf8();
+            if !alone {
+                break;
+            }
+            let end = at + c.len_utf8();
+            if f != Fast::Text(c) {
+                if same < at {
+                    e.text(&text[same..at], same, at, true);
+                }
                 match f {
-                    Fast::Text(t) => {
-                        let mut buf = [0u8; 4];
-                        let t = t.encode_utf8(&mut buf);
-                        e.text(t, start, end, t.len() == end - start);
-                    }
-                    Fast::Space => e.space(start, end),
-                    Fast::Newline => e.newline(start, end),
-                    Fast::Dash => e.dash(start, end),
+                    Fast::Text(t) => e.char(t, at, end, t.len_utf8() == end - at),
+                    Fast::Space => e.space(at, end),
+                    Fast::Newline => e.newline(at, end),
+                    Fast::Dash => e.dash(at, end),
                     Fast::Drop | Fast::Slow => {}
                 }
-                return end;
+                same = end;
             }
+            at = end;
+            if !self.fast_runs {
+                break;
+            }
+        }
+        if same < at {
+            e.text(&text[same..at], same, at, true);
+        }
+        if at > start {
+            return at;
         }
         s.seg.clear();
         let mut end = start;
@@ -939,6 +1048,19 @@ impl<M: MapSink> Emitter<'_, M> {
         if let Some(r) = run_start {
             self.text(&s[r..], orig, orig_end, exact);
         }
+    }
+
+    /// [`Emitter::text`] of one character.
+    #[inline]
+    fn char(&mut self, c: char, orig: usize, orig_end: usize, exact: bool) {
+        let canon = self.flush();
+        self.out.push(c);
+        if exact {
+            self.map.exact(canon, orig, orig_end - orig);
+        } else {
+            self.map.group(canon, orig, orig_end);
+        }
+        self.last_dash = false;
     }
 
     fn text(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {

@@ -38,6 +38,8 @@ fn option_sets() -> Vec<Options> {
         Options { whitespace: Whitespace::All, ..Options::default() },
         Options { whitespace: Whitespace::Keep, ..Options::default() },
         Options { ascii: true, strip_punctuation: true, strip_digits: true, ..Options::default() },
+        // Transliteration alone: the block scans on, with stops of their own.
+        Options { ascii: true, ..Options::default() },
         Options {
             nfkc: false,
             case_fold: false,
@@ -62,14 +64,20 @@ fn ascii_prose() -> impl Strategy<Value = String> {
 }
 
 /// Text as the block scans meet it: ASCII words long and short (past a
-/// 64-byte block, and ending on one), single spaces, runs of white space
-/// with `\r\n`, and between them the bytes that must stop a scan: Unicode
+/// 64-byte block, and ending on one), single spaces, line and paragraph
+/// breaks (which runs take in `Lines` mode), runs of white space with
+/// `\r\n`, and between them the bytes that must stop a scan: Unicode
 /// letters and spaces, typographic variants, invisibles, combining marks
-/// (after a space too), controls and dashes.
+/// (after a space or a line break too), controls and dashes; and words of
+/// Greek and Cyrillic.
 fn mixed_text() -> impl Strategy<Value = String> {
     let word = prop_oneof![
         3 => "[a-zA-Z0-9.,;:!?()/@\\[\\]{}_'\"]{1,12}",
         1 => "[a-zA-Z]{50,140}",
+        // Runs of characters from the fast table (Greek with its final
+        // sigma, Cyrillic, accented Latin, a curly quote, a no-break
+        // space, an em dash) and a combining mark among them.
+        1 => "[\u{3b1}-\u{3c9}\u{391}-\u{3a9}\u{430}-\u{44f}\u{e0}-\u{ff}\u{2019}\u{a0}\u{2014}\u{301}]{1,10}",
     ];
     let white = prop::collection::vec(
         prop::sample::select(vec![" ", " ", "\t", "\n", "\r\n", "\r", "\u{b}", "\u{c}"]),
@@ -108,17 +116,76 @@ fn mixed_text() -> impl Strategy<Value = String> {
         "\u{4e00}",
         "\u{ac00}",
         "\u{1100}\u{1161}",
+        "\n\u{301}",
+        "\n\n\u{301}",
+        "\n\u{200B}\u{301}",
     ]);
+    let breaks = prop::sample::select(vec!["\n", "\n", "\n\n", "\n\n", "\n\n\n", "\r\n", "\n\r\n"]);
     prop::collection::vec(
         prop_oneof![
             6 => word,
             6 => Just(" ".to_string()),
+            3 => breaks.prop_map(str::to_string),
             2 => white,
             2 => other.prop_map(str::to_string),
         ],
         0..80,
     )
     .prop_map(|v| v.concat())
+}
+
+/// Every separator a run may or may not take, at every offset of a block
+/// and across its edge (the masks look two bytes past a block), compared
+/// with the byte loop under every option set.
+#[test]
+fn block_edges_match_the_byte_loop() {
+    let seps = [
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\n\n\n",
+        "\r\n",
+        "\n\r\n",
+        "\n ",
+        " \n",
+        "\t",
+        "-",
+        "`",
+        "---",
+        "--\u{301}",
+        "\u{2014}--",
+        "``",
+        "\n\u{301}",
+        "\n\n\u{301}",
+        " \u{301}",
+        "\u{301}",
+        "\u{e9}",
+        "\u{200B}\r\n",
+        "\u{1}",
+    ];
+    let mut fast_bytes = Vec::new();
+    let mut slow_bytes = Vec::new();
+    for o in option_sets() {
+        let fast = Normalizer::new(o.clone());
+        let slow = Normalizer::new(o.clone()).without_word_scan();
+        for sep in seps {
+            for tail in [
+                "b",
+                "bb",
+                "b c",
+                "Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            ] {
+                for k in 0..=130 {
+                    let text = format!("{}{sep}{tail}{sep}", "a".repeat(k));
+                    assert_eq!(fast.normalize(&text), slow.normalize(&text), "{o:?} {text:?}");
+                    fast.normalize_bytes_into(&text, &mut fast_bytes);
+                    slow.normalize_bytes_into(&text, &mut slow_bytes);
+                    assert_eq!(fast_bytes, slow_bytes, "{o:?} {text:?}");
+                }
+            }
+        }
+    }
 }
 
 proptest! {
