@@ -53,7 +53,7 @@ use crate::codec::{
     NewEntry, NewRecord, Stored, Target, BAND, EXACT, INLINE_HOLDERS,
 };
 use crate::error::{Error, Result, StoreError};
-use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION};
+use crate::meta::{self, BatchInfo, Shape, State, FORMAT_VERSION, OLDEST_READABLE};
 use crate::settings;
 use crate::sort::{self, Sorter};
 use crate::store::{FjallStore, Ingest, Store, Table, WriteBatch};
@@ -151,6 +151,12 @@ pub struct Index {
     published: RwLock<State>,
     /// Held by the one writer (and by `verify`).
     writer: Mutex<()>,
+    /// The layout version stored (an older readable one until the first
+    /// add; see [`OLDEST_READABLE`]).
+    format: Mutex<u32>,
+    /// The directory whose marker names the version, for an index opened
+    /// from one.
+    marker_dir: Option<PathBuf>,
 }
 
 /// The one writer of an index ([`Index::writer`]); adds are held off while
@@ -226,6 +232,9 @@ struct AbsentKeys {
     exact: Vec<u128>,
     /// `band << 64 | key`.
     bands: Vec<u128>,
+    /// Adds finished so far: a key read absent before an add finished may
+    /// have been added by it, and is not noted once it has.
+    epoch: u64,
 }
 
 impl Absent {
@@ -252,10 +261,16 @@ impl Absent {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, lookup: &[u8]) {
+    /// The epoch to pass to [`Absent::insert`]: taken before the read.
+    fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// Notes `lookup` absent, read so since `epoch`.
+    fn insert(&self, lookup: &[u8], epoch: u64) {
         if let Some((exact, k)) = Absent::key(lookup) {
             let mut s = self.lock();
-            if s.exact.len() + s.bands.len() < Absent::MAX {
+            if s.epoch == epoch && s.exact.len() + s.bands.len() < Absent::MAX {
                 if exact {
                     s.exact.push(k);
                 } else {
@@ -267,7 +282,14 @@ impl Absent {
 
     /// Takes the keys, sorted, to walk beside ascending lookup keys.
     fn take_sorted(&self) -> AbsentWalk {
-        let mut keys = std::mem::take(&mut *self.lock());
+        let mut keys = {
+            let mut s = self.lock();
+            AbsentKeys {
+                exact: std::mem::take(&mut s.exact),
+                bands: std::mem::take(&mut s.bands),
+                epoch: s.epoch,
+            }
+        };
         for v in [&mut keys.exact, &mut keys.bands] {
             v.sort_unstable();
             v.dedup();
@@ -275,8 +297,12 @@ impl Absent {
         AbsentWalk { keys, at: (0, 0) }
     }
 
+    /// Forgets every key, at the end of an add (whether it succeeded or
+    /// not): keys read before it may be there now.
     fn clear(&self) {
-        *self.lock() = AbsentKeys::default();
+        let mut s = self.lock();
+        let epoch = s.epoch + 1;
+        *s = AbsentKeys { epoch, ..AbsentKeys::default() };
     }
 }
 
@@ -344,21 +370,29 @@ impl Index {
             .map_err(|source| Error::Store { path: dir.to_owned(), source })?;
         let mut index = Index::create_in(Box::new(store), dir, settings, opts)?;
         index.tmp_dir = dir.to_owned();
+        index.marker_dir = Some(dir.to_owned());
         // The marker goes last: a directory without it is not an index.
-        let marker = Marker {
-            format: "neardup-index".to_owned(),
-            version: FORMAT_VERSION,
-            engine: "fjall".to_owned(),
-        };
-        let tmp = dir.join(format!("{MARKER}.tmp"));
-        let text = serde_json::to_string_pretty(&marker).expect("a marker serializes") + "\n";
-        let mut f = fs_err::File::create(&tmp).map_err(io)?;
-        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        fs_err::rename(&tmp, dir.join(MARKER)).map_err(io)?;
-        fs_err::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        write_marker(dir, FORMAT_VERSION)?;
         Ok(index)
+    }
+
+    /// Marks an index of an older readable layout as of this one, before
+    /// its first add writes what older builds cannot read: the stored
+    /// format first, then the directory's marker (either refuses them).
+    fn upgrade_format(&self) -> Result<()> {
+        let mut format = self.format.lock().unwrap_or_else(|e| e.into_inner());
+        if *format == FORMAT_VERSION {
+            return Ok(());
+        }
+        let mut b = WriteBatch::new();
+        b.put(Table::Meta, meta::FORMAT.to_vec(), meta::encode_format(FORMAT_VERSION));
+        self.write(b)?;
+        self.persist()?;
+        if let Some(dir) = &self.marker_dir {
+            write_marker(dir, FORMAT_VERSION)?;
+        }
+        *format = FORMAT_VERSION;
+        Ok(())
     }
 
     /// Opens the index in `dir`, removing the rows of a batch that a crash
@@ -378,7 +412,7 @@ impl Index {
         if marker.format != "neardup-index" {
             return Err(not(format!("{MARKER} names format `{}`", marker.format)));
         }
-        if marker.version != FORMAT_VERSION {
+        if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&marker.version) {
             return Err(Error::Version {
                 path: dir.to_owned(),
                 found: marker.version,
@@ -395,6 +429,7 @@ impl Index {
             .map_err(|source| Error::Store { path: dir.to_owned(), source })?;
         let mut index = Index::open_in(Box::new(store), dir, opts)?;
         index.tmp_dir = dir.to_owned();
+        index.marker_dir = Some(dir.to_owned());
         Ok(index)
     }
 
@@ -414,7 +449,7 @@ impl Index {
             return Err(Error::NotEmpty { path: index.path });
         }
         let mut b = WriteBatch::new();
-        b.put(Table::Meta, meta::FORMAT.to_vec(), meta::encode_format());
+        b.put(Table::Meta, meta::FORMAT.to_vec(), meta::encode_format(FORMAT_VERSION));
         b.put(
             Table::Meta,
             meta::SETTINGS.to_vec(),
@@ -437,13 +472,14 @@ impl Index {
         let format = index.meta_value(meta::FORMAT, "format")?;
         let version =
             meta::decode_format(&format).map_err(|w| index.corrupt("meta", "format", w))?;
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&version) {
             return Err(Error::Version {
                 path: index.path,
                 found: version,
                 supported: FORMAT_VERSION,
             });
         }
+        index.format = Mutex::new(version);
         let raw = index.meta_value(meta::SETTINGS, "settings")?;
         let text = meta::decode_text(&raw).map_err(|w| index.corrupt("meta", "settings", w))?;
         index.settings = serde_json::from_str(text)
@@ -469,6 +505,8 @@ impl Index {
             tmp_dir: std::env::temp_dir(),
             published: RwLock::new(State::default()),
             writer: Mutex::new(()),
+            format: Mutex::new(FORMAT_VERSION),
+            marker_dir: None,
         }
     }
 
@@ -565,7 +603,7 @@ impl Index {
             aliases: state.aliases,
             batches: state.batches,
             bytes_on_disk: self.store.disk_bytes().map_err(|e| self.store_error(e))?,
-            format_version: FORMAT_VERSION,
+            format_version: *self.format.lock().unwrap_or_else(|e| e.into_inner()),
             fingerprint: self.fingerprint.clone(),
             settings: self.settings.clone(),
         })
@@ -629,6 +667,7 @@ impl Index {
             });
         }
         self.rollback(state.next_seq)?;
+        self.upgrade_format()?;
         let (next_seq, shape, aliases) = match self.write_rows(state, entries, absent) {
             Ok(r) => r,
             Err(e) => {
@@ -1095,9 +1134,10 @@ impl<'a> View<'a> {
     /// holders than its value lists (see [`encode_holders`]).
     fn holders(&self, lookup: &[u8], mut each: impl FnMut(u64) -> bool) -> Result<()> {
         let ix = self.index;
+        let epoch = self.absent.map(Absent::epoch);
         let Some(value) = ix.get(Table::Keys, lookup)? else {
-            if let Some(a) = self.absent {
-                a.insert(lookup);
+            if let (Some(a), Some(e)) = (self.absent, epoch) {
+                a.insert(lookup, e);
             }
             return Ok(());
         };
@@ -1224,4 +1264,19 @@ impl Groups {
         }
         Ok(true)
     }
+}
+
+/// Writes the directory's marker naming layout `version`, atomically.
+fn write_marker(dir: &Path, version: u32) -> Result<()> {
+    let io = |source| Error::Io { path: dir.to_owned(), source };
+    let marker = Marker { format: "neardup-index".to_owned(), version, engine: "fjall".to_owned() };
+    let tmp = dir.join(format!("{MARKER}.tmp"));
+    let text = serde_json::to_string_pretty(&marker).expect("a marker serializes") + "\n";
+    let mut f = fs_err::File::create(&tmp).map_err(io)?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    fs_err::rename(&tmp, dir.join(MARKER)).map_err(io)?;
+    fs_err::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(())
 }

@@ -99,7 +99,7 @@ pub use history::{
     IndexHistory,
 };
 pub use index::{Index, OpenOptions, Receipt, Records, Stats, View, Writer, MARKER};
-pub use meta::{BatchInfo, FORMAT_VERSION};
+pub use meta::{BatchInfo, FORMAT_VERSION, OLDEST_READABLE};
 pub use settings::fingerprint;
 pub use store::{
     prefix_end, Entry, FjallStore, Ingest, MemStore, Op, Scan, Store, Table, WriteBatch,

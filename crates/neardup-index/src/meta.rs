@@ -17,9 +17,15 @@ use crate::codec::{checked, seal};
 
 /// Magic at the start of the format value.
 pub(crate) const MAGIC: &[u8; 4] = b"NDIX";
-/// Layout version this build reads and writes.
-/// (1: kept records only; 2: aliases too, counted in the state.)
-pub const FORMAT_VERSION: u32 = 2;
+/// Layout version this build writes.
+/// (1: kept records only; 2: aliases too, counted in the state; 3: lookup
+/// keys may list their holders in their value.)
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest layout this build reads: a version-2 index is a version-3
+/// index whose keys all keep their holders in rows. Its first add marks it
+/// 3, so that builds that know only 2 (which would read past the lists)
+/// refuse it.
+pub const OLDEST_READABLE: u32 = 2;
 
 pub(crate) const FORMAT: &[u8] = b"format";
 pub(crate) const SETTINGS: &[u8] = b"settings";
@@ -82,9 +88,9 @@ fn body(value: &[u8], len: usize) -> Result<&[u8], String> {
     Ok(b)
 }
 
-pub(crate) fn encode_format() -> Vec<u8> {
+pub(crate) fn encode_format(version: u32) -> Vec<u8> {
     let mut v = MAGIC.to_vec();
-    v.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    v.extend_from_slice(&version.to_le_bytes());
     seal(v)
 }
 
@@ -186,7 +192,8 @@ mod tests {
         let i = BatchInfo { first_seq: 10, count: 5, number: 3 };
         assert_eq!(decode_batch(&encode_batch(&i)), Ok(i));
         assert_eq!(decode_batch_number(&encode_batch_number(&[7; 16], &i)), Ok(([7; 16], 10, 5)));
-        assert_eq!(decode_format(&encode_format()), Ok(FORMAT_VERSION));
+        assert_eq!(decode_format(&encode_format(FORMAT_VERSION)), Ok(FORMAT_VERSION));
+        assert_eq!(decode_format(&encode_format(OLDEST_READABLE)), Ok(OLDEST_READABLE));
         let mut v = encode_state(&s);
         v[3] ^= 1;
         assert!(decode_state(&v).is_err());

@@ -115,7 +115,7 @@ impl Index {
 
         // Meta.
         match self.get(Table::Meta, meta::FORMAT)?.map(|v| meta::decode_format(&v)) {
-            Some(Ok(meta::FORMAT_VERSION)) => {}
+            Some(Ok(v)) if (meta::OLDEST_READABLE..=meta::FORMAT_VERSION).contains(&v) => {}
             Some(Ok(v)) => rep.problem(format!("meta: format version {v}")),
             Some(Err(w)) => rep.problem(format!("meta: format: {w}")),
             None => rep.problem("meta: the format entry is missing".to_owned()),

@@ -133,3 +133,52 @@ fn a_second_open_of_the_same_directory_is_refused_while_the_first_is_open() {
     drop(first);
     Index::open(&dir, &opts).unwrap();
 }
+
+#[test]
+fn an_index_of_the_previous_layout_opens_and_its_first_add_marks_it_as_this_one() {
+    use neardup_index::{FjallStore, Store, Table, WriteBatch, OLDEST_READABLE};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let opts = OpenOptions::new().memory(16 << 20);
+    let recs: Vec<_> = (0..20).map(|i| random_record(i, 4, 10)).collect();
+    {
+        let index = Index::create(&dir, settings(), &opts).unwrap();
+        index.add_batch([1; 16], recs[..10].iter().cloned()).unwrap();
+    }
+    // Mark it as the previous layout, in the store and in the marker (what
+    // an index written by the previous build says).
+    {
+        let store = FjallStore::open(&dir.join("db"), 8 << 20).unwrap();
+        let mut v = b"NDIX".to_vec();
+        v.extend_from_slice(&OLDEST_READABLE.to_le_bytes());
+        let sum = xxhash_rust::xxh3::xxh3_64(&v);
+        v.extend_from_slice(&sum.to_le_bytes());
+        let mut b = WriteBatch::new();
+        b.put(Table::Meta, b"format".to_vec(), v);
+        store.write(b).unwrap();
+        store.persist().unwrap();
+    }
+    let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
+    let old = format!("\"version\": {OLDEST_READABLE}");
+    fs_err::write(
+        dir.join(MARKER),
+        marker.replace(&format!("\"version\": {FORMAT_VERSION}"), &old),
+    )
+    .unwrap();
+
+    let index = Index::open(&dir, &opts).unwrap();
+    assert_eq!(index.stats().unwrap().format_version, OLDEST_READABLE);
+    assert_eq!(index.find_exact(recs[3].hash).unwrap(), Some((3, recs[3].id.clone())));
+    assert!(index.verify().unwrap().is_sound());
+    // The first add marks it, in the store and in the marker, so that a
+    // build that knows only the previous layout refuses it from now on.
+    index.add_batch([2; 16], recs[10..].iter().cloned()).unwrap();
+    assert_eq!(index.stats().unwrap().format_version, FORMAT_VERSION);
+    drop(index);
+    let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
+    assert!(marker.contains(&format!("\"version\": {FORMAT_VERSION}")), "{marker}");
+    let index = Index::open(&dir, &opts).unwrap();
+    assert_eq!(index.stats().unwrap().format_version, FORMAT_VERSION);
+    assert_eq!(index.records(), 20);
+    assert!(index.verify().unwrap().is_sound());
+}
