@@ -32,7 +32,14 @@ fn batch_key(b: usize) -> [u8; 16] {
 }
 
 fn batch(b: usize) -> impl Iterator<Item = NewRecord> {
-    (0..SIZES[b]).map(move |j| random_record((b as u64) << 32 | j, 4, 8))
+    (0..SIZES[b]).map(move |j| {
+        let mut r = random_record((b as u64) << 32 | j, 4, 8);
+        // Band 3 has 500 keys in all: each gets holders from batch after
+        // batch, its list grows and then moves to holder rows, all of it
+        // under the kills.
+        r.bands[3] = j % 500;
+        r
+    })
 }
 
 /// The child: add every batch not yet in the index.
