@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `Hasher` for keys that are hashes already.
 #[derive(Default, Clone, Copy)]
-pub struct Prehashed(u64);
+pub(crate) struct Prehashed(u64);
 
 impl Hasher for Prehashed {
     #[inline]
@@ -42,7 +42,7 @@ impl Hasher for Prehashed {
 }
 
 /// `HashMap` with [`Prehashed`] keys.
-pub type PrehashedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Prehashed>>;
+pub(crate) type PrehashedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Prehashed>>;
 
 /// `HashSet` with [`Prehashed`] keys.
-pub type PrehashedSet<K> = std::collections::HashSet<K, BuildHasherDefault<Prehashed>>;
+pub(crate) type PrehashedSet<K> = std::collections::HashSet<K, BuildHasherDefault<Prehashed>>;

@@ -30,7 +30,7 @@ pub mod decide;
 pub mod dedup;
 pub mod error;
 pub mod explain;
-pub mod hashing;
+mod hashing;
 pub mod ledger;
 mod ordered;
 pub mod progress;

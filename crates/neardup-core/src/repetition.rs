@@ -27,7 +27,7 @@
 //! book-sized texts, whose opening megabytes show their repetitiveness as
 //! well as the rest would.
 
-use neardup_text::mask::pack_flags;
+use neardup_text::mask;
 use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -296,8 +296,8 @@ impl Scratch {
     /// other than ASCII white space), filling `word_hash` and `chars`;
     /// returns the bytes in words.
     ///
-    /// Bytes are classified 64 at a time into bit masks (loops LLVM turns
-    /// into vector compares), and the words are read off the mask's edges,
+    /// Bytes are classified 64 at a time into bit masks
+    /// ([`neardup_text::mask`]), and the words are read off the mask's edges,
     /// so the per-byte cost is a few instructions per 64 bytes rather than
     /// a compare and a branch per byte; characters come from a mask of
     /// UTF-8 continuation bytes counted with `count_ones`.
@@ -516,26 +516,16 @@ fn count(
 }
 
 /// Bit k set when `block[k]` is ASCII white space.
-///
-/// Written as byte-wise flags then packed, which LLVM compiles to vector
-/// compares (the crate has no `unsafe` for intrinsics).
 #[inline]
 fn white_mask(block: &[u8; 64]) -> u64 {
-    let mut flags = [0u8; 64];
-    for (f, &x) in flags.iter_mut().zip(block) {
-        *f = u8::from((x == b' ') | (x == b'\n') | (x == b'\t') | (x == b'\r') | (x == b'\x0C'));
-    }
-    pack_flags(&flags)
+    mask::eq_mask(block, [b' ', b'\n', b'\t', b'\r', b'\x0C'])
 }
 
-/// Bit k set when `block[k]` continues a UTF-8 sequence (`0b10xx_xxxx`).
+/// Bit k set when `block[k]` continues a UTF-8 sequence (`0b10xx_xxxx`):
+/// `0x80..=0xBF` are the signed bytes `-128..=-65`, the ones not above -65.
 #[inline]
 fn continuation_mask(block: &[u8; 64]) -> u64 {
-    let mut flags = [0u8; 64];
-    for (f, &x) in flags.iter_mut().zip(block) {
-        *f = u8::from(x & 0xC0 == 0x80);
-    }
-    pack_flags(&flags)
+    !mask::gt_mask(block, -65, [])
 }
 
 /// (duplicate elements, their characters, all elements).

@@ -1055,17 +1055,18 @@ impl<M: MapSink> Emitter<'_, M> {
     fn char(&mut self, c: char, orig: usize, orig_end: usize, exact: bool) {
         let canon = self.flush();
         self.out.push(c);
-        if exact {
-            self.map.exact(canon, orig, orig_end - orig);
-        } else {
-            self.map.group(canon, orig, orig_end);
-        }
-        self.last_dash = false;
+        self.mapped(canon, orig, orig_end, exact);
     }
 
     fn text(&mut self, s: &str, orig: usize, orig_end: usize, exact: bool) {
         let canon = self.flush();
         self.out.push_str(s);
+        self.mapped(canon, orig, orig_end, exact);
+    }
+
+    /// Maps what was just written from `canon` on to `orig..orig_end`.
+    #[inline]
+    fn mapped(&mut self, canon: usize, orig: usize, orig_end: usize, exact: bool) {
         if exact {
             self.map.exact(canon, orig, orig_end - orig);
         } else {
