@@ -10,29 +10,33 @@
 //! 2: a cold cache, then a warm one), and prints the lookups, the hits
 //! (keys with holders), the holders found and the time per lookup. It only
 //! reads; open a copy if another process may write the index.
-#![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
 
 use neardup_index::{Index, OpenOptions};
 
-fn main() {
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(batch)) = (args.first(), args.get(1)) else {
-        panic!("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS]");
+        return Err("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS]".into());
     };
-    let rounds: usize = args.get(2).map_or(2, |a| a.parse().unwrap());
-    let index = Index::open(dir, &OpenOptions::new().memory(256 << 20)).unwrap();
-    let settings = neardup_index::settings_of(&index).unwrap();
-    let analyzer = neardup_core::Analyzer::new(&settings, false).unwrap();
-    let texts: Vec<String> = fs_err::read_to_string(batch)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["text"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let rounds: usize = match args.get(2) {
+        Some(a) => a.parse().map_err(|e| format!("ROUNDS `{a}`: {e}"))?,
+        None => 2,
+    };
+    let index = Index::open(dir, &OpenOptions::new().memory(256 << 20))?;
+    let settings = neardup_index::settings_of(&index)?;
+    let analyzer = neardup_core::Analyzer::new(&settings, false)?;
+    let mut texts = Vec::new();
+    for (n, line) in fs_err::read_to_string(batch)?.lines().enumerate() {
+        let bad = |what: String| format!("{batch}, line {}: {what}", n + 1);
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let text = v["text"].as_str().ok_or_else(|| bad("no string field `text`".to_owned()))?;
+        texts.push(text.to_owned());
+    }
     let fingerprints: Vec<_> =
         analyzer.analyse_batch(&texts).into_iter().filter_map(|a| a.fingerprint).collect();
     let view = index.view();
@@ -43,7 +47,7 @@ fn main() {
         for fp in &fingerprints {
             for (band, &key) in fp.band_keys.iter().enumerate() {
                 seqs.clear();
-                view.find_band(band, key, &mut seqs).unwrap();
+                view.find_band(band, key, &mut seqs)?;
                 lookups += 1;
                 hits += u64::from(!seqs.is_empty());
                 holders += seqs.len() as u64;
@@ -56,4 +60,5 @@ fn main() {
             secs * 1e6 / lookups.max(1) as f64
         );
     }
+    Ok(())
 }

@@ -1,7 +1,9 @@
 //! Helpers shared by the tests: records from seeds, a store that fails on
-//! demand.
+//! demand, a store that pauses after a read.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Mutex;
 
 use neardup_index::{Ingest, MemStore, NewRecord, Scan, Store, StoreError, Table, WriteBatch};
 
@@ -29,6 +31,58 @@ pub(crate) fn random_record(seed: u64, bands: usize, set: usize) -> NewRecord {
         bands: (0..bands).map(|_| splitmix(&mut s)).collect(),
         signature: (0..16).map(|_| splitmix(&mut s) as u32).collect(),
         set: shingles,
+    }
+}
+
+/// A record with one band key, 5 in band 0, and no signature or set.
+pub(crate) fn one_band_record(id: &str, hash: u128) -> NewRecord {
+    NewRecord { id: id.into(), hash, len: 1, bands: vec![5], signature: vec![], set: vec![] }
+}
+
+/// A [`MemStore`] that stops the first read of a band key, once it is
+/// done, until the test lets it go: it says so on `told`, waits on `go`.
+pub(crate) struct PauseAfterRead {
+    inner: MemStore,
+    armed: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
+
+impl PauseAfterRead {
+    pub(crate) fn new(told: Sender<()>, go: Receiver<()>) -> PauseAfterRead {
+        PauseAfterRead { inner: MemStore::new(), armed: Mutex::new(Some((told, go))) }
+    }
+}
+
+impl Store for PauseAfterRead {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.inner.get(table, key);
+        if table == Table::Keys && key.first() == Some(&1) {
+            let armed = self.armed.lock().unwrap().take();
+            if let Some((told, go)) = armed {
+                told.send(()).unwrap();
+                go.recv().unwrap();
+            }
+        }
+        r
+    }
+
+    fn scan(&self, table: Table, from: &[u8], to: Option<&[u8]>) -> Scan<'_> {
+        self.inner.scan(table, from, to)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.inner.write(batch)
+    }
+
+    fn ingest(&self, table: Table) -> Result<Box<dyn Ingest + '_>, StoreError> {
+        self.inner.ingest(table)
+    }
+
+    fn persist(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn disk_bytes(&self) -> Result<u64, StoreError> {
+        Ok(0)
     }
 }
 

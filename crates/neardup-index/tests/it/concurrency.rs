@@ -7,7 +7,7 @@ use std::sync::Arc;
 use neardup_index::{Index, NewRecord, OpenOptions};
 use serde_json::json;
 
-use crate::common::{random_record, splitmix};
+use crate::common::{one_band_record, random_record, splitmix, PauseAfterRead};
 
 #[test]
 fn readers_during_adds_see_whole_batches_only() {
@@ -88,74 +88,16 @@ fn index_and_views_can_be_shared_across_threads() {
     shared::<neardup_index::MemStore>();
 }
 
-/// A store that, once armed, stops the first read of a band key after it
-/// is done and until the test lets it go.
-struct PauseAfterRead {
-    inner: neardup_index::MemStore,
-    armed: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
-}
-
-impl neardup_index::Store for PauseAfterRead {
-    fn get(
-        &self,
-        t: neardup_index::Table,
-        k: &[u8],
-    ) -> Result<Option<Vec<u8>>, neardup_index::StoreError> {
-        let r = self.inner.get(t, k);
-        if t == neardup_index::Table::Keys && k.first() == Some(&1) {
-            let armed = self.armed.lock().unwrap().take();
-            if let Some((told, go)) = armed {
-                told.send(()).unwrap();
-                go.recv().unwrap();
-            }
-        }
-        r
-    }
-    fn scan(
-        &self,
-        t: neardup_index::Table,
-        f: &[u8],
-        to: Option<&[u8]>,
-    ) -> neardup_index::Scan<'_> {
-        self.inner.scan(t, f, to)
-    }
-    fn write(&self, b: neardup_index::WriteBatch) -> Result<(), neardup_index::StoreError> {
-        self.inner.write(b)
-    }
-    fn ingest(
-        &self,
-        t: neardup_index::Table,
-    ) -> Result<Box<dyn neardup_index::Ingest + '_>, neardup_index::StoreError> {
-        self.inner.ingest(t)
-    }
-    fn persist(&self) -> Result<(), neardup_index::StoreError> {
-        Ok(())
-    }
-    fn disk_bytes(&self) -> Result<u64, neardup_index::StoreError> {
-        Ok(0)
-    }
-}
-
 /// A writer's view that reads a key as absent, while the same writer adds
 /// that key on another thread, must not make the writer's next add take
 /// the key for new (it would overwrite the holder the first add listed).
 #[test]
 fn a_key_read_absent_during_an_add_is_not_taken_for_new_afterwards() {
     use std::sync::mpsc;
-    let rec = |id: &str, hash: u128| neardup_index::NewRecord {
-        id: id.into(),
-        hash,
-        len: 1,
-        bands: vec![5],
-        signature: vec![],
-        set: vec![],
-    };
+    let rec = one_band_record;
     let (told_tx, told_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel();
-    let store = PauseAfterRead {
-        inner: neardup_index::MemStore::new(),
-        armed: std::sync::Mutex::new(Some((told_tx, go_rx))),
-    };
+    let store = PauseAfterRead::new(told_tx, go_rx);
     let index = Index::create_in(Box::new(store), "m", json!({}), &OpenOptions::new()).unwrap();
     let writer = index.writer().unwrap();
     std::thread::scope(|s| {

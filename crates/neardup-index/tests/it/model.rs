@@ -15,7 +15,7 @@ use neardup_index::{
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::common::FailStore;
+use crate::common::{one_band_record, FailStore};
 
 const HASHES: u8 = 10;
 const BANDS: usize = 3;
@@ -291,14 +291,7 @@ proptest! {
 fn a_second_record_with_a_known_hash_keeps_the_first() {
     let index =
         Index::create_in(Box::new(MemStore::new()), "m", json!({}), &OpenOptions::new()).unwrap();
-    let r = |id: &str, hash| NewRecord {
-        id: id.into(),
-        hash,
-        len: 1,
-        bands: vec![5],
-        signature: vec![],
-        set: vec![],
-    };
+    let r = one_band_record;
     index.add_batch([0; 16], [r("a", 1), r("b", 1)]).unwrap();
     index.add_batch([1; 16], [r("c", 1), r("d", 2)]).unwrap();
     assert_eq!(index.find_exact(1).unwrap(), Some((0, "a".into())));
