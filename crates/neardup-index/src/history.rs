@@ -28,8 +28,8 @@
 
 use neardup_core::ledger::{Reason, Status};
 use neardup_core::{
-    Analyzer, Decisions, Deduper, Earlier, EarlierMatch, History, NoProgress, OnError, Resources,
-    Settings,
+    Analysis, Analyzer, Decisions, Deduper, Earlier, EarlierMatch, History, NoProgress, OnError,
+    Resources, Settings,
 };
 use serde_json::Value;
 use xxhash_rust::xxh3::Xxh3;
@@ -280,6 +280,8 @@ impl Checker {
     /// no other add comes in between. Without it, nothing changes and
     /// adds in progress are not waited for (the check sees whole batches).
     ///
+    /// [`Checker::prepare`] then [`Checker::check_prepared`].
+    ///
     /// # Errors
     /// The index failed; nothing is added then.
     pub fn check<I, T>(
@@ -292,10 +294,46 @@ impl Checker {
         I: AsRef<str>,
         T: AsRef<str>,
     {
+        self.check_prepared(index, vec![self.prepare(records)], add)
+    }
+
+    /// The part of a check that needs no index: each record's analysis
+    /// (in parallel). A service prepares an add while another add holds
+    /// the writer, so that the writer's turn is spent on the index only.
+    pub fn prepare<I, T>(&self, records: &[(I, T)]) -> Prepared
+    where
+        I: AsRef<str>,
+        T: AsRef<str>,
+    {
+        let texts: Vec<&str> = records.iter().map(|(_, t)| t.as_ref()).collect();
+        let mut h = Xxh3::new();
+        for (id, text) in records {
+            let (id, text) = (id.as_ref(), text.as_ref());
+            h.update(&(id.len() as u64).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        Prepared {
+            ids: records.iter().map(|(i, _)| i.as_ref().to_owned()).collect(),
+            analyses: self.analyzer.analyse_batch(&texts),
+            digest: h.digest128(),
+        }
+    }
+
+    /// [`Checker::check`] of prepared records: `parts` in order, as one
+    /// batch (their records as if given in one call).
+    ///
+    /// # Errors
+    /// The index failed; nothing is added then.
+    pub fn check_prepared(
+        &self,
+        index: &Index,
+        parts: Vec<Prepared>,
+        add: bool,
+    ) -> Result<Vec<CheckOutcome>> {
         let dedup =
             |source: neardup_core::Error| Error::Dedup { path: index.path().to_owned(), source };
-        let ids: Vec<&str> = records.iter().map(|(i, _)| i.as_ref()).collect();
-        let texts: Vec<&str> = records.iter().map(|(_, t)| t.as_ref()).collect();
         let mut d = Deduper::new(
             &self.analyzer,
             &self.resources,
@@ -303,7 +341,16 @@ impl Checker {
             vec!["request".to_owned()],
         )
         .map_err(dedup)?;
-        d.push_texts(&self.analyzer, &texts, Some(&ids)).map_err(dedup)?;
+        let mut ids: Vec<String> = Vec::with_capacity(parts.iter().map(Prepared::len).sum());
+        let mut digests = Vec::with_capacity(parts.len());
+        for part in parts {
+            digests.push(part.digest);
+            for (id, a) in part.ids.into_iter().zip(part.analyses) {
+                let row = ids.len() as u64 + 1;
+                d.push((0, row), Some(id.as_str().into()), Ok(a)).map_err(dedup)?;
+                ids.push(id);
+            }
+        }
         let writer = if add { Some(index.writer()?) } else { None };
         let view = match &writer {
             Some(w) => w.view(),
@@ -311,8 +358,8 @@ impl Checker {
         };
         let decisions =
             d.decide_with_history(&IndexHistory::new(view), &NoProgress).map_err(dedup)?;
-        let mut out = Vec::with_capacity(records.len());
-        for (k, id) in ids.iter().enumerate() {
+        let mut out = Vec::with_capacity(ids.len());
+        for (k, id) in ids.into_iter().enumerate() {
             let o = decisions.outcome(k, None);
             let status = match o.status {
                 Status::Kept | Status::Modified => CheckStatus::New,
@@ -326,7 +373,7 @@ impl Checker {
             };
             let new = status == CheckStatus::New;
             out.push(CheckOutcome {
-                id: (*id).to_owned(),
+                id,
                 status,
                 reason: if new { None } else { o.reason },
                 duplicate_of: o
@@ -347,24 +394,42 @@ impl Checker {
                 })
                 .map_err(dedup)?;
             if count > 0 {
-                add_decisions(w, request_key(view.records(), &ids, &texts), &decisions)?;
+                add_decisions(w, request_key(view.records(), &digests), &decisions)?;
             }
         }
         Ok(out)
     }
 }
 
-/// The batch key of a request added after `records` records: its place
-/// and its content (unique: an add at a given place is committed once).
-fn request_key(records: u64, ids: &[&str], texts: &[&str]) -> [u8; 16] {
+/// Records analysed for a check ([`Checker::prepare`]): what a check
+/// or an add decides on, made before it takes its turn.
+pub struct Prepared {
+    ids: Vec<String>,
+    analyses: Vec<Analysis>,
+    /// xxh3-128 of the ids and texts: what makes the add's batch key.
+    digest: u128,
+}
+
+impl Prepared {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// The batch key of an add after `records` records: its place and its
+/// content (unique: an add at a given place is committed once).
+fn request_key(records: u64, digests: &[u128]) -> [u8; 16] {
     let mut h = Xxh3::new();
     h.update(b"neardup check");
     h.update(&records.to_le_bytes());
-    for (id, text) in ids.iter().zip(texts) {
-        h.update(&(id.len() as u64).to_le_bytes());
-        h.update(id.as_bytes());
-        h.update(&(text.len() as u64).to_le_bytes());
-        h.update(text.as_bytes());
+    for d in digests {
+        h.update(&d.to_le_bytes());
     }
     h.digest128().to_le_bytes()
 }

@@ -96,7 +96,7 @@ pub use codec::{Alias, NewAlias, NewEntry, NewRecord, Stored, Target};
 pub use error::{Error, Mismatch, Result, StoreError};
 pub use history::{
     add_decisions, check, settings_json, settings_of, CheckOutcome, CheckStatus, Checker,
-    IndexHistory,
+    IndexHistory, Prepared,
 };
 pub use index::{Index, OpenOptions, Receipt, Records, Stats, View, Writer, MARKER};
 pub use meta::{BatchInfo, FORMAT_VERSION, OLDEST_READABLE};

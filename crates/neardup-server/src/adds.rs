@@ -11,6 +11,10 @@
 //! is. What grouping saves is the per-batch cost of a durable commit, paid
 //! once per group instead of once per request.
 //!
+//! An add's records are analysed before it queues ([`Backend::prepare`],
+//! on the request's blocking task): the writer's turn is spent on the
+//! index alone, and the next adds' analysis runs beside it.
+//!
 //! The thread, not the request, owns a running add: a client that hangs up
 //! cannot let another add start beside it.
 
@@ -19,12 +23,13 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::backend::{Backend, BackendError, Outcome, Rec};
+use crate::backend::{Backend, BackendError, Outcome, Prepared, Rec};
 
 type Answer = (Vec<Rec>, Result<Vec<Outcome>, BackendError>);
 
 struct Job {
     records: Vec<Rec>,
+    prepared: Prepared,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -62,11 +67,12 @@ impl Adds {
         }
     }
 
-    /// Adds `records` (in its turn); returns them with the answer. `None`
-    /// if the writer is gone.
-    pub(crate) async fn add(&self, records: Vec<Rec>) -> Option<Answer> {
+    /// Adds `records`, `prepared` from them by [`Backend::prepare`] (in
+    /// its turn); returns them with the answer. `None` if the writer is
+    /// gone.
+    pub(crate) async fn add(&self, records: Vec<Rec>, prepared: Prepared) -> Option<Answer> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Msg::Add(Job { records, reply })).ok()?;
+        self.queue.send(Msg::Add(Job { records, prepared, reply })).ok()?;
         answer.await.ok()
     }
 }
@@ -106,17 +112,19 @@ fn writer(backend: &dyn Backend, jobs: &mpsc::Receiver<Msg>, max_group: usize) {
 fn run_group(backend: &dyn Backend, mut group: Vec<Job>) {
     if group.len() == 1 {
         let job = group.pop().expect("a group has a job");
-        let result = backend.add(&job.records);
+        let result = backend.add_prepared(&job.records, vec![job.prepared]);
         let _ = job.reply.send((job.records, result));
         return;
     }
     let lens: Vec<usize> = group.iter().map(|j| j.records.len()).collect();
     let mut all: Vec<Rec> = Vec::with_capacity(lens.iter().sum());
+    let mut parts = Vec::with_capacity(group.len());
     for j in &mut group {
         all.append(&mut j.records);
+        parts.push(std::mem::take(&mut j.prepared));
     }
     let all_len = all.len();
-    match backend.add(&all) {
+    match backend.add_prepared(&all, parts) {
         Ok(mut outcomes) if outcomes.len() == all.len() => {
             let mut records = all.into_iter();
             let mut answers = outcomes.drain(..);
@@ -136,7 +144,7 @@ fn run_group(backend: &dyn Backend, mut group: Vec<Job>) {
         Err(e @ BackendError::Internal(_)) => fail_all(group, lens, all, &e.to_string()),
         // One request's record was refused: nothing was added; each
         // request goes on its own, in order, so that only the faulty one
-        // is refused.
+        // is refused (analysed again: the group took what was prepared).
         Err(BackendError::Record { .. }) => {
             let mut records = all.into_iter();
             for (job, n) in group.into_iter().zip(lens) {
@@ -164,16 +172,20 @@ mod tests {
     use super::*;
     use crate::backend::Status;
 
-    /// Records every add's ids; refuses a record whose text is `FAIL`.
+    /// Records every add's ids (and how many prepared parts came with
+    /// it); refuses a record whose text is `FAIL`.
     #[derive(Default)]
-    struct Log(Mutex<Vec<Vec<String>>>);
+    struct Log {
+        adds: Mutex<Vec<Vec<String>>>,
+        parts: Mutex<Vec<usize>>,
+    }
 
     impl Backend for Log {
         fn check(&self, _: &[Rec]) -> Result<Vec<Outcome>, BackendError> {
             unreachable!("adds only")
         }
         fn add(&self, records: &[Rec]) -> Result<Vec<Outcome>, BackendError> {
-            self.0.lock().unwrap().push(records.iter().map(|r| r.id.clone()).collect());
+            self.adds.lock().unwrap().push(records.iter().map(|r| r.id.clone()).collect());
             if let Some(index) = records.iter().position(|r| r.text == "FAIL") {
                 return Err(BackendError::Record { index, message: "bad".into() });
             }
@@ -186,6 +198,14 @@ mod tests {
             };
             Ok(vec![o; records.len()])
         }
+        fn add_prepared(
+            &self,
+            records: &[Rec],
+            parts: Vec<Prepared>,
+        ) -> Result<Vec<Outcome>, BackendError> {
+            self.parts.lock().unwrap().push(parts.len());
+            self.add(records)
+        }
         fn stats(&self) -> Result<serde_json::Value, BackendError> {
             unreachable!()
         }
@@ -197,7 +217,7 @@ mod tests {
     fn job(ids: &[&str], text: &str) -> (Job, oneshot::Receiver<Answer>) {
         let (reply, rx) = oneshot::channel();
         let records = ids.iter().map(|id| Rec { id: (*id).into(), text: text.into() }).collect();
-        (Job { records, reply }, rx)
+        (Job { records, prepared: Prepared::default(), reply }, rx)
     }
 
     #[test]
@@ -206,7 +226,8 @@ mod tests {
         let (j1, r1) = job(&["a", "b"], "t");
         let (j2, r2) = job(&["c"], "t");
         run_group(&log, vec![j1, j2]);
-        assert_eq!(*log.0.lock().unwrap(), [vec!["a", "b", "c"]]);
+        assert_eq!(*log.adds.lock().unwrap(), [vec!["a", "b", "c"]]);
+        assert_eq!(*log.parts.lock().unwrap(), [2], "each request's prepared part, in one add");
         let (recs, res) = r1.blocking_recv().unwrap();
         assert_eq!((recs.len(), res.unwrap().len()), (2, 2));
         let (recs, res) = r2.blocking_recv().unwrap();
@@ -221,7 +242,7 @@ mod tests {
         let (j3, r3) = job(&["c"], "t");
         run_group(&log, vec![j1, j2, j3]);
         assert_eq!(
-            *log.0.lock().unwrap(),
+            *log.adds.lock().unwrap(),
             [vec!["a", "b", "c"], vec!["a"], vec!["b"], vec!["c"]],
             "the group, then each request alone"
         );
@@ -247,7 +268,7 @@ mod tests {
         }
         drop(tx);
         writer(&*log, &rx, 4);
-        let groups = log.0.lock().unwrap().clone();
+        let groups = log.adds.lock().unwrap().clone();
         assert_eq!(
             groups,
             [vec!["0.0", "0.1", "1.0", "1.1"], vec!["2.0"], vec!["3.0", "3.1", "3.2", "3.3"]]
@@ -269,7 +290,7 @@ mod tests {
         tx.send(Msg::Add(j2)).unwrap();
         writer(&*log, &rx, 4);
         drop(rx);
-        assert_eq!(*log.0.lock().unwrap(), [vec!["a"]]);
+        assert_eq!(*log.adds.lock().unwrap(), [vec!["a"]]);
         assert!(r1.blocking_recv().unwrap().1.is_ok());
         assert!(r2.blocking_recv().is_err(), "an add queued after the stop is not run");
     }

@@ -16,6 +16,11 @@ pub struct Rec {
     pub text: String,
 }
 
+/// What [`Backend::prepare`] made of some records, for the add that
+/// takes them.
+#[derive(Default)]
+pub struct Prepared(pub(crate) Option<neardup_index::Prepared>);
+
 /// Whether a record was seen before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -104,6 +109,26 @@ pub trait Backend: Send + Sync + 'static {
     /// A record cannot be analysed, or the index cannot be read or
     /// written; then nothing was added.
     fn add(&self, records: &[Rec]) -> Result<Vec<Outcome>, BackendError>;
+
+    /// The part of an add that needs no index (the records' analysis),
+    /// done before the add waits for its turn, beside the running one.
+    /// By default nothing: [`Backend::add_prepared`] then does it all.
+    fn prepare(&self, _records: &[Rec]) -> Prepared {
+        Prepared::default()
+    }
+
+    /// [`Backend::add`] of `records`, which are the records of `parts`
+    /// (each from [`Backend::prepare`]) one after another.
+    ///
+    /// # Errors
+    /// As [`Backend::add`].
+    fn add_prepared(
+        &self,
+        records: &[Rec],
+        _parts: Vec<Prepared>,
+    ) -> Result<Vec<Outcome>, BackendError> {
+        self.add(records)
+    }
 
     /// The index's size and settings, as `neardup index stats --json`
     /// prints them (an object with at least `records`).

@@ -8,7 +8,7 @@ use std::path::Path;
 use neardup_core::Resources;
 use neardup_index::{CheckOutcome, CheckStatus, Checker, Index, OpenOptions};
 
-use crate::backend::{Backend, BackendError, Outcome, Rec, Status};
+use crate::backend::{Backend, BackendError, Outcome, Prepared, Rec, Status};
 
 /// Memory budget of one request's decisions (its records' analyses and
 /// LSH buckets spill to disk past it). Requests are at most `--max-body`
@@ -51,11 +51,23 @@ impl IndexBackend {
     }
 
     fn run(&self, records: &[Rec], add: bool) -> Result<Vec<Outcome>, BackendError> {
+        self.decide(vec![self.analyse(records)], add)
+    }
+
+    fn analyse(&self, records: &[Rec]) -> neardup_index::Prepared {
         let pairs: Vec<(&str, &str)> =
             records.iter().map(|r| (r.id.as_str(), r.text.as_str())).collect();
+        self.checker.prepare(&pairs)
+    }
+
+    fn decide(
+        &self,
+        parts: Vec<neardup_index::Prepared>,
+        add: bool,
+    ) -> Result<Vec<Outcome>, BackendError> {
         let outcomes = self
             .checker
-            .check(&self.index, &pairs, add)
+            .check_prepared(&self.index, parts, add)
             .map_err(|e| BackendError::Internal(Box::new(e)))?;
         Ok(outcomes.into_iter().map(outcome).collect())
     }
@@ -83,6 +95,27 @@ impl Backend for IndexBackend {
 
     fn add(&self, records: &[Rec]) -> Result<Vec<Outcome>, BackendError> {
         self.run(records, true)
+    }
+
+    fn prepare(&self, records: &[Rec]) -> Prepared {
+        Prepared(Some(self.analyse(records)))
+    }
+
+    fn add_prepared(
+        &self,
+        records: &[Rec],
+        parts: Vec<Prepared>,
+    ) -> Result<Vec<Outcome>, BackendError> {
+        let parts: Option<Vec<neardup_index::Prepared>> = parts.into_iter().map(|p| p.0).collect();
+        match parts {
+            Some(p)
+                if p.iter().map(neardup_index::Prepared::len).sum::<usize>() == records.len() =>
+            {
+                self.decide(p, true)
+            }
+            // Not all prepared here: analyse them now.
+            _ => self.run(records, true),
+        }
     }
 
     fn stats(&self) -> Result<serde_json::Value, BackendError> {

@@ -46,7 +46,7 @@ mod metrics;
 mod server;
 
 pub use auth::Token;
-pub use backend::{Backend, BackendError, Outcome, Reason, Rec, Status};
+pub use backend::{Backend, BackendError, Outcome, Prepared, Reason, Rec, Status};
 pub use error::Error;
 pub use index::IndexBackend;
 pub use server::{

@@ -322,8 +322,14 @@ async fn decide(
     // parsed from it and the answer are all about its size.
     let (bytes, _permit) = read_body(&state, &headers, body).await?;
     let max_records = state.config.max_records;
-    let records =
-        blocking(move || api::parse_records(&bytes, max_records).map_err(Refused::from)).await?;
+    let s = state.clone();
+    let (records, prepared) = blocking(move || {
+        let records = api::parse_records(&bytes, max_records).map_err(Refused::from)?;
+        // An add's analysis is made here, beside the add holding the writer.
+        let prepared = matches!(op, Op::Add).then(|| s.backend.prepare(&records));
+        Ok((records, prepared))
+    })
+    .await?;
     let (records, result) = match op {
         Op::Check => {
             let s = state.clone();
@@ -333,10 +339,12 @@ async fn decide(
             })
             .await?
         }
-        Op::Add => state.adds.add(records).await.ok_or_else(|| {
-            log("error: the writer thread is gone");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        })?,
+        Op::Add => {
+            state.adds.add(records, prepared.unwrap_or_default()).await.ok_or_else(|| {
+                log("error: the writer thread is gone");
+                refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            })?
+        }
     };
     let outcomes = result.map_err(|e| backend_error(&e))?;
     if outcomes.len() != records.len() {

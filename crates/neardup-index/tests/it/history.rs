@@ -5,8 +5,8 @@
 use neardup_core::ledger::{Reason, Status};
 use neardup_core::{Analyzer, Deduper, NearSettings, NoProgress, OnError, Resources, Settings};
 use neardup_index::{
-    add_decisions, check, settings_json, settings_of, CheckStatus, Index, IndexHistory, MemStore,
-    OpenOptions,
+    add_decisions, check, settings_json, settings_of, CheckStatus, Checker, Index, IndexHistory,
+    MemStore, OpenOptions,
 };
 use neardup_testing::{batches, Families};
 use proptest::prelude::*;
@@ -98,6 +98,47 @@ proptest! {
             prop_assert_eq!(o.status, CheckStatus::Duplicate, "{:?}", o);
             prop_assert!(!o.added);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// What a service does with adds queued together: each prepared on its
+    /// own, then added as one batch. That batch is the one call over their
+    /// records: same answers, same index.
+    #[test]
+    fn prepared_parts_add_as_one_call_over_their_records(
+        texts in Families { records: 1..30, short_texts: true }.texts(),
+        cuts in prop::collection::vec(0usize..30, 0..4),
+        history in 0usize..10,
+    ) {
+        let settings = Settings::default();
+        let recs: Vec<(String, String)> =
+            texts.iter().enumerate().map(|(i, t)| (format!("r{i}"), t.clone())).collect();
+        let history = history.min(recs.len());
+        let (before, rest) = recs.split_at(history);
+        let mut exports = Vec::new();
+        let mut answers = Vec::new();
+        for parted in [false, true] {
+            let index = mem_index(&settings);
+            let checker = Checker::new(&index, Resources::default()).unwrap();
+            checker.check(&index, before, true).unwrap();
+            let got = if parted {
+                let parts =
+                    batches(rest.len(), &cuts).into_iter().map(|r| checker.prepare(&rest[r])).collect();
+                checker.check_prepared(&index, parts, true).unwrap()
+            } else {
+                checker.check(&index, rest, true).unwrap()
+            };
+            prop_assert!(index.verify().unwrap().is_sound());
+            let mut out = Vec::new();
+            index.export(&mut out).unwrap();
+            exports.push(out);
+            answers.push(got);
+        }
+        prop_assert_eq!(&answers[0], &answers[1]);
+        prop_assert_eq!(&exports[0], &exports[1]);
     }
 }
 
