@@ -552,41 +552,110 @@ impl Collector {
 
     /// For each rank, the best match among history's kept records (its
     /// similarity, and the record's sequence number), if one counts; ties go
-    /// to the earlier record. Ranks are independent: computed in parallel.
+    /// to the earlier record.
+    ///
+    /// History is asked for each distinct band key once, in key order: the
+    /// index keeps its keys sorted, so each lookup finds the path of the one
+    /// before it (memtable nodes, index and data blocks) in cache; looked up
+    /// record by record, every key is a cache miss from the top. Ranks go
+    /// [`HISTORY_RANKS`] at a time, which bounds the keys held.
     #[allow(clippy::type_complexity)]
     fn against_history(
         &self,
         history: &dyn History,
         order: &[u32],
     ) -> Result<(Vec<Option<f64>>, Vec<Option<(f64, u64)>>)> {
+        let mut best = Vec::with_capacity(order.len());
+        for ranks in order.chunks(HISTORY_RANKS) {
+            best.extend(self.against_history_chunk(history, ranks)?);
+        }
+        Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
+    }
+
+    fn against_history_chunk(
+        &self,
+        history: &dyn History,
+        ranks: &[u32],
+    ) -> Result<Vec<Option<(f64, u64)>>> {
         use rayon::prelude::*;
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
         let num_perm = self.opts.num_perm;
-        let best: Vec<Option<(f64, u64)>> = order
+        // (band, key, rank in `ranks`) of every band key.
+        let per_rank: Vec<Vec<(u16, u64, u32)>> = ranks
             .par_iter()
-            .map_init(HistoryScratch::default, |s, &i| -> Result<Option<(f64, u64)>> {
-                let i = i as usize;
-                get_signature(&self.sigs, i, num_perm, &mut s.words, &mut s.sig)?;
+            .enumerate()
+            .map_init(HistoryScratch::default, |s, (r, &i)| -> Result<Vec<(u16, u64, u32)>> {
+                get_signature(&self.sigs, i as usize, num_perm, &mut s.words, &mut s.sig)?;
                 if neardup_sketch::minhash::is_empty_signature(&s.sig) {
-                    return Ok(None);
+                    return Ok(Vec::new());
                 }
                 self.params.band_keys(&s.sig, &mut s.keys).map_err(sketch_error)?;
-                s.seqs.clear();
-                for (band, &key) in s.keys.iter().enumerate() {
-                    history.band(band, key, &mut s.found)?;
-                    s.seqs.extend_from_slice(&s.found);
+                s.keys
+                    .iter()
+                    .enumerate()
+                    .map(|(band, &key)| {
+                        let band = u16::try_from(band).map_err(|_| {
+                            Error::Near(format!("band {band}: at most {} bands", u16::MAX))
+                        })?;
+                        Ok((band, key, r as u32))
+                    })
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        let mut keyed: Vec<(u16, u64, u32)> = per_rank.into_iter().flatten().collect();
+        keyed.par_sort_unstable();
+        let mut distinct: Vec<(u16, u64)> = keyed.iter().map(|&(b, k, _)| (b, k)).collect();
+        distinct.dedup();
+        // Holders of each distinct key: `holders[ends[d-1]..ends[d]]`.
+        // Contiguous runs of keys per thread, each looked up in order.
+        let run = distinct.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let found: Vec<(Vec<u64>, Vec<usize>)> = distinct
+            .par_chunks(run)
+            .map(|keys| -> Result<(Vec<u64>, Vec<usize>)> {
+                let (mut holders, mut ends, mut out) = (Vec::new(), Vec::new(), Vec::new());
+                for &(band, key) in keys {
+                    out.clear();
+                    history.band(usize::from(band), key, &mut out)?;
+                    holders.extend_from_slice(&out);
+                    ends.push(holders.len());
                 }
-                s.seqs.sort_unstable();
-                s.seqs.dedup();
-                if s.seqs.is_empty() {
-                    return Ok(None);
-                }
-                if verify == Verify::Jaccard {
-                    self.sets.get(i, &mut s.set)?;
+                Ok((holders, ends))
+            })
+            .collect::<Result<_>>()?;
+        let mut holders: Vec<u64> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(distinct.len());
+        for (h, e) in found {
+            let base = holders.len();
+            ends.extend(e.into_iter().map(|x| x + base));
+            holders.extend(h);
+        }
+        // (rank, holder) candidates, sorted and distinct.
+        let mut pairs: Vec<(u32, u64)> = Vec::new();
+        let mut d = 0usize;
+        for (k, &(band, key, r)) in keyed.iter().enumerate() {
+            if k > 0 && (keyed[k - 1].0, keyed[k - 1].1) != (band, key) {
+                d += 1;
+            }
+            let start = if d == 0 { 0 } else { ends[d - 1] };
+            pairs.extend(holders[start..ends[d]].iter().map(|&seq| (r, seq)));
+        }
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let groups: Vec<&[(u32, u64)]> = pairs.chunk_by(|a, b| a.0 == b.0).collect();
+        let verified: Vec<(u32, Option<(f64, u64)>)> = groups
+            .par_iter()
+            .map_init(HistoryScratch::default, |s, group| -> Result<(u32, Option<(f64, u64)>)> {
+                let r = group[0].0;
+                let i = ranks[r as usize] as usize;
+                match verify {
+                    Verify::Jaccard => self.sets.get(i, &mut s.set)?,
+                    Verify::Signature | Verify::None => {
+                        get_signature(&self.sigs, i, num_perm, &mut s.words, &mut s.sig)?;
+                    }
                 }
                 let mut best: Option<(f64, u64)> = None;
-                for &seq in &s.seqs {
+                for &(_, seq) in *group {
                     let sim = match verify {
                         Verify::Jaccard => {
                             history.set(seq, &mut s.other)?;
@@ -602,12 +671,20 @@ impl Collector {
                         best = Some((sim, seq));
                     }
                 }
-                Ok(best)
+                Ok((r, best))
             })
             .collect::<Result<_>>()?;
-        Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
+        let mut best = vec![None; ranks.len()];
+        for (r, b) in verified {
+            best[r as usize] = b;
+        }
+        Ok(best)
     }
 }
+
+/// Ranks decided against history at a time: their band keys (16 bytes
+/// each, a few dozen per record) are held, sorted, while looked up.
+const HISTORY_RANKS: usize = 1 << 15;
 
 fn spill_error(dir: &Path, e: std::io::Error) -> Error {
     Error::Near(format!("sorting candidate pairs in {}: {e}", dir.display()))
@@ -641,8 +718,6 @@ struct HistoryScratch {
     words: Vec<u64>,
     sig: Vec<u32>,
     keys: Vec<u64>,
-    found: Vec<u64>,
-    seqs: Vec<u64>,
     set: Vec<u64>,
     other: Vec<u64>,
     other_sig: Vec<u32>,
