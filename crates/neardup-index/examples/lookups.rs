@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! cargo build --release -p neardup-index --example lookups
-//! target/release/examples/lookups INDEX_DIR BATCH.jsonl [ROUNDS]
+//! target/release/examples/lookups INDEX_DIR BATCH.jsonl [ROUNDS [sorted]]
 //! ```
 //! Analyses the batch's texts (the `text` field) with the index's settings,
 //! then looks up every band key of every record, `ROUNDS` times (default
 //! 2: a cold cache, then a warm one), and prints the lookups, the hits
-//! (keys with holders), the holders found and the time per lookup. It only
-//! reads; open a copy if another process may write the index.
+//! (keys with holders), the holders found and the time per lookup. With
+//! `sorted`, first the batch's distinct keys in key order, as `dedup
+//! --index` asks for them. It only reads; open a copy if another process
+//! may write the index.
 #![allow(clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
@@ -21,7 +23,7 @@ type Error = Box<dyn std::error::Error>;
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(batch)) = (args.first(), args.get(1)) else {
-        return Err("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS]".into());
+        return Err("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS [sorted]]".into());
     };
     let rounds: usize = match args.get(2) {
         Some(a) => a.parse().map_err(|e| format!("ROUNDS `{a}`: {e}"))?,
