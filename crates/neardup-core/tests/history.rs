@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use neardup_core::ledger::{Reason, Status};
 use neardup_core::{
     Addition, Analyzer, Deduper, Earlier, EarlierMatch, History, NearSettings, NoProgress, OnError,
-    Resources, Result, Settings,
+    Resources, Result, Settings, Verify,
 };
 use neardup_testing::{batches, Families};
 use proptest::prelude::*;
@@ -120,9 +120,10 @@ proptest! {
         texts in Families { records: 1..40, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..40, 0..4),
         threshold in prop::sample::select(vec![0.7, 0.8, 0.9]),
+        verify in prop::sample::select(vec![Verify::Jaccard, Verify::Signature, Verify::None]),
     ) {
         let settings = Settings {
-            near: Some(NearSettings { threshold, ..NearSettings::default() }),
+            near: Some(NearSettings { threshold, verify, ..NearSettings::default() }),
             ..Settings::default()
         };
         let analyzer = Analyzer::new(&settings, false).unwrap();

@@ -9,8 +9,9 @@
 //! then looks up every band key of every record, `ROUNDS` times (default
 //! 2: a cold cache, then a warm one), and prints the lookups, the hits
 //! (keys with holders), the holders found and the time per lookup. With
-//! `sorted`, first the batch's distinct keys in key order, as `dedup
-//! --index` asks for them. It only reads; open a copy if another process
+//! `sorted`, then the batch's distinct keys in key order, as `dedup
+//! --index` asks for them (warm if rounds ran before: give 0 rounds for
+//! it cold). It only reads; open a copy if another process
 //! may write the index.
 #![allow(clippy::print_stdout, missing_docs)]
 
@@ -24,6 +25,13 @@ fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(batch)) = (args.first(), args.get(1)) else {
         return Err("usage: lookups INDEX_DIR BATCH.jsonl [ROUNDS [sorted]]".into());
+    };
+    let sorted = match args.get(3).map(String::as_str) {
+        None => false,
+        Some("sorted") => true,
+        Some(other) => {
+            return Err(format!("`{other}`: the fourth argument is `sorted` or none").into())
+        }
     };
     let rounds: usize = match args.get(2) {
         Some(a) => a.parse().map_err(|e| format!("ROUNDS `{a}`: {e}"))?,
@@ -41,9 +49,27 @@ fn main() -> Result<(), Error> {
     }
     let fingerprints: Vec<_> =
         analyzer.analyse_batch(&texts).into_iter().filter_map(|a| a.fingerprint).collect();
-    let sorted = args.get(3).is_some_and(|a| a == "sorted");
     let view = index.view();
     let mut seqs = Vec::new();
+    for round in 0..rounds {
+        let (mut lookups, mut hits, mut holders) = (0u64, 0u64, 0u64);
+        let t = Instant::now();
+        for fp in &fingerprints {
+            for (band, &key) in fp.band_keys.iter().enumerate() {
+                seqs.clear();
+                view.find_band(band, key, &mut seqs)?;
+                lookups += 1;
+                hits += u64::from(!seqs.is_empty());
+                holders += seqs.len() as u64;
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "round {round}: {lookups} lookups, {hits} hits, {holders} holders; \
+             {:.2} us per lookup, {secs:.3} s",
+            secs * 1e6 / lookups.max(1) as f64
+        );
+    }
     if sorted {
         let mut keys: Vec<(usize, u64)> =
             fingerprints.iter().flat_map(|fp| fp.band_keys.iter().copied().enumerate()).collect();
@@ -62,25 +88,6 @@ fn main() -> Result<(), Error> {
             "sorted: {} distinct keys, {hits} hits, {holders} holders; {:.2} us per key, {secs:.3} s",
             keys.len(),
             secs * 1e6 / keys.len().max(1) as f64
-        );
-    }
-    for round in 0..rounds {
-        let (mut lookups, mut hits, mut holders) = (0u64, 0u64, 0u64);
-        let t = Instant::now();
-        for fp in &fingerprints {
-            for (band, &key) in fp.band_keys.iter().enumerate() {
-                seqs.clear();
-                view.find_band(band, key, &mut seqs)?;
-                lookups += 1;
-                hits += u64::from(!seqs.is_empty());
-                holders += seqs.len() as u64;
-            }
-        }
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "round {round}: {lookups} lookups, {hits} hits, {holders} holders; \
-             {:.2} us per lookup, {secs:.3} s",
-            secs * 1e6 / lookups.max(1) as f64
         );
     }
     Ok(())

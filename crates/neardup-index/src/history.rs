@@ -249,6 +249,8 @@ pub enum CheckStatus {
 pub struct Checker {
     analyzer: Analyzer,
     resources: Resources,
+    /// Of the settings: what [`Prepared`] records are checked against.
+    stamp: u128,
 }
 
 impl Checker {
@@ -264,7 +266,8 @@ impl Checker {
         let settings = settings_of(index)?;
         neardup_core::decide::incremental_settings(&settings).map_err(dedup)?;
         let analyzer = Analyzer::new(&settings, false).map_err(|e| dedup(e.into()))?;
-        Ok(Checker { analyzer, resources })
+        let stamp = xxhash_rust::xxh3::xxh3_128(settings_json(&settings).to_string().as_bytes());
+        Ok(Checker { analyzer, resources, stamp })
     }
 
     /// The settings checked with.
@@ -318,6 +321,7 @@ impl Checker {
             ids: records.iter().map(|(i, _)| i.as_ref().to_owned()).collect(),
             analyses: self.analyzer.analyse_batch(&texts),
             digest: h.digest128(),
+            stamp: self.stamp,
         }
     }
 
@@ -325,7 +329,8 @@ impl Checker {
     /// batch (their records as if given in one call).
     ///
     /// # Errors
-    /// The index failed; nothing is added then.
+    /// A part was prepared by a checker of other settings; the index
+    /// failed. Nothing is added then.
     pub fn check_prepared(
         &self,
         index: &Index,
@@ -344,6 +349,11 @@ impl Checker {
         let mut ids: Vec<String> = Vec::with_capacity(parts.iter().map(Prepared::len).sum());
         let mut digests = Vec::with_capacity(parts.len());
         for part in parts {
+            if part.stamp != self.stamp {
+                return Err(dedup(neardup_core::Error::Internal(
+                    "records prepared by a checker of other settings".to_owned(),
+                )));
+            }
             digests.push(part.digest);
             for (id, a) in part.ids.into_iter().zip(part.analyses) {
                 let row = ids.len() as u64 + 1;
@@ -408,6 +418,8 @@ pub struct Prepared {
     analyses: Vec<Analysis>,
     /// xxh3-128 of the ids and texts: what makes the add's batch key.
     digest: u128,
+    /// The preparing checker's [`Checker::stamp`].
+    stamp: u128,
 }
 
 impl Prepared {

@@ -12,8 +12,11 @@
 //! once per group instead of once per request.
 //!
 //! An add's records are analysed before it queues ([`Backend::prepare`],
-//! on the request's blocking task): the writer's turn is spent on the
-//! index alone, and the next adds' analysis runs beside it.
+//! on the request's blocking task, within a memory budget): the writer's
+//! turn is spent on the index alone, and the next adds' analysis runs
+//! beside it. An add queues when its analysis is done, so a small add may
+//! overtake a large one sent at the same time (concurrent requests have no
+//! order of their own).
 //!
 //! The thread, not the request, owns a running add: a client that hangs up
 //! cannot let another add start beside it.

@@ -113,8 +113,12 @@ impl Backend for IndexBackend {
             {
                 self.decide(p, true)
             }
-            // Not all prepared here: analyse them now.
-            _ => self.run(records, true),
+            Some(_) => Err(BackendError::Internal(
+                "prepared parts do not hold the records of the add".into(),
+            )),
+            // A part not prepared (the service's budget for prepared adds
+            // was spent): all are analysed now, holding the writer.
+            None => self.run(records, true),
         }
     }
 

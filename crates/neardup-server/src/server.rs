@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_BODY: usize = 16 << 20;
 pub const DEFAULT_MAX_RECORDS: usize = 10_000;
 /// Default `--max-in-flight`: request bodies held at once, 128 MiB.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 128 << 20;
+/// Analyses of adds waiting for the writer, all together, in KiB: an add
+/// past it waits unprepared and is analysed in its turn.
+const PREPARED_KIB: usize = 64 << 10;
 /// Default `--shutdown-grace`: how long a stop waits for requests in
 /// flight.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -83,6 +86,8 @@ struct Shared {
     config: Config,
     /// Permits for the bytes of bodies held, in KiB ([`Config::max_in_flight`]).
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Permits for the analyses of queued adds, in KiB ([`PREPARED_KIB`]).
+    prepared: Arc<tokio::sync::Semaphore>,
     metrics: Metrics,
     /// The one writer.
     adds: Adds,
@@ -105,8 +110,9 @@ fn app(backend: Arc<dyn Backend>, config: Config) -> Result<(Router, AppState), 
         .map_err(|source| Error::Io { what: "starting the writer thread".into(), source })?;
     let kib = kib(config.max_in_flight.max(config.max_body));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(kib as usize));
+    let prepared = Arc::new(tokio::sync::Semaphore::new(PREPARED_KIB));
     let state: AppState =
-        Arc::new(Shared { backend, config, in_flight, metrics: Metrics::new(), adds });
+        Arc::new(Shared { backend, config, in_flight, prepared, metrics: Metrics::new(), adds });
     let protected = Router::new()
         .route("/v1/check", post(check))
         .route("/v1/add", post(add))
@@ -318,16 +324,23 @@ async fn decide(
     body: Body,
     op: Op,
 ) -> Result<Response, Refused> {
-    // The permit lives to the end of the request: the body, the records
-    // parsed from it and the answer are all about its size.
+    // The permits live to the end of the request: the body, the records
+    // parsed from it and the answer are all about its size; an add's
+    // analysis, made here beside the add holding the writer, is about
+    // three times its text, and a kibibyte a record.
     let (bytes, _permit) = read_body(&state, &headers, body).await?;
     let max_records = state.config.max_records;
     let s = state.clone();
-    let (records, prepared) = blocking(move || {
+    let (records, prepared, _analysis_permit) = blocking(move || {
         let records = api::parse_records(&bytes, max_records).map_err(Refused::from)?;
-        // An add's analysis is made here, beside the add holding the writer.
-        let prepared = matches!(op, Op::Add).then(|| s.backend.prepare(&records));
-        Ok((records, prepared))
+        let need =
+            kib(3 * bytes.len()).saturating_add(records.len().try_into().unwrap_or(u32::MAX));
+        let permit = match op {
+            Op::Add => s.prepared.clone().try_acquire_many_owned(need).ok(),
+            Op::Check => None,
+        };
+        let prepared = permit.as_ref().map(|_| s.backend.prepare(&records));
+        Ok((records, prepared, permit))
     })
     .await?;
     let (records, result) = match op {

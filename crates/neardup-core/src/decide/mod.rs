@@ -201,19 +201,20 @@ pub trait History: Sync {
     /// The index could not be read.
     fn exact(&self, hash: u128) -> Result<Option<EarlierMatch>>;
 
-    /// The kept earlier records whose band `band` has key `key`, into `out`.
+    /// The kept earlier records whose band `band` has key `key`, ascending:
+    /// `out`'s contents are replaced.
     ///
     /// # Errors
     /// The index could not be read.
     fn band(&self, band: usize, key: u64, out: &mut Vec<u64>) -> Result<()>;
 
-    /// A kept earlier record's shingle set, into `out`.
+    /// A kept earlier record's shingle set: `out`'s contents are replaced.
     ///
     /// # Errors
     /// The index could not be read.
     fn set(&self, seq: u64, out: &mut Vec<u64>) -> Result<()>;
 
-    /// A kept earlier record's signature, into `out`.
+    /// A kept earlier record's signature: `out`'s contents are replaced.
     ///
     /// # Errors
     /// The index could not be read.

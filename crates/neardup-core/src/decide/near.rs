@@ -630,23 +630,35 @@ impl Collector {
             ends.extend(e.into_iter().map(|x| x + base));
             holders.extend(h);
         }
-        // (rank, holder) candidates, sorted and distinct.
-        let mut pairs: Vec<(u32, u64)> = Vec::new();
-        let mut d = 0usize;
+        // Each key's distinct-key number, by rank: a record's candidates are
+        // gathered from the keys' holder lists when it is verified, so what
+        // is held is each distinct key's holders once.
+        let mut by_rank: Vec<(u32, u32)> = Vec::with_capacity(keyed.len());
+        let mut d = 0u32;
         for (k, &(band, key, r)) in keyed.iter().enumerate() {
             if k > 0 && (keyed[k - 1].0, keyed[k - 1].1) != (band, key) {
                 d += 1;
             }
-            let start = if d == 0 { 0 } else { ends[d - 1] };
-            pairs.extend(holders[start..ends[d]].iter().map(|&seq| (r, seq)));
+            by_rank.push((r, d));
         }
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        let groups: Vec<&[(u32, u64)]> = pairs.chunk_by(|a, b| a.0 == b.0).collect();
+        drop(keyed);
+        by_rank.par_sort_unstable();
+        let groups: Vec<&[(u32, u32)]> = by_rank.chunk_by(|a, b| a.0 == b.0).collect();
         let verified: Vec<(u32, Option<(f64, u64)>)> = groups
             .par_iter()
             .map_init(HistoryScratch::default, |s, group| -> Result<(u32, Option<(f64, u64)>)> {
                 let r = group[0].0;
+                s.seqs.clear();
+                for &(_, d) in *group {
+                    let d = d as usize;
+                    let start = if d == 0 { 0 } else { ends[d - 1] };
+                    s.seqs.extend_from_slice(&holders[start..ends[d]]);
+                }
+                if s.seqs.is_empty() {
+                    return Ok((r, None));
+                }
+                s.seqs.sort_unstable();
+                s.seqs.dedup();
                 let i = ranks[r as usize] as usize;
                 match verify {
                     Verify::Jaccard => self.sets.get(i, &mut s.set)?,
@@ -655,7 +667,7 @@ impl Collector {
                     }
                 }
                 let mut best: Option<(f64, u64)> = None;
-                for &(_, seq) in *group {
+                for &seq in &s.seqs {
                     let sim = match verify {
                         Verify::Jaccard => {
                             history.set(seq, &mut s.other)?;
@@ -682,8 +694,9 @@ impl Collector {
     }
 }
 
-/// Ranks decided against history at a time: their band keys (16 bytes
-/// each, a few dozen per record) are held, sorted, while looked up.
+/// Ranks decided against history at a time: their band keys (about 40
+/// bytes each while sorted and looked up, a few dozen per record) and the
+/// holders of each distinct key are held for the chunk.
 const HISTORY_RANKS: usize = 1 << 15;
 
 fn spill_error(dir: &Path, e: std::io::Error) -> Error {
@@ -718,6 +731,7 @@ struct HistoryScratch {
     words: Vec<u64>,
     sig: Vec<u32>,
     keys: Vec<u64>,
+    seqs: Vec<u64>,
     set: Vec<u64>,
     other: Vec<u64>,
     other_sig: Vec<u32>,

@@ -143,6 +143,24 @@ proptest! {
 }
 
 #[test]
+fn records_prepared_for_other_settings_are_refused_and_nothing_is_added() {
+    let a = mem_index(&Settings::default());
+    let other = Settings {
+        near: Some(NearSettings { threshold: 0.5, ..NearSettings::default() }),
+        ..Settings::default()
+    };
+    let b = mem_index(&other);
+    let (ca, cb) = (
+        Checker::new(&a, Resources::default()).unwrap(),
+        Checker::new(&b, Resources::default()).unwrap(),
+    );
+    let prepared = ca.prepare(&[("x", "some text of a few words to analyse here")]);
+    let err = cb.check_prepared(&b, vec![prepared], true).unwrap_err();
+    assert!(err.to_string().contains("prepared by a checker of other settings"), "{err}");
+    assert_eq!(b.stats().unwrap().records, 0);
+}
+
+#[test]
 fn check_adds_new_records_once_and_names_earlier_ones() {
     let settings = Settings::default();
     let index = mem_index(&settings);
