@@ -34,12 +34,12 @@
 //! data-dependent branch per byte. The keys of about 1024 windows are
 //! computed first, by two rolling hashes side by side (one per half, so
 //! that one's multiply hides the other's latency), then their minima: two
-//! short loops instead of one that spilled its registers. The selected windows
-//! then go through a table stamped per record (no clearing), and a match is
-//! extended eight bytes at a time. Buffers are per thread and reused. The
-//! result is exactly that of the straightforward version, which the tests
-//! keep as an oracle (`repeats/reference.rs`), and the sieve is tested never
-//! to pass over a repeat, against a brute-force search.
+//! short loops instead of one that spilled its registers. The selected
+//! windows then go through a table stamped per record (no clearing), and a
+//! match is extended eight bytes at a time. Buffers are per thread and
+//! reused. The result is exactly that of the straightforward version, which
+//! the tests keep as an oracle (`repeats/reference.rs`), and the sieve is
+//! tested never to pass over a repeat, against a brute-force search.
 //!
 //! # What is cut
 //! - The two copies must be at least `min_len` bytes apart (a passage said
