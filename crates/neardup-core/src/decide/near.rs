@@ -584,6 +584,7 @@ impl Collector {
         // (band, key, rank in `ranks`) of every band key.
         let per_rank: Vec<Vec<(u16, u64, u32)>> = ranks
             .par_iter()
+            .with_min_len(64)
             .enumerate()
             .map_init(HistoryScratch::default, |s, (r, &i)| -> Result<Vec<(u16, u64, u32)>> {
                 get_signature(&self.sigs, i as usize, num_perm, &mut s.words, &mut s.sig)?;
@@ -609,7 +610,9 @@ impl Collector {
         distinct.dedup();
         // Holders of each distinct key: `holders[ends[d-1]..ends[d]]`.
         // Contiguous runs of keys per thread, each looked up in order.
-        let run = distinct.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        // Runs of at least 1,024 keys: a small batch (a service's request)
+        // is not worth a thread hand-off per few keys.
+        let run = distinct.len().div_ceil(rayon::current_num_threads() * 4).max(1 << 10);
         let found: Vec<(Vec<u64>, Vec<usize>)> = distinct
             .par_chunks(run)
             .map(|keys| -> Result<(Vec<u64>, Vec<usize>)> {
@@ -646,6 +649,7 @@ impl Collector {
         let groups: Vec<&[(u32, u32)]> = by_rank.chunk_by(|a, b| a.0 == b.0).collect();
         let verified: Vec<(u32, Option<(f64, u64)>)> = groups
             .par_iter()
+            .with_min_len(16)
             .map_init(HistoryScratch::default, |s, group| -> Result<(u32, Option<(f64, u64)>)> {
                 let r = group[0].0;
                 s.seqs.clear();
