@@ -38,6 +38,7 @@ pub mod repeats;
 pub mod repetition;
 pub mod settings;
 pub mod sink;
+mod stamped;
 
 pub use analysis::{Analysis, AnalysisTimes, Analyzer, Columns, Fingerprint};
 pub use config::{Config, Input};

@@ -55,6 +55,8 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
+use crate::stamped::Stamped;
+
 #[cfg(test)]
 mod reference;
 
@@ -122,7 +124,7 @@ impl Scratch {
         let w = min_len - k + 1;
         winnow(b, k, w, &mut self.keys, &mut self.suffix, &mut self.anchors);
         let out = self.matches(text, min_len);
-        if self.head.slots.len() > 2 * KEEP_ENTRIES {
+        if self.head.capacity() > 2 * KEEP_ENTRIES {
             self.head = Heads::default();
         }
         if self.anchors.capacity() > KEEP_ENTRIES {
@@ -177,55 +179,18 @@ impl Scratch {
     }
 }
 
-/// The most recent anchor of each hash: open addressing with linear
-/// probing, slots stamped with a generation so that a record costs no
-/// clearing; sized for the record's anchors (at most half full).
-#[derive(Default)]
-struct Heads {
-    slots: Vec<HeadSlot>,
-    mask: usize,
-    generation: u32,
-}
-
-#[derive(Clone, Copy, Default)]
-struct HeadSlot {
-    hash: u64,
-    anchor: usize,
-    generation: u32,
-}
+/// The most recent anchor of each hash, one table reused from record to
+/// record (sized for the record's anchors).
+type Heads = Stamped<usize>;
 
 impl Heads {
-    /// Starts an empty table for up to `n` hashes.
-    fn begin(&mut self, n: usize) {
-        let cap = (2 * n).next_power_of_two().max(16);
-        if cap > self.slots.len() {
-            self.slots.resize(cap, HeadSlot::default());
-        }
-        self.mask = cap - 1;
-        if self.generation == u32::MAX {
-            // Stamps would repeat: clear once every four billion records.
-            self.slots.iter_mut().for_each(|s| s.generation = 0);
-            self.generation = 0;
-        }
-        self.generation += 1;
-    }
-
     /// Makes `anchor` the most recent with `hash`; returns the one before.
     #[inline]
     fn insert(&mut self, hash: u64, anchor: usize) -> Option<usize> {
         // Anchor hashes keep their high 38 bits (the rest is zero).
-        let mut at = (hash >> POS_BITS) as usize & self.mask;
-        loop {
-            let s = &mut self.slots[at];
-            if s.generation != self.generation {
-                *s = HeadSlot { hash, anchor, generation: self.generation };
-                return None;
-            }
-            if s.hash == hash {
-                return Some(std::mem::replace(&mut s.anchor, anchor));
-            }
-            at = (at + 1) & self.mask;
-        }
+        let (_, last, new) = self.entry(hash, (hash >> POS_BITS) as usize);
+        let before = std::mem::replace(last, anchor);
+        (!new).then_some(before)
     }
 }
 

@@ -32,6 +32,8 @@ use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::stamped::Stamped;
+
 /// The most canonical bytes of one record that are measured.
 pub const MAX_STATS_BYTES: usize = 8 << 20;
 
@@ -252,7 +254,7 @@ const KEEP_WORDS: usize = 1 << 18;
 impl Scratch {
     fn trim(&mut self) {
         if self.word_hash.capacity() > KEEP_WORDS
-            || self.table.slots.len().max(self.next.slots.len()) > 4 * KEEP_WORDS
+            || self.table.capacity().max(self.next.capacity()) > 4 * KEEP_WORDS
         {
             *self = Scratch::default();
         }
@@ -549,57 +551,23 @@ fn duplicates(
     (dups, dup_chars, all)
 }
 
-/// Counts of `u64` hashes: open addressing with linear probing, slots
-/// stamped with a generation so that a new table costs no clearing. One
-/// table serves every use of a thread, sized at [`Counter::begin`] for what
-/// the use will hold and grown, never cleared, when that is more than ever.
-#[derive(Default)]
-struct Counter {
-    /// (hash, count, generation).
-    slots: Vec<(u64, u32, u32)>,
-    mask: usize,
-    generation: u32,
-}
+/// Counts of `u64` hashes, one table per thread reused from list to list.
+type Counter = Stamped<u32>;
 
 impl Counter {
-    /// Starts an empty table for up to `n` distinct hashes.
-    fn begin(&mut self, n: usize) {
-        let cap = (2 * n).next_power_of_two().max(16);
-        if cap > self.slots.len() {
-            self.slots.resize(cap, (0, 0, 0));
-        }
-        self.mask = cap - 1;
-        if self.generation == u32::MAX {
-            // Stamps would repeat: clear once every four billion tables.
-            self.slots.iter_mut().for_each(|s| s.2 = 0);
-            self.generation = 0;
-        }
-        self.generation += 1;
-    }
-
     /// Counts `h`; returns its slot and its count before.
     #[inline]
     fn add(&mut self, h: u64) -> (u32, u32) {
         // The hashes are well mixed: their high bits index the table.
-        let mut at = (h >> 32) as usize & self.mask;
-        loop {
-            let s = &mut self.slots[at];
-            if s.2 != self.generation {
-                *s = (h, 1, self.generation);
-                return (at as u32, 0);
-            }
-            if s.0 == h {
-                s.1 += 1;
-                return (at as u32, s.1 - 1);
-            }
-            at = (at + 1) & self.mask;
-        }
+        let (at, count, _) = self.entry(h, (h >> 32) as usize);
+        *count += 1;
+        (at, *count - 1)
     }
 
     /// The count in a slot [`Counter::add`] returned.
     #[inline]
     fn count_at(&self, slot: u32) -> u32 {
-        self.slots[slot as usize].1
+        self.at(slot)
     }
 }
 
@@ -815,7 +783,7 @@ mod tests {
 
     #[test]
     fn stamped_tables_survive_the_generation_wrapping() {
-        let mut t = Counter { generation: u32::MAX - 2, ..Counter::default() };
+        let mut t = Counter::with_generation(u32::MAX - 2);
         for round in 0..5u64 {
             t.begin(4);
             for h in [1u64 << 40, 2 << 40, 1 << 40, round << 40] {
