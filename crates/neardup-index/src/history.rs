@@ -249,8 +249,9 @@ pub enum CheckStatus {
 pub struct Checker {
     analyzer: Analyzer,
     resources: Resources,
-    /// Of the settings: what [`Prepared`] records are checked against.
-    stamp: u128,
+    /// The index's settings fingerprint: what [`Prepared`] records are
+    /// checked against.
+    fingerprint: String,
 }
 
 impl Checker {
@@ -266,8 +267,7 @@ impl Checker {
         let settings = settings_of(index)?;
         neardup_core::decide::incremental_settings(&settings).map_err(dedup)?;
         let analyzer = Analyzer::new(&settings, false).map_err(|e| dedup(e.into()))?;
-        let stamp = xxhash_rust::xxh3::xxh3_128(settings_json(&settings).to_string().as_bytes());
-        Ok(Checker { analyzer, resources, stamp })
+        Ok(Checker { analyzer, resources, fingerprint: index.fingerprint().to_owned() })
     }
 
     /// The settings checked with.
@@ -321,7 +321,7 @@ impl Checker {
             ids: records.iter().map(|(i, _)| i.as_ref().to_owned()).collect(),
             analyses: self.analyzer.analyse_batch(&texts),
             digest: h.digest128(),
-            stamp: self.stamp,
+            fingerprint: self.fingerprint.clone(),
         }
     }
 
@@ -349,7 +349,7 @@ impl Checker {
         let mut ids: Vec<String> = Vec::with_capacity(parts.iter().map(Prepared::len).sum());
         let mut digests = Vec::with_capacity(parts.len());
         for part in parts {
-            if part.stamp != self.stamp {
+            if part.fingerprint != self.fingerprint {
                 return Err(dedup(neardup_core::Error::Internal(
                     "records prepared by a checker of other settings".to_owned(),
                 )));
@@ -418,8 +418,8 @@ pub struct Prepared {
     analyses: Vec<Analysis>,
     /// xxh3-128 of the ids and texts: what makes the add's batch key.
     digest: u128,
-    /// The preparing checker's [`Checker::stamp`].
-    stamp: u128,
+    /// The settings fingerprint of the preparing checker's index.
+    fingerprint: String,
 }
 
 impl Prepared {
