@@ -565,11 +565,24 @@ impl Collector {
         history: &dyn History,
         order: &[u32],
     ) -> Result<(Vec<Option<f64>>, Vec<Option<(f64, u64)>>)> {
+        let best = self.against_history_in_chunks(history, order, HISTORY_RANKS)?;
+        Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
+    }
+
+    /// [`Collector::against_history`]'s answers, `chunk` ranks at a time:
+    /// the same whatever `chunk` (tests use small ones to cross chunk
+    /// boundaries that a real batch crosses every 32k ranks).
+    fn against_history_in_chunks(
+        &self,
+        history: &dyn History,
+        order: &[u32],
+        chunk: usize,
+    ) -> Result<Vec<Option<(f64, u64)>>> {
         let mut best = Vec::with_capacity(order.len());
-        for ranks in order.chunks(HISTORY_RANKS) {
+        for ranks in order.chunks(chunk.max(1)) {
             best.extend(self.against_history_chunk(history, ranks)?);
         }
-        Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
+        Ok(best)
     }
 
     fn against_history_chunk(
@@ -826,4 +839,149 @@ fn get_signature(
 
 pub(crate) fn sketch_error(e: neardup_sketch::Error) -> Error {
     Error::Near(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use neardup_testing::Families;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::analysis::Analyzer;
+    use crate::decide::EarlierMatch;
+    use crate::settings::Settings;
+
+    /// Earlier records in memory, by sequence number, all kept.
+    #[derive(Default)]
+    struct MemHistory {
+        fps: Vec<Fingerprint>,
+        bands: BTreeMap<(usize, u64), Vec<u64>>,
+    }
+
+    impl History for MemHistory {
+        fn exact(&self, _: u128) -> Result<Option<EarlierMatch>> {
+            Ok(None)
+        }
+        fn band(&self, band: usize, key: u64, out: &mut Vec<u64>) -> Result<()> {
+            out.clear();
+            out.extend(self.bands.get(&(band, key)).into_iter().flatten());
+            Ok(())
+        }
+        fn set(&self, seq: u64, out: &mut Vec<u64>) -> Result<()> {
+            out.clone_from(&self.fps[seq as usize].set);
+            Ok(())
+        }
+        fn signature(&self, seq: u64, out: &mut Vec<u32>) -> Result<()> {
+            out.clone_from(&self.fps[seq as usize].signature);
+            Ok(())
+        }
+        fn id(&self, seq: u64) -> Result<String> {
+            Ok(format!("h{seq}"))
+        }
+    }
+
+    /// Each ranked record's best match in `history`, straight from the
+    /// rule: every earlier record sharing a band key with it, verified,
+    /// the most similar that counts, ties to the first.
+    fn reference(
+        opts: &NearSettings,
+        batch: &[Fingerprint],
+        history: &MemHistory,
+        order: &[u32],
+    ) -> Vec<Option<(f64, u64)>> {
+        order
+            .iter()
+            .map(|&i| {
+                let fp = &batch[i as usize];
+                let mut best: Option<(f64, u64)> = None;
+                for (seq, h) in history.fps.iter().enumerate() {
+                    let shared = fp.band_keys.iter().zip(&h.band_keys).any(|(a, b)| a == b);
+                    if !shared {
+                        continue;
+                    }
+                    let sim = match opts.verify {
+                        Verify::Jaccard => jaccard::jaccard(&fp.set, &h.set),
+                        Verify::Signature | Verify::None => {
+                            estimate_jaccard(&fp.signature, &h.signature)
+                        }
+                    };
+                    let pass = opts.verify == Verify::None || sim >= opts.threshold;
+                    if pass && best.is_none_or(|(b, _)| sim > b) {
+                        best = Some((sim, seq as u64));
+                    }
+                }
+                best
+            })
+            .collect()
+    }
+
+    /// Texts cut in two (history, then the batch), and the batch's records
+    /// ranked in some order, some left out (as exact duplicates and
+    /// rejected records are).
+    fn split_and_order() -> impl Strategy<Value = (Vec<String>, usize, Vec<u32>)> {
+        Families { records: 2..48, short_texts: true }.texts().prop_flat_map(|texts| {
+            let n = texts.len();
+            (Just(texts), 1..n).prop_flat_map(move |(texts, cut)| {
+                let order = prop::sample::subsequence(
+                    (0..(n - cut) as u32).collect::<Vec<_>>(),
+                    0..=n - cut,
+                )
+                .prop_shuffle();
+                (Just(texts), Just(cut), order)
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Chunks of 1 to 7 ranks answer as one chunk does, and as the
+        /// rule does: a record's match is found whichever chunk it falls
+        /// in, and its answer lands at its own rank.
+        #[test]
+        fn history_answers_do_not_depend_on_the_chunk_size(
+            (texts, cut, order) in split_and_order(),
+            threshold in prop::sample::select(vec![0.5, 0.7, 0.9]),
+            verify in prop::sample::select(vec![Verify::Jaccard, Verify::Signature, Verify::None]),
+        ) {
+            let settings = Settings {
+                near: Some(NearSettings { threshold, verify, ..NearSettings::default() }),
+                ..Settings::default()
+            };
+            let analyzer = Analyzer::new(&settings, false).unwrap();
+            let opts = settings.near.clone().unwrap();
+            let params = analyzer.banding().unwrap();
+            let tmp = tempfile::tempdir().unwrap();
+            let res = Resources { memory: 1 << 24, tmp_dir: tmp.path().to_owned() };
+            let fps: Vec<Fingerprint> = analyzer
+                .analyse_batch(&texts)
+                .into_iter()
+                .map(|a| a.fingerprint.unwrap_or_default())
+                .collect();
+            let (earlier, batch) = fps.split_at(cut);
+
+            let mut history = MemHistory::default();
+            for (seq, fp) in earlier.iter().enumerate() {
+                for (band, &key) in fp.band_keys.iter().enumerate() {
+                    history.bands.entry((band, key)).or_default().push(seq as u64);
+                }
+                history.fps.push(fp.clone());
+            }
+            let mut collector = Collector::new(&opts, params, &res).unwrap();
+            for (i, fp) in batch.iter().enumerate() {
+                collector.add(i as u32, fp).unwrap();
+            }
+            collector.sets.seal().unwrap();
+            collector.sigs.seal().unwrap();
+
+            let whole = collector.against_history_in_chunks(&history, &order, usize::MAX).unwrap();
+            prop_assert_eq!(&whole, &reference(&opts, batch, &history, &order));
+            for chunk in 1..=7 {
+                let chunked = collector.against_history_in_chunks(&history, &order, chunk).unwrap();
+                prop_assert_eq!(&chunked, &whole, "chunks of {}", chunk);
+            }
+        }
+    }
 }
