@@ -21,7 +21,8 @@
 //! - **Many readers, one writer**: a [`View`] sees whole batches only.
 //! - **Settings** are stored with the data and fingerprinted;
 //!   [`Index::check_settings`] names a setting that differs, with both
-//!   values.
+//!   values. [`index_settings`] is the one check of what an index can be
+//!   created with, for every face.
 //! - **Checked**: record values carry a checksum; [`Index::verify`] checks
 //!   every invariant in a few sequential scans.
 //!
@@ -83,6 +84,7 @@
 //! ```
 
 mod codec;
+mod creation;
 mod error;
 mod history;
 mod index;
@@ -93,6 +95,7 @@ mod store;
 mod verify;
 
 pub use codec::{Alias, NewAlias, NewEntry, NewRecord, Stored, Target};
+pub use creation::{index_settings, SettingsRefused};
 pub use error::{Error, Mismatch, Result, StoreError};
 pub use history::{
     add_decisions, check, settings_json, settings_of, CheckOutcome, CheckStatus, Checker,

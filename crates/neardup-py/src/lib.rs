@@ -358,9 +358,10 @@ impl PyIndex {
         memory: Option<String>,
     ) -> PyResult<PyIndex> {
         let s = settings(pairs)?;
-        neardup_core::decide::incremental_settings(&s).map_err(core_err)?;
+        // Invalid or unhonourable settings alike are the caller's values.
+        let json =
+            neardup_index::index_settings(&s).map_err(|e| PyValueError::new_err(e.to_string()))?;
         let opts = index_options(memory)?;
-        let json = neardup_index::settings_json(&s);
         let index =
             py.detach(|| neardup_index::Index::create(&path, json, &opts)).map_err(index_err)?;
         PyIndex::over(index)

@@ -82,7 +82,16 @@ def test_index_settings_and_bad_records(tmp_path):
         ix.check([("a", "x"), ("b",)])
     with pytest.raises(ValueError, match="strings"):
         ix.add([{"id": 1, "text": "x"}])
-    with pytest.raises(ValueError, match="keep"):
-        neardup.Index.create(tmp_path / "ix2", keep="longest")
+    # What no index can honour, and what no run accepts: ValueError, with
+    # the command line's reason, and no index left behind.
+    for bad, why in [
+        ({"keep": "longest"}, "keep"),
+        ({"similarity": "containment"}, "shorter record"),
+        ({"substrings": True}, "whole corpus"),
+        ({"threshold": 1.5}, "threshold"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            neardup.Index.create(tmp_path / "ix2", **bad)
+        assert not (tmp_path / "ix2").exists()
     with pytest.raises(neardup.NeardupError):
         neardup.Index(tmp_path / "missing")

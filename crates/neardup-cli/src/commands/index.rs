@@ -12,7 +12,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use neardup_core::{Config, Decisions, Progress, Settings, Sink, Summary};
-use neardup_index::{add_decisions, settings_json, settings_of, Index, IndexHistory, OpenOptions};
+use neardup_index::{
+    add_decisions, index_settings, settings_json, settings_of, Index, IndexHistory, OpenOptions,
+    SettingsRefused,
+};
 use neardup_io::{AtomicFile, Outputs, Source};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -38,12 +41,12 @@ fn create(a: &IndexCreateArgs) -> Result<ExitStatus> {
     let mut settings =
         Settings { normalize: a.normalize.to_options(), substrings: None, ..Settings::default() };
     dedup::matching(&a.matching, &mut settings)?;
-    settings.validate()?;
-    neardup_core::decide::incremental_settings(&settings)
-        .context("these settings cannot make an index")?;
-    let index =
-        Index::create(&a.dir, settings_json(&settings), &OpenOptions::new().memory(a.memory))
-            .with_context(|| format!("creating index `{}`", a.dir.display()))?;
+    let json = index_settings(&settings).map_err(|e| match e {
+        SettingsRefused::Invalid(e) => anyhow::Error::from(e),
+        e => anyhow::Error::from(e).context("these settings cannot make an index"),
+    })?;
+    let index = Index::create(&a.dir, json, &OpenOptions::new().memory(a.memory))
+        .with_context(|| format!("creating index `{}`", a.dir.display()))?;
     let printer = Printer::new(false, false);
     printer.line(&format!(
         "neardup: created index `{}` (settings fingerprint {})",

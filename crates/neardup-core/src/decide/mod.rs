@@ -630,27 +630,52 @@ pub struct Decisions {
     fingerprints: Option<near::Fingerprints>,
 }
 
-/// Settings an index can honour (see [`Deduper::decide_with_history`]).
-///
-/// # Errors
-/// [`SettingError::Conflict`] naming the first that cannot be honoured, and
-/// why.
-pub fn incremental_settings(s: &Settings) -> Result<()> {
-    let why = if s.keep != Keep::First {
-        Some("`--keep last` and `--keep longest` rank a record by what a later batch can overturn; an index keeps the first copy")
+/// A setting an index cannot honour (see [`Deduper::decide_with_history`]):
+/// which, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unhonourable {
+    /// The setting, as the CLI spells it: `keep`, `similarity` or
+    /// `substrings`.
+    pub setting: &'static str,
+    /// Why an index cannot honour it, and what to do instead.
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Unhonourable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.why)
+    }
+}
+
+impl std::error::Error for Unhonourable {}
+
+/// The first setting of `s` an index cannot honour, if any: one that ranks
+/// or cuts by what a later batch can overturn.
+pub fn unhonourable(s: &Settings) -> Option<Unhonourable> {
+    let (setting, why) = if s.keep != Keep::First {
+        ("keep", "`--keep last` and `--keep longest` rank a record by what a later batch can overturn; an index keeps the first copy")
     } else if s
         .near
         .as_ref()
         .is_some_and(|n| n.similarity == crate::settings::Similarity::Containment)
     {
-        Some("`--similarity containment` removes the shorter record, which may come in a later batch; an index matches by Jaccard")
+        ("similarity", "`--similarity containment` removes the shorter record, which may come in a later batch; an index matches by Jaccard")
     } else if s.substrings.is_some() {
-        Some("`--substrings` cuts spans whose first copy a later batch cannot move; run `substrings` over the whole corpus instead")
+        ("substrings", "`--substrings` cuts spans whose first copy a later batch cannot move; run `substrings` over the whole corpus instead")
     } else {
-        None
+        return None;
     };
-    match why {
-        Some(w) => Err(crate::settings::SettingError::Conflict(w.to_string()).into()),
+    Some(Unhonourable { setting, why })
+}
+
+/// Settings an index can honour (see [`Deduper::decide_with_history`]).
+///
+/// # Errors
+/// [`SettingError::Conflict`](crate::settings::SettingError::Conflict)
+/// naming the first that cannot be honoured, and why ([`unhonourable`]).
+pub fn incremental_settings(s: &Settings) -> Result<()> {
+    match unhonourable(s) {
+        Some(u) => Err(crate::settings::SettingError::Conflict(u.why.to_owned()).into()),
         None => Ok(()),
     }
 }
