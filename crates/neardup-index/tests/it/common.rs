@@ -1,11 +1,82 @@
-//! Helpers shared by the tests: records from seeds, a store that fails on
-//! demand, a store that pauses after a read.
+//! Helpers shared by the tests: an index in a temp directory or in memory,
+//! filled with batches of records from seeds; a store that fails on demand,
+//! a store that pauses after a read.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Mutex;
 
-use neardup_index::{Ingest, MemStore, NewRecord, Scan, Store, StoreError, Table, WriteBatch};
+use neardup_index::{
+    Index, Ingest, MemStore, NewRecord, OpenOptions, Scan, Store, StoreError, Table, WriteBatch,
+};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// An index directory (`ix`) in a temp directory of its own, and the
+/// options it is opened with (a 16 MiB cache unless told otherwise): what
+/// the tests on disk set up. Dropping it removes the directory.
+pub(crate) struct TempIndex {
+    tmp: TempDir,
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: OpenOptions,
+}
+
+impl TempIndex {
+    pub(crate) fn new() -> TempIndex {
+        TempIndex::with_options(OpenOptions::new().memory(16 << 20))
+    }
+
+    pub(crate) fn with_options(opts: OpenOptions) -> TempIndex {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ix");
+        TempIndex { tmp, dir, opts }
+    }
+
+    /// An index created with `settings`, `recs` added to it as batches cut
+    /// at `cuts` ([`add_batches`]), and closed.
+    pub(crate) fn filled(settings: Value, recs: &[NewRecord], cuts: &[usize]) -> TempIndex {
+        let t = TempIndex::new();
+        add_batches(&t.create(settings), recs, cuts);
+        t
+    }
+
+    /// The temp directory, for other paths beside the index.
+    pub(crate) fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub(crate) fn create(&self, settings: Value) -> Index {
+        Index::create(&self.dir, settings, &self.opts).unwrap()
+    }
+
+    pub(crate) fn open(&self) -> Index {
+        Index::open(&self.dir, &self.opts).unwrap()
+    }
+}
+
+/// An index over a [`MemStore`] (labelled `m`, default options), and the
+/// store, to tamper with or to open again.
+pub(crate) fn in_memory(settings: Value) -> (MemStore, Index) {
+    let store = MemStore::new();
+    let index = Index::create_in(Box::new(store.clone()), "m", settings, &OpenOptions::new());
+    (store, index.unwrap())
+}
+
+/// Records from seeds `0..n` ([`random_record`]).
+pub(crate) fn records(n: u64, bands: usize, set: usize) -> Vec<NewRecord> {
+    (0..n).map(|i| random_record(i, bands, set)).collect()
+}
+
+/// Adds `recs` as consecutive batches cut at `cuts` (ascending, each
+/// within `recs`): batch `k` (from 0) keyed `[k + 1; 16]`.
+pub(crate) fn add_batches(index: &Index, recs: &[NewRecord], cuts: &[usize]) {
+    let bounds: Vec<usize> =
+        [0].into_iter().chain(cuts.iter().copied()).chain([recs.len()]).collect();
+    for (k, w) in bounds.windows(2).enumerate() {
+        index.add_batch([k as u8 + 1; 16], recs[w[0]..w[1]].iter().cloned()).unwrap();
+    }
+}
 
 /// SplitMix64: a seeded generator (tests must be reproducible).
 pub(crate) fn splitmix(state: &mut u64) -> u64 {

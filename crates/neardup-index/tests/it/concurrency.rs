@@ -7,13 +7,12 @@ use std::sync::Arc;
 use neardup_index::{Index, NewRecord, OpenOptions};
 use serde_json::json;
 
-use crate::common::{one_band_record, random_record, splitmix, PauseAfterRead};
+use crate::common::{one_band_record, random_record, splitmix, PauseAfterRead, TempIndex};
 
 #[test]
 fn readers_during_adds_see_whole_batches_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = OpenOptions::new().memory(16 << 20).chunk_bytes(32 << 10);
-    let index = Arc::new(Index::create(tmp.path().join("ix"), json!({}), &opts).unwrap());
+    let ix = TempIndex::with_options(OpenOptions::new().memory(16 << 20).chunk_bytes(32 << 10));
+    let index = Arc::new(ix.create(json!({})));
     let mut rng = 7u64;
     let batches: Arc<Vec<Vec<NewRecord>>> = Arc::new(
         (0..24u64)

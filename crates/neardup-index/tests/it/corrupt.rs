@@ -9,18 +9,13 @@ use neardup_index::{
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::common::random_record;
+use crate::common::{add_batches, in_memory, random_record, records, TempIndex};
 
 #[test]
 fn a_flipped_byte_in_a_record_value_is_caught() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let opts = OpenOptions::new().memory(16 << 20);
-    let recs: Vec<_> = (0..50).map(|i| random_record(i, 4, 30)).collect();
-    {
-        let index = Index::create(&dir, json!({"bands": 4}), &opts).unwrap();
-        index.add_batch([0; 16], recs.iter().cloned()).unwrap();
-    }
+    let recs = records(50, 4, 30);
+    let ix = TempIndex::filled(json!({"bands": 4}), &recs, &[]);
+    let dir = &ix.dir;
     {
         let store = FjallStore::open(&dir.join("db"), 8 << 20).unwrap();
         let key = 7u64.to_be_bytes();
@@ -32,7 +27,7 @@ fn a_flipped_byte_in_a_record_value_is_caught() {
         store.write(b).unwrap();
         store.persist().unwrap();
     }
-    let index = Index::open(&dir, &opts).unwrap();
+    let index = ix.open();
     let report = index.verify().unwrap();
     assert!(!report.is_sound());
     assert!(
@@ -54,11 +49,9 @@ fn a_flipped_byte_in_a_record_value_is_caught() {
 
 #[test]
 fn an_exact_holder_naming_another_record_is_caught() {
-    let store = MemStore::new();
-    let opts = OpenOptions::new();
-    let index = Index::create_in(Box::new(store.clone()), "m", json!({}), &opts).unwrap();
-    let recs: Vec<_> = (0..5).map(|i| random_record(i, 2, 5)).collect();
-    index.add_batch([0; 16], recs.iter().cloned()).unwrap();
+    let (store, index) = in_memory(json!({}));
+    let recs = records(5, 2, 5);
+    add_batches(&index, &recs, &[]);
     let lookup = |i: usize| [&[0u8][..], &recs[i].hash.to_be_bytes()].concat();
     let clean = store.snapshot();
     // A holder row (tag 0, hash, seq) saying record 0 has record 3's hash,
@@ -72,7 +65,7 @@ fn an_exact_holder_naming_another_record_is_caught() {
 
     // The list of record 3's key saying record 0 holds it (record 0's own
     // list: well formed, checksum and all).
-    let index = Index::open_in(Box::new(clean.clone()), "m", &opts).unwrap();
+    let index = Index::open_in(Box::new(clean.clone()), "m", &OpenOptions::new()).unwrap();
     let list = clean.get(Table::Keys, &lookup(0)).unwrap().unwrap();
     let mut b = WriteBatch::new();
     b.put(Table::Keys, lookup(3), list);
@@ -84,10 +77,7 @@ fn an_exact_holder_naming_another_record_is_caught() {
 }
 
 fn small_index() -> (MemStore, Vec<NewRecord>) {
-    let store = MemStore::new();
-    let index =
-        Index::create_in(Box::new(store.clone()), "m", json!({"b": 3}), &OpenOptions::new())
-            .unwrap();
+    let (store, index) = in_memory(json!({"b": 3}));
     // Shared hashes and band keys, so every table has entries: band 2's
     // key 7 gets more holders than a key lists (holder rows, from the
     // second batch on), the others few (listed in the key's value).
@@ -99,8 +89,7 @@ fn small_index() -> (MemStore, Vec<NewRecord>) {
             r
         })
         .collect();
-    index.add_batch([1; 16], recs[..10].iter().cloned()).unwrap();
-    index.add_batch([2; 16], recs[10..].iter().cloned()).unwrap();
+    add_batches(&index, &recs, &[10]);
     assert!(index.verify().unwrap().is_sound());
     (store, recs)
 }

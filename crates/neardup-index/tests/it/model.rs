@@ -15,7 +15,7 @@ use neardup_index::{
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::common::{one_band_record, FailStore};
+use crate::common::{in_memory, one_band_record, FailStore};
 
 const HASHES: u8 = 10;
 const BANDS: usize = 3;
@@ -289,8 +289,7 @@ proptest! {
 
 #[test]
 fn a_second_record_with_a_known_hash_keeps_the_first() {
-    let index =
-        Index::create_in(Box::new(MemStore::new()), "m", json!({}), &OpenOptions::new()).unwrap();
+    let (_, index) = in_memory(json!({}));
     let r = one_band_record;
     index.add_batch([0; 16], [r("a", 1), r("b", 1)]).unwrap();
     index.add_batch([1; 16], [r("c", 1), r("d", 2)]).unwrap();
@@ -304,8 +303,7 @@ fn a_second_record_with_a_known_hash_keeps_the_first() {
 
 #[test]
 fn records_of_another_shape_or_unsorted_sets_are_refused_whole() {
-    let index =
-        Index::create_in(Box::new(MemStore::new()), "m", json!({}), &OpenOptions::new()).unwrap();
+    let (_, index) = in_memory(json!({}));
     let r = |id: &str, bands: usize, set: Vec<u64>| NewRecord {
         id: id.into(),
         hash: id.len() as u128,

@@ -1,10 +1,10 @@
 //! Creating and opening: settings kept and checked, refusals with clear
 //! messages, data kept across a reopen.
 
-use neardup_index::{Error, Index, OpenOptions, FORMAT_VERSION, MARKER};
+use neardup_index::{Error, Index, FORMAT_VERSION, MARKER};
 use serde_json::json;
 
-use crate::common::random_record;
+use crate::common::{records, TempIndex};
 
 fn settings() -> serde_json::Value {
     json!({"canonical": {"case": "fold"}, "shingle": "word:5", "bands": 21, "rows": 6, "threshold": 0.8})
@@ -12,14 +12,10 @@ fn settings() -> serde_json::Value {
 
 #[test]
 fn settings_are_kept_and_a_mismatch_names_both_values() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let opts = OpenOptions::new().memory(16 << 20);
-    let created = Index::create(&dir, settings(), &opts).unwrap();
-    let fingerprint = created.fingerprint().to_owned();
-    drop(created);
+    let ix = TempIndex::new();
+    let fingerprint = ix.create(settings()).fingerprint().to_owned();
 
-    let index = Index::open(&dir, &opts).unwrap();
+    let index = ix.open();
     assert_eq!(index.settings(), &settings());
     assert_eq!(index.fingerprint(), fingerprint);
     index.check_settings(&settings()).unwrap();
@@ -29,7 +25,7 @@ fn settings_are_kept_and_a_mismatch_names_both_values() {
     let e = index.check_settings(&other).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(&e, Error::Settings { mismatch, .. } if mismatch.setting == "bands"), "{msg}");
-    assert!(msg.contains(&dir.display().to_string()), "{msg}");
+    assert!(msg.contains(&ix.dir.display().to_string()), "{msg}");
     assert!(msg.contains("`bands`") && msg.contains("`21`") && msg.contains("`20`"), "{msg}");
 
     let mut other = settings();
@@ -40,16 +36,9 @@ fn settings_are_kept_and_a_mismatch_names_both_values() {
 
 #[test]
 fn records_survive_a_reopen_and_stats_count_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let opts = OpenOptions::new().memory(16 << 20);
-    let recs: Vec<_> = (0..500).map(|i| random_record(i, 21, 100)).collect();
-    {
-        let index = Index::create(&dir, settings(), &opts).unwrap();
-        index.add_batch([1; 16], recs[..200].iter().cloned()).unwrap();
-        index.add_batch([2; 16], recs[200..].iter().cloned()).unwrap();
-    }
-    let index = Index::open(&dir, &opts).unwrap();
+    let recs = records(500, 21, 100);
+    let ix = TempIndex::filled(settings(), &recs, &[200]);
+    let index = ix.open();
     let stats = index.stats().unwrap();
     assert_eq!((stats.records, stats.batches), (500, 2));
     assert!(stats.bytes_on_disk > 500 * 1000, "{stats:?}");
@@ -86,65 +75,59 @@ fn records_survive_a_reopen_and_stats_count_them() {
 
 #[test]
 fn refusals_say_what_is_wrong() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = OpenOptions::new().memory(16 << 20);
+    let ix = TempIndex::new();
+    let opts = &ix.opts;
 
-    let plain = tmp.path().join("plain");
+    let plain = ix.root().join("plain");
     fs_err::create_dir_all(&plain).unwrap();
     fs_err::write(plain.join("notes.txt"), "hello").unwrap();
-    let e = Index::open(&plain, &opts).err().unwrap();
+    let e = Index::open(&plain, opts).err().unwrap();
     assert!(matches!(e, Error::NotAnIndex { .. }), "{e}");
     assert!(e.to_string().contains("neardup index create"), "{e}");
     // Nothing was created there.
     assert!(!plain.join("db").exists());
 
-    let e = Index::create(&plain, settings(), &opts).err().unwrap();
+    let e = Index::create(&plain, settings(), opts).err().unwrap();
     assert!(matches!(e, Error::NotEmpty { .. }), "{e}");
 
-    let e = Index::create(tmp.path().join("x"), json!([1, 2]), &opts).err().unwrap();
+    let e = Index::create(ix.root().join("x"), json!([1, 2]), opts).err().unwrap();
     assert!(matches!(e, Error::SettingsNotObject { .. }), "{e}");
 
-    let dir = tmp.path().join("ix");
-    drop(Index::create(&dir, settings(), &opts).unwrap());
-    let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
+    drop(ix.create(settings()));
+    let marker = fs_err::read_to_string(ix.dir.join(MARKER)).unwrap();
     fs_err::write(
-        dir.join(MARKER),
+        ix.dir.join(MARKER),
         marker.replace(&format!("\"version\": {FORMAT_VERSION}"), "\"version\": 99"),
     )
     .unwrap();
-    let e = Index::open(&dir, &opts).err().unwrap();
+    let e = Index::open(&ix.dir, opts).err().unwrap();
     assert!(matches!(e, Error::Version { found: 99, supported: FORMAT_VERSION, .. }), "{e}");
-    fs_err::write(dir.join(MARKER), "{not json").unwrap();
-    let e = Index::open(&dir, &opts).err().unwrap();
+    fs_err::write(ix.dir.join(MARKER), "{not json").unwrap();
+    let e = Index::open(&ix.dir, opts).err().unwrap();
     assert!(matches!(e, Error::NotAnIndex { .. }), "{e}");
 }
 
 #[test]
 fn a_second_open_of_the_same_directory_is_refused_while_the_first_is_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let opts = OpenOptions::new().memory(16 << 20);
-    let first = Index::create(&dir, settings(), &opts).unwrap();
-    match Index::open(&dir, &opts) {
-        Err(e @ Error::Store { .. }) => assert!(e.to_string().contains(&dir.display().to_string())),
+    let ix = TempIndex::new();
+    let first = ix.create(settings());
+    match Index::open(&ix.dir, &ix.opts) {
+        Err(e @ Error::Store { .. }) => {
+            assert!(e.to_string().contains(&ix.dir.display().to_string()));
+        }
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a second writer was let in"),
     }
     drop(first);
-    Index::open(&dir, &opts).unwrap();
+    ix.open();
 }
 
 #[test]
 fn an_index_of_the_previous_layout_opens_and_its_first_add_marks_it_as_this_one() {
     use neardup_index::{FjallStore, Store, Table, WriteBatch, OLDEST_READABLE};
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let opts = OpenOptions::new().memory(16 << 20);
-    let recs: Vec<_> = (0..20).map(|i| random_record(i, 4, 10)).collect();
-    {
-        let index = Index::create(&dir, settings(), &opts).unwrap();
-        index.add_batch([1; 16], recs[..10].iter().cloned()).unwrap();
-    }
+    let recs = records(20, 4, 10);
+    let ix = TempIndex::filled(settings(), &recs[..10], &[]);
+    let dir = &ix.dir;
     // Mark it as the previous layout, in the store and in the marker (what
     // an index written by the previous build says).
     {
@@ -166,7 +149,7 @@ fn an_index_of_the_previous_layout_opens_and_its_first_add_marks_it_as_this_one(
     )
     .unwrap();
 
-    let index = Index::open(&dir, &opts).unwrap();
+    let index = ix.open();
     assert_eq!(index.stats().unwrap().format_version, OLDEST_READABLE);
     assert_eq!(index.find_exact(recs[3].hash).unwrap(), Some((3, recs[3].id.clone())));
     assert!(index.verify().unwrap().is_sound());
@@ -177,7 +160,7 @@ fn an_index_of_the_previous_layout_opens_and_its_first_add_marks_it_as_this_one(
     drop(index);
     let marker = fs_err::read_to_string(dir.join(MARKER)).unwrap();
     assert!(marker.contains(&format!("\"version\": {FORMAT_VERSION}")), "{marker}");
-    let index = Index::open(&dir, &opts).unwrap();
+    let index = ix.open();
     assert_eq!(index.stats().unwrap().format_version, FORMAT_VERSION);
     assert_eq!(index.records(), 20);
     assert!(index.verify().unwrap().is_sound());
