@@ -100,6 +100,7 @@ fn outcomes(
             Ok(())
         })
         .unwrap();
+        assert_eq!(dec.has_additions(), !add.is_empty(), "has_additions agrees with additions");
         h.add(add);
     }
     (0..texts.len())

@@ -396,14 +396,7 @@ impl Checker {
             });
         }
         if let Some(w) = &writer {
-            let mut count = 0usize;
-            decisions
-                .additions(|_| {
-                    count += 1;
-                    Ok(())
-                })
-                .map_err(dedup)?;
-            if count > 0 {
+            if decisions.has_additions() {
                 add_decisions(w, request_key(view.records(), &digests), &decisions)?;
             }
         }

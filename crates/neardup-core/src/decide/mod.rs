@@ -784,6 +784,12 @@ impl Decisions {
         }
     }
 
+    /// Whether [`Decisions::additions`] has anything to pass on (read off
+    /// the decisions, without reading fingerprints or ids back).
+    pub fn has_additions(&self) -> bool {
+        self.fresh.contains(&true)
+    }
+
     /// What the batch adds to an index (after a run with history; nothing
     /// otherwise): each record that first had its canonical hash in the
     /// batch, in input order, passed to `f`.

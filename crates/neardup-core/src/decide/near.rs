@@ -594,30 +594,37 @@ impl Collector {
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
         let num_perm = self.opts.num_perm;
-        // (band, key, rank in `ranks`) of every band key.
-        let per_rank: Vec<Vec<(u16, u64, u32)>> = ranks
+        // (band, key, rank in `ranks`) of every band key, gathered into one
+        // list per thread (the sort below makes their order irrelevant).
+        let mut keyed: Vec<(u16, u64, u32)> = ranks
             .par_iter()
             .with_min_len(64)
             .enumerate()
-            .map_init(HistoryScratch::default, |s, (r, &i)| -> Result<Vec<(u16, u64, u32)>> {
-                get_signature(&self.sigs, i as usize, num_perm, &mut s.words, &mut s.sig)?;
-                if neardup_sketch::minhash::is_empty_signature(&s.sig) {
-                    return Ok(Vec::new());
-                }
-                self.params.band_keys(&s.sig, &mut s.keys).map_err(sketch_error)?;
-                s.keys
-                    .iter()
-                    .enumerate()
-                    .map(|(band, &key)| {
+            .try_fold(
+                || (HistoryScratch::default(), Vec::new()),
+                |(mut s, mut keyed), (r, &i)| -> Result<_> {
+                    get_signature(&self.sigs, i as usize, num_perm, &mut s.words, &mut s.sig)?;
+                    if neardup_sketch::minhash::is_empty_signature(&s.sig) {
+                        return Ok((s, keyed));
+                    }
+                    self.params.band_keys(&s.sig, &mut s.keys).map_err(sketch_error)?;
+                    for (band, &key) in s.keys.iter().enumerate() {
                         let band = u16::try_from(band).map_err(|_| {
                             Error::Near(format!("band {band}: at most {} bands", u16::MAX))
                         })?;
-                        Ok((band, key, r as u32))
-                    })
-                    .collect()
-            })
-            .collect::<Result<_>>()?;
-        let mut keyed: Vec<(u16, u64, u32)> = per_rank.into_iter().flatten().collect();
+                        keyed.push((band, key, r as u32));
+                    }
+                    Ok((s, keyed))
+                },
+            )
+            .map(|folded| folded.map(|(_, keyed)| keyed))
+            .try_reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.extend(b);
+                Ok(a)
+            })?;
         keyed.par_sort_unstable();
         let mut distinct: Vec<(u16, u64)> = keyed.iter().map(|&(b, k, _)| (b, k)).collect();
         distinct.dedup();
