@@ -565,22 +565,24 @@ impl Collector {
         history: &dyn History,
         order: &[u32],
     ) -> Result<(Vec<Option<f64>>, Vec<Option<(f64, u64)>>)> {
-        let best = self.against_history_in_chunks(history, order, HISTORY_RANKS)?;
+        let best = self.against_history_in_chunks(history, order, HISTORY_RANKS, LOOKUP_RUN)?;
         Ok((best.iter().map(|b| b.map(|(s, _)| s)).collect(), best))
     }
 
-    /// [`Collector::against_history`]'s answers, `chunk` ranks at a time:
-    /// the same whatever `chunk` (tests use small ones to cross chunk
-    /// boundaries that a real batch crosses every 32k ranks).
+    /// [`Collector::against_history`]'s answers, `chunk` ranks at a time,
+    /// each thread looking up runs of at least `min_run` keys: the same
+    /// whatever both (tests use small ones to cross the chunk and run
+    /// boundaries that a real batch crosses every 32k ranks and 1,024 keys).
     fn against_history_in_chunks(
         &self,
         history: &dyn History,
         order: &[u32],
         chunk: usize,
+        min_run: usize,
     ) -> Result<Vec<Option<(f64, u64)>>> {
         let mut best = Vec::with_capacity(order.len());
         for ranks in order.chunks(chunk.max(1)) {
-            best.extend(self.against_history_chunk(history, ranks)?);
+            best.extend(self.against_history_chunk(history, ranks, min_run)?);
         }
         Ok(best)
     }
@@ -589,6 +591,7 @@ impl Collector {
         &self,
         history: &dyn History,
         ranks: &[u32],
+        min_run: usize,
     ) -> Result<Vec<Option<(f64, u64)>>> {
         use rayon::prelude::*;
         let verify = self.opts.verify;
@@ -630,9 +633,8 @@ impl Collector {
         distinct.dedup();
         // Holders of each distinct key: `holders[ends[d-1]..ends[d]]`.
         // Contiguous runs of keys per thread, each looked up in order.
-        // Runs of at least 1,024 keys: a small batch (a service's request)
-        // is not worth a thread hand-off per few keys.
-        let run = distinct.len().div_ceil(rayon::current_num_threads() * 4).max(1 << 10);
+        // Runs of at least `min_run` keys ([`LOOKUP_RUN`]).
+        let run = distinct.len().div_ceil(rayon::current_num_threads() * 4).max(min_run.max(1));
         let found: Vec<(Vec<u64>, Vec<usize>)> = distinct
             .par_chunks(run)
             .map(|keys| -> Result<(Vec<u64>, Vec<usize>)> {
@@ -722,6 +724,10 @@ impl Collector {
 /// bytes each while sorted and looked up, a few dozen per record) and the
 /// holders of each distinct key are held for the chunk.
 const HISTORY_RANKS: usize = 1 << 15;
+
+/// Keys a thread looks up in one run at least: a small batch (a service's
+/// request) is not worth a thread hand-off per few keys.
+const LOOKUP_RUN: usize = 1 << 10;
 
 fn spill_error(dir: &Path, e: std::io::Error) -> Error {
     Error::Near(format!("sorting candidate pairs in {}: {e}", dir.display()))
@@ -983,11 +989,23 @@ mod tests {
             collector.sets.seal().unwrap();
             collector.sigs.seal().unwrap();
 
-            let whole = collector.against_history_in_chunks(&history, &order, usize::MAX).unwrap();
+            let whole = collector
+                .against_history_in_chunks(&history, &order, usize::MAX, LOOKUP_RUN)
+                .unwrap();
             prop_assert_eq!(&whole, &reference(&opts, batch, &history, &order));
             for chunk in 1..=7 {
-                let chunked = collector.against_history_in_chunks(&history, &order, chunk).unwrap();
+                let chunked = collector
+                    .against_history_in_chunks(&history, &order, chunk, LOOKUP_RUN)
+                    .unwrap();
                 prop_assert_eq!(&chunked, &whole, "chunks of {}", chunk);
+            }
+            // Runs of a few keys: each thread's holders and ends are
+            // offset into the whole lists at many run boundaries.
+            for min_run in 1..=3 {
+                let runs = collector
+                    .against_history_in_chunks(&history, &order, usize::MAX, min_run)
+                    .unwrap();
+                prop_assert_eq!(&runs, &whole, "lookup runs of {}", min_run);
             }
         }
     }
