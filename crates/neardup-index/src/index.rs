@@ -12,15 +12,17 @@
 //! when the key is new, as most are; a short scan of its holders when not.
 //!
 //! # Batches
-//! A batch is written in two steps. First its rows go to the store, where
-//! their sequence numbers, starting at the index's committed count, make
-//! them invisible: every reader ignores sequence numbers at or past the
-//! count it read. A batch whose rows fit in memory goes in one engine
-//! write; a larger one is bulk-loaded, records first (in sequence order, as
-//! the caller yields them), then the lookup keys and holders, sorted on
-//! disk. Then, once the rows are durable, one small write — the commit —
-//! sets the new count and records the batch's key, and is made durable. A
-//! batch is in the index exactly when its commit is.
+//! A batch's rows carry sequence numbers from the index's committed count
+//! on, which make them invisible: every reader ignores sequence numbers at
+//! or past the count it read. The commit — a few rows that set the new
+//! count and record the batch's key — makes them visible. A batch whose
+//! rows fit in memory goes in one engine write together with its commit
+//! (atomic in the engine's journal), made durable by one sync: a single
+//! record's add costs one sync, not two. A larger one is bulk-loaded,
+//! records first (in sequence order, as the caller yields them), then the
+//! lookup keys and holders, sorted on disk; once those are durable, the
+//! commit is written and made durable. A batch is in the index exactly
+//! when its commit is.
 //!
 //! A crash before the commit leaves rows past the committed count. They
 //! are found by scanning the records table from that count (a record's
@@ -668,7 +670,7 @@ impl Index {
         }
         self.rollback(state.next_seq)?;
         self.upgrade_format()?;
-        let (next_seq, shape, aliases) = match self.write_rows(state, entries, absent) {
+        let (next_seq, shape, aliases, rows) = match self.write_rows(state, entries, absent) {
             Ok(r) => r,
             Err(e) => {
                 // Best effort: what stays is removed by the next add or open.
@@ -676,8 +678,15 @@ impl Index {
                 return Err(e);
             }
         };
-        // The rows are durable before the commit that makes them visible.
-        self.persist()?;
+        // Bulk-loaded rows are durable before the commit that makes them
+        // visible; rows still in a write go with the commit, atomically.
+        let mut b = match rows {
+            Some(rows) => rows,
+            None => {
+                self.persist()?;
+                WriteBatch::new()
+            }
+        };
         let info = BatchInfo {
             first_seq: state.next_seq,
             count: next_seq - state.next_seq,
@@ -685,7 +694,6 @@ impl Index {
         };
         let new =
             State { next_seq, batches: state.batches + 1, shape, aliases: state.aliases + aliases };
-        let mut b = WriteBatch::new();
         b.put(Table::Meta, meta::STATE.to_vec(), meta::encode_state(&new));
         b.put(Table::Meta, meta::batch_key(&batch_key), meta::encode_batch(&info));
         b.put(
@@ -699,18 +707,19 @@ impl Index {
         Ok(Receipt { batch: info, records: next_seq })
     }
 
-    /// Writes the rows of a batch; returns the next sequence number and
-    /// the shape. A batch whose rows fit in [`OpenOptions::chunk_bytes`]
-    /// goes in one engine write; a larger one is bulk-loaded: records in
-    /// sequence order as they come, then the lookup keys and holders, sorted
-    /// on disk, one ingestion per table. Records go first, so that every
-    /// row a crash leaves behind is found through a record.
+    /// Writes the rows of a batch; returns the next sequence number, the
+    /// shape, the aliases and, for a batch whose rows fit in
+    /// [`OpenOptions::chunk_bytes`], those rows as one engine write, not
+    /// yet written (the commit joins them). A larger batch is bulk-loaded:
+    /// records in sequence order as they come, then the lookup keys and
+    /// holders, sorted on disk, one ingestion per table. Records go first,
+    /// so that every row a crash leaves behind is found through a record.
     fn write_rows<T: Into<NewEntry>, E>(
         &self,
         state: State,
         entries: impl IntoIterator<Item = std::result::Result<T, E>>,
         absent: &Absent,
-    ) -> Result<(u64, Option<Shape>, u64)>
+    ) -> Result<(u64, Option<Shape>, u64, Option<WriteBatch>)>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
@@ -802,8 +811,7 @@ impl Index {
                     small.put(Table::Holders, holder_key(&groups.lookup, s), Vec::new());
                 }
             }
-            self.write(small)?;
-            return Ok((seq, shape, aliases));
+            return Ok((seq, shape, aliases, Some(small)));
         };
         let fail = |e| self.store_error(e);
         ing.finish().map_err(fail)?;
@@ -822,7 +830,7 @@ impl Index {
         // ignored by readers, and rollback removes them.
         rows.finish().map_err(fail)?;
         keys.finish().map_err(fail)?;
-        Ok((seq, shape, aliases))
+        Ok((seq, shape, aliases, None))
     }
 
     /// Where the holders of `g.lookup` go once `g.new` (this batch's,

@@ -327,3 +327,36 @@ fn records_of_another_shape_or_unsorted_sets_are_refused_whole() {
     assert!(index.committed_batch([1; 16]).unwrap().is_none());
     assert!(index.verify().unwrap().is_sound());
 }
+
+/// The least budget of store operations (writes, syncs, ingestions) with
+/// which adding `recs` to a copy of `mem` succeeds.
+fn operations_of_an_add(mem: &MemStore, opts: &OpenOptions, recs: &[NewRecord]) -> i64 {
+    (0..64)
+        .find(|&budget| {
+            let copy = mem.snapshot();
+            let store = FailStore::new(copy, budget);
+            let index = Index::open_in(Box::new(store), "ops", opts).unwrap();
+            index.add_batch([9; 16], recs.iter().cloned()).is_ok()
+        })
+        .expect("an add within 64 operations")
+}
+
+#[test]
+fn a_batch_that_fits_in_one_write_goes_with_its_commit_and_one_sync() {
+    let (mem, index) = in_memory(json!({}));
+    let r = one_band_record;
+    index.add_batch([0; 16], [r("a", 1)]).unwrap();
+    drop(index);
+    // Rows and commit in one engine write, then one sync: a crash leaves
+    // all of it or none (the engine's write is atomic).
+    let small = [r("b", 2), r("c", 3)];
+    assert_eq!(operations_of_an_add(&mem, &OpenOptions::new(), &small), 2);
+    // Bulk-loaded rows are made durable before their commit is written.
+    let bulk: Vec<NewRecord> = (0..40u128).map(|i| r(&format!("r{i}"), 100 + i)).collect();
+    let tiny = OpenOptions::new().chunk_bytes(64);
+    let ops = operations_of_an_add(&mem, &tiny, &bulk);
+    assert!(ops > 3, "a bulk load writes tables, syncs, then commits: {ops} operations");
+    let index = Index::open_in(Box::new(mem.snapshot()), "ops", &tiny).unwrap();
+    index.add_batch([9; 16], bulk).unwrap();
+    assert!(index.verify().unwrap().is_sound());
+}
