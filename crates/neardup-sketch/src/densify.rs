@@ -284,8 +284,8 @@ impl Densifier {
         // bin `j`. A filled bin is its own source (`t = 0`).
         let mut src = [NEVER; MAX_FIRST_K];
         let src = &mut src[..k];
-        for ((s, &v), i) in src.iter_mut().zip(sig.iter()).zip(0u16..) {
-            *s = if v == EMPTY { NEVER } else { i };
+        for (i, (s, &v)) in src.iter_mut().zip(sig.iter()).enumerate() {
+            *s = if v == EMPTY { NEVER } else { i as u16 }; // i < k <= 256
         }
         kernel::min_rows(self.level, &self.first, k, mask, src);
         if src.contains(&NEVER) {

@@ -189,11 +189,31 @@ pub(crate) fn copy_sources(level: Level, sig: &mut [u32], src: &[u16]) {
 
 #[inline(always)]
 fn copy_sources_loop(sig: &mut [u32], src: &[u16]) {
-    let mut vals = [0u32; 256];
-    let n = sig.len().min(256);
-    vals[..n].copy_from_slice(&sig[..n]);
+    match sig.len() {
+        // A power-of-two `k`: the copy is the signature itself and the
+        // mask of an index is its bound.
+        64 => copy_sources_fixed::<64>(sig, src),
+        128 => copy_sources_fixed::<128>(sig, src),
+        n => {
+            let mut vals = [0u32; 256];
+            let n = n.min(256);
+            vals[..n].copy_from_slice(&sig[..n]);
+            for (v, &s) in sig.iter_mut().zip(src) {
+                *v = vals[usize::from(s & 0xff)];
+            }
+        }
+    }
+}
+
+/// `copy_sources` for `k = N`, a power of two (every source is below it).
+#[inline(always)]
+fn copy_sources_fixed<const N: usize>(sig: &mut [u32], src: &[u16]) {
+    let (Some(sig), Some(src)) = (sig.first_chunk_mut::<N>(), src.first_chunk::<N>()) else {
+        return;
+    };
+    let vals = *sig;
     for (v, &s) in sig.iter_mut().zip(src) {
-        *v = vals[usize::from(s & 0xff)];
+        *v = vals[usize::from(s) & (N - 1)];
     }
 }
 
