@@ -1,4 +1,5 @@
-//! The classic-MinHash inner loop and OPH densification's row minimum: the
+//! The classic-MinHash inner loop and OPH densification's row minimum and
+//! copies: the
 //! one place this crate picks CPU features at run time.
 //!
 //! # Why this module exists
