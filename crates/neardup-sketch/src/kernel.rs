@@ -1,6 +1,5 @@
 //! The classic-MinHash inner loop and OPH densification's row minimum and
-//! copies: the
-//! one place this crate picks CPU features at run time.
+//! copies: the one place this crate picks CPU features at run time.
 //!
 //! # Why this module exists
 //! Classic MinHash evaluates `k` hash functions per shingle, which makes it
