@@ -1,5 +1,5 @@
-//! The classic-MinHash inner loop, and the one place this crate picks CPU
-//! features at run time.
+//! The classic-MinHash inner loop and OPH densification's row minimum and
+//! copies: the one place this crate picks CPU features at run time.
 //!
 //! # Why this module exists
 //! Classic MinHash evaluates `k` hash functions per shingle, which makes it
@@ -151,6 +151,121 @@ fn min_hash_loop(a: &[Block], b: &[Block], hashes: &[u64], mins: &mut [u32]) {
     }
 }
 
+/// Lowers `acc[i]` to `table[j * k + i]` where that is smaller, for every
+/// set bit `j` of `mask` (OPH densification's first-probe rows of the
+/// filled bins, `src/densify.rs`). `acc.len()` is `k`.
+///
+/// The loop is plain Rust either way; the AVX2 build of it takes 16 `u16`
+/// a `vpminuw`, where SSE2 has no unsigned 16-bit `min` and emulates it
+/// with two instructions per 8.
+pub(crate) fn min_rows(level: Level, table: &[u16], k: usize, mask: &[u32], acc: &mut [u16]) {
+    match level {
+        Level::Portable => min_rows_loop(table, k, mask, acc),
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `Level::Avx2` is only constructed after
+        // `is_x86_feature_detected!("avx2")` returned true, `Level::Avx512`
+        // after `avx512f`, which implies AVX2 (every AVX-512F CPU has it,
+        // and Rust's `avx512f` target feature enables `avx2`).
+        Level::Avx2 | Level::Avx512 => unsafe { x86::min_rows_avx2(table, k, mask, acc) },
+    }
+}
+
+/// `sig[i] = sig[src[i] & 0xff]` for every `i` (`sig.len() ≤ 256`, every
+/// source an index of `sig` whose own source is itself): OPH
+/// densification's copies (`src/densify.rs`). Reading from a copy indexed
+/// by a byte needs no bounds check, so the AVX2 build gathers 8 values an
+/// instruction.
+pub(crate) fn copy_sources(level: Level, sig: &mut [u32], src: &[u16]) {
+    debug_assert!(sig.len() <= 256 && src.len() == sig.len());
+    match level {
+        Level::Portable => copy_sources_loop(sig, src),
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: as for `min_rows`.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::copy_sources_avx2(sig, src) },
+    }
+}
+
+#[inline(always)]
+fn copy_sources_loop(sig: &mut [u32], src: &[u16]) {
+    match sig.len() {
+        // A power-of-two `k`: the copy is the signature itself and the
+        // mask of an index is its bound.
+        64 => copy_sources_fixed::<64>(sig, src),
+        128 => copy_sources_fixed::<128>(sig, src),
+        n => {
+            let mut vals = [0u32; 256];
+            let n = n.min(256);
+            vals[..n].copy_from_slice(&sig[..n]);
+            for (v, &s) in sig.iter_mut().zip(src) {
+                *v = vals[usize::from(s & 0xff)];
+            }
+        }
+    }
+}
+
+/// `copy_sources` for `k = N`, a power of two (every source is below it).
+#[inline(always)]
+fn copy_sources_fixed<const N: usize>(sig: &mut [u32], src: &[u16]) {
+    let (Some(sig), Some(src)) = (sig.first_chunk_mut::<N>(), src.first_chunk::<N>()) else {
+        return;
+    };
+    let vals = *sig;
+    for (v, &s) in sig.iter_mut().zip(src) {
+        *v = vals[usize::from(s) & (N - 1)];
+    }
+}
+
+/// `min_rows` for any `k`: LLVM vectorizes the inner loop, but loads and
+/// stores `acc` for every row.
+#[inline(always)]
+fn min_rows_loop(table: &[u16], k: usize, mask: &[u32], acc: &mut [u16]) {
+    match k {
+        // The usual sizes: `acc` stays in registers across rows (8 AVX2
+        // registers at k = 128), a row costs `k / 16` `vpminuw`s with a
+        // memory operand and nothing else (a quarter of the general loop's
+        // instructions).
+        64 => min_rows_fixed::<64>(table, mask, acc),
+        128 => min_rows_fixed::<128>(table, mask, acc),
+        _ => for_each_bit(mask, |j| {
+            if let Some(row) = table.get(j * k..(j + 1) * k) {
+                for (a, &r) in acc.iter_mut().zip(row) {
+                    *a = (*a).min(r);
+                }
+            }
+        }),
+    }
+}
+
+#[inline(always)]
+fn min_rows_fixed<const N: usize>(table: &[u16], mask: &[u32], acc: &mut [u16]) {
+    let Some(acc) = acc.first_chunk_mut::<N>() else {
+        return;
+    };
+    let mut a = *acc;
+    for_each_bit(mask, |j| {
+        if let Some(row) = table.get(j * N..).and_then(<[u16]>::first_chunk::<N>) {
+            for (a, &r) in a.iter_mut().zip(row) {
+                *a = (*a).min(r);
+            }
+        }
+    });
+    *acc = a;
+}
+
+/// Calls `f(j)` for every set bit `j` of `mask`, in increasing order.
+#[inline(always)]
+fn for_each_bit(mask: &[u32], mut f: impl FnMut(usize)) {
+    for (w, &bits) in mask.iter().enumerate() {
+        let mut bits = bits;
+        while bits != 0 {
+            f(w * 32 + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! Hand-vectorized loops. Auto-vectorized, the portable loop computes
@@ -175,7 +290,19 @@ mod x86 {
         _mm_cvtsi128_si32, _mm_extract_epi32,
     };
 
-    use super::{fold, Block, LANES};
+    use super::{copy_sources_loop, fold, min_rows_loop, Block, LANES};
+
+    /// [`super::copy_sources`], compiled for AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn copy_sources_avx2(sig: &mut [u32], src: &[u16]) {
+        copy_sources_loop(sig, src);
+    }
+
+    /// [`super::min_rows`], compiled for AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn min_rows_avx2(table: &[u16], k: usize, mask: &[u32], acc: &mut [u16]) {
+        min_rows_loop(table, k, mask, acc);
+    }
 
     /// Low and high 32 bits of a parameter, as the `i32` intrinsics take.
     #[inline(always)]

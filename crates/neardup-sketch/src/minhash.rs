@@ -33,11 +33,11 @@
 //!
 //! # Memory
 //! A classic [`Sketcher`] holds `16·k` bytes of permutation parameters
-//! (rounded up to 16 permutations), an OPH one `192·k` bytes of
-//! densification tables (for `k ≤ 1024`), built once
+//! (rounded up to 16 permutations), an OPH one `384·k` bytes of
+//! densification tables (for `k ≤ 1024`, plus `2k²` for `k ≤ 256`), built once
 //! ([`Sketcher::memory_usage`]). [`Sketcher::sketch`] allocates nothing
 //! once the caller's output buffer has grown to its high-water mark (`k`
-//! values; OPH uses `2k + k/32` while densifying).
+//! values; OPH densifies in place with stack scratch for `k ≤ 1024`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -352,6 +352,62 @@ mod tests {
     // Bin 1 gets no shingle here, so this also pins densification.
     const FROZEN_OPH: [u32; 4] = [1_262_643_049, 1_262_643_049, 207_945_701, 76_625_020];
 
+    /// The plain definition of an OPH signature, written apart from the
+    /// sketcher's loops: each bin's minimum, then each empty bin copies the
+    /// first bin of its probe sequence that holds a shingle.
+    fn oph_definition(s: &Sketcher, hashes: &[u64]) -> Vec<u32> {
+        let k = s.num_perm;
+        if hashes.is_empty() {
+            return vec![EMPTY; k];
+        }
+        let mut bins = vec![None::<u32>; k];
+        for &h in hashes {
+            let g = mix64(h ^ s.oph_key);
+            let bin = (((g >> 32) * k as u64) >> 32) as usize;
+            let v = (g as u32).min(MAX_VALUE);
+            bins[bin] = Some(bins[bin].map_or(v, |b| b.min(v)));
+        }
+        let d = s.densifier.as_ref().unwrap();
+        (0..k)
+            .map(|i| {
+                bins[i].unwrap_or_else(|| {
+                    (1..).find_map(|t| bins[d.probe(i, t)]).unwrap() // some bin holds one
+                })
+            })
+            .collect()
+    }
+
+    /// Every OPH signature at every CPU level, against the definition.
+    fn check_oph(s: &mut Sketcher, hashes: &[u64]) -> std::result::Result<(), String> {
+        let want = oph_definition(s, hashes);
+        for level in Level::available() {
+            if let Some(d) = s.densifier.as_mut() {
+                d.set_level(level);
+            }
+            let got = sig(s, hashes);
+            if got != want {
+                return Err(format!("k={} n={} {level:?}", s.num_perm, hashes.len()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Edge cases: no shingle, one, two or three (whose bins' probes miss
+    /// for the longest), fewer shingles than bins, more, and tiny `k`.
+    #[test]
+    fn oph_matches_the_definition_on_small_sets() {
+        let mut rng = SplitMix64::new(5, 6);
+        for k in [1usize, 2, 3, 4, 5, 31, 64, 128, 200, 256, 257, 1024, 1500] {
+            let mut s = Sketcher::new(SketchKind::Oph, k, rng.next_u64()).unwrap();
+            for n in (0..=12).chain([k / 2, k, 3 * k]) {
+                for _ in 0..4 {
+                    let h: Vec<u64> = (0..n).map(|_| rng.next_u64()).collect();
+                    check_oph(&mut s, &h).unwrap();
+                }
+            }
+        }
+    }
+
     #[test]
     fn densification_fills_every_bin_from_a_real_one() {
         let s = Sketcher::new(SketchKind::Oph, 256, 3).unwrap();
@@ -460,6 +516,17 @@ mod tests {
             let est = estimate_jaccard(&sig(&s, &a), &sig(&s, &b));
             let bound = 4.0 * (j * (1.0 - j) / k as f64).sqrt() + 0.03;
             prop_assert!((est - j).abs() <= bound, "J={} est={}", j, est);
+        }
+
+        /// OPH signatures are the definition's, for any set and size.
+        #[test]
+        fn oph_matches_the_definition(
+            h in prop::collection::vec(any::<u64>(), 0..400),
+            k in prop_oneof![1usize..=8, 60usize..=300, Just(128), Just(256)],
+            seed in any::<u64>(),
+        ) {
+            let mut s = Sketcher::new(SketchKind::Oph, k, seed).unwrap();
+            prop_assert_eq!(check_oph(&mut s, &h), Ok(()));
         }
 
         /// Identical sets give identical signatures.
