@@ -31,8 +31,9 @@
 //! when a [`crate::Sketcher`] is built. Calling a `#[target_feature]`
 //! function is `unsafe` (executing AVX-512 on a CPU without it is undefined
 //! behaviour), which is why this crate allows `unsafe_code` at `deny`
-//! instead of the workspace's `forbid`, and only here: two `unsafe` blocks,
-//! each right after a run-time feature check. Inside, every intrinsic used
+//! instead of the workspace's `forbid`, and only here: four `unsafe` blocks
+//! (MinHash's two builds, OPH's row minimum and copies), each on a [`Level`]
+//! made only after a run-time feature check. Inside, every intrinsic used
 //! is safe (no pointer loads or stores). All builds compute the same values,
 //! tested against a 128-bit oracle; the portable one is the fallback on
 //! every other CPU and architecture.
@@ -174,8 +175,8 @@ pub(crate) fn min_rows(level: Level, table: &[u16], k: usize, mask: &[u32], acc:
 /// `sig[i] = sig[src[i] & 0xff]` for every `i` (`sig.len() ≤ 256`, every
 /// source an index of `sig` whose own source is itself): OPH
 /// densification's copies (`src/densify.rs`). Reading from a copy indexed
-/// by a byte needs no bounds check, so the AVX2 build gathers 8 values an
-/// instruction.
+/// by a masked byte needs no bounds check; the AVX2 build is the same loop
+/// compiled for AVX2 (LLVM does not turn it into gathers).
 pub(crate) fn copy_sources(level: Level, sig: &mut [u32], src: &[u16]) {
     debug_assert!(sig.len() <= 256 && src.len() == sig.len());
     match level {
