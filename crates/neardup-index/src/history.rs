@@ -134,9 +134,11 @@ impl History for IndexHistory<'_> {
 
 /// Adds what a batch decided against `writer`'s view of history adds
 /// ([`Decisions::additions`]: its kept records and its aliases) as one
-/// atomic batch under `batch_key`. The additions stream from the
-/// decisions' temp files into the index, so memory stays bounded whatever
-/// the batch's size.
+/// atomic batch under `batch_key`. Memory stays bounded whatever the
+/// batch's size: the additions are gathered on this thread while they fit
+/// in half of the index's [`chunk_bytes`](crate::OpenOptions::chunk_bytes)
+/// (a service's request: no thread, no hand-offs), and past that stream
+/// from the decisions' temp files into the index through an adder thread.
 ///
 /// # Errors
 /// The batch is already in the index ([`Error::BatchCommitted`]), the
@@ -148,57 +150,37 @@ pub fn add_decisions(
     decisions: &Decisions,
 ) -> Result<Receipt> {
     let path = writer.index().path().to_owned();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<NewEntry, String>>(256);
-    let (produced, added) = std::thread::scope(|scope| {
-        let adder = scope.spawn(move || writer.try_add_batch(batch_key, rx));
-        // Batch index of each addition, ascending: an addition's position in
-        // the index's batch is its place here.
-        let mut indices: Vec<u32> = Vec::new();
-        let produced = decisions.additions(|a| {
-            let entry = match (a.fingerprint, a.duplicate_of) {
-                (Some(fp), _) => NewEntry::Record(NewRecord {
-                    id: a.id,
-                    hash: a.hash,
-                    len: a.len,
-                    bands: fp.band_keys,
-                    signature: fp.signature,
-                    set: fp.set,
-                }),
-                (None, Some((to, reason, similarity))) => {
-                    let of = match to {
-                        Earlier::History(seq) => Target::Seq(seq),
-                        Earlier::Batch(i) => match indices.binary_search(&i) {
-                            Ok(p) => Target::InBatch(p as u64),
-                            Err(_) => {
-                                return Err(neardup_core::Error::Internal(format!(
-                                    "record {} is removed in favour of record {i}, \
-                                     which the batch does not add",
-                                    a.index
-                                )))
-                            }
-                        },
-                    };
-                    NewEntry::Alias(NewAlias {
-                        id: a.id,
-                        hash: a.hash,
-                        len: a.len,
-                        of,
-                        reason,
-                        similarity,
-                    })
+    let budget = writer.chunk_bytes() / 2;
+    std::thread::scope(|scope| {
+        let mut gathered: Vec<NewEntry> = Vec::new();
+        let mut bytes = 0usize;
+        // Once the batch outgrows the budget: the channel to the adder.
+        type Sent = std::result::Result<NewEntry, String>;
+        let mut stream: Option<(
+            std::sync::mpsc::SyncSender<Sent>,
+            std::thread::ScopedJoinHandle<'_, Result<Receipt>>,
+        )> = None;
+        let produced = each_entry(decisions, |entry| {
+            if let Some((tx, _)) = &stream {
+                // A closed channel means the adder stopped; its error says why.
+                let _ = tx.send(Ok(entry));
+                return;
+            }
+            bytes += entry_bytes(&entry);
+            gathered.push(entry);
+            if bytes > budget {
+                let (tx, rx) = std::sync::mpsc::sync_channel(256);
+                let adder = scope.spawn(move || writer.try_add_batch(batch_key, rx));
+                for e in gathered.drain(..) {
+                    let _ = tx.send(Ok(e));
                 }
-                (None, None) => {
-                    return Err(neardup_core::Error::Internal(format!(
-                        "record {} is added neither kept nor as a duplicate",
-                        a.index
-                    )))
-                }
-            };
-            indices.push(a.index);
-            // A closed channel means the adder stopped; its error says why.
-            let _ = tx.send(Ok(entry));
-            Ok(())
+                stream = Some((tx, adder));
+            }
         });
+        let Some((tx, adder)) = stream else {
+            produced.map_err(|source| Error::Dedup { path, source })?;
+            return writer.add_batch(batch_key, gathered);
+        };
         if produced.is_err() {
             let _ = tx.send(Err("reading the batch's decisions failed".to_owned()));
         }
@@ -209,10 +191,70 @@ pub fn add_decisions(
                 source: neardup_core::Error::Internal("the index's adder panicked".into()),
             })
         });
-        (produced, added)
-    });
-    produced.map_err(|source| Error::Dedup { path, source })?;
-    added
+        produced.map_err(|source| Error::Dedup { path, source })?;
+        added
+    })
+}
+
+/// About what an entry holds in memory.
+fn entry_bytes(e: &NewEntry) -> usize {
+    64 + match e {
+        NewEntry::Record(r) => {
+            r.id.len() + 8 * r.bands.len() + 4 * r.signature.len() + 8 * r.set.len()
+        }
+        NewEntry::Alias(a) => a.id.len(),
+    }
+}
+
+/// Each of [`Decisions::additions`] as the index's entry, in order.
+fn each_entry(decisions: &Decisions, mut emit: impl FnMut(NewEntry)) -> neardup_core::Result<()> {
+    // Batch index of each addition, ascending: an addition's position in
+    // the index's batch is its place here.
+    let mut indices: Vec<u32> = Vec::new();
+    decisions.additions(|a| {
+        let entry = match (a.fingerprint, a.duplicate_of) {
+            (Some(fp), _) => NewEntry::Record(NewRecord {
+                id: a.id,
+                hash: a.hash,
+                len: a.len,
+                bands: fp.band_keys,
+                signature: fp.signature,
+                set: fp.set,
+            }),
+            (None, Some((to, reason, similarity))) => {
+                let of = match to {
+                    Earlier::History(seq) => Target::Seq(seq),
+                    Earlier::Batch(i) => match indices.binary_search(&i) {
+                        Ok(p) => Target::InBatch(p as u64),
+                        Err(_) => {
+                            return Err(neardup_core::Error::Internal(format!(
+                                "record {} is removed in favour of record {i}, \
+                                 which the batch does not add",
+                                a.index
+                            )))
+                        }
+                    },
+                };
+                NewEntry::Alias(NewAlias {
+                    id: a.id,
+                    hash: a.hash,
+                    len: a.len,
+                    of,
+                    reason,
+                    similarity,
+                })
+            }
+            (None, None) => {
+                return Err(neardup_core::Error::Internal(format!(
+                    "record {} is added neither kept nor as a duplicate",
+                    a.index
+                )))
+            }
+        };
+        indices.push(a.index);
+        emit(entry);
+        Ok(())
+    })
 }
 
 /// What became of one record of a [`check`].

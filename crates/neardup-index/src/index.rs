@@ -175,6 +175,11 @@ impl<'a> Writer<'a> {
         self.index
     }
 
+    /// Bytes of rows a batch may hold in memory ([`OpenOptions::chunk_bytes`]).
+    pub(crate) fn chunk_bytes(&self) -> usize {
+        self.index.chunk_bytes
+    }
+
     /// A view of every committed record: the history the next batch is
     /// added after (no other batch can come in while the writer lives).
     /// Decide the batch on this view: the lookup keys it finds absent are
