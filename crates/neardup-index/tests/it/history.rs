@@ -46,11 +46,8 @@ fn whole(settings: &Settings, ids: &[String], texts: &[String]) -> Vec<Row> {
 }
 
 fn mem_index(settings: &Settings) -> Index {
-    mem_index_with(settings, &OpenOptions::new())
-}
-
-fn mem_index_with(settings: &Settings, opts: &OpenOptions) -> Index {
-    Index::create_in(Box::new(MemStore::new()), "mem", settings_json(settings), opts).unwrap()
+    Index::create_in(Box::new(MemStore::new()), "mem", settings_json(settings), &OpenOptions::new())
+        .unwrap()
 }
 
 proptest! {
@@ -61,7 +58,8 @@ proptest! {
         texts in Families { records: 1..40, short_texts: true }.texts(),
         cuts in prop::collection::vec(0usize..40, 0..4),
         threshold in prop::sample::select(vec![0.7, 0.8, 0.9]),
-        // Tiny chunks bulk-load batches; large ones write them at once.
+        // Tiny chunks stream a batch's additions to the adder thread and
+        // bulk-load them; large ones gather them and write them at once.
         chunk in prop::sample::select(vec![1usize << 10, 32 << 20]),
     ) {
         let settings = Settings {
@@ -142,36 +140,6 @@ proptest! {
         }
         prop_assert_eq!(&answers[0], &answers[1]);
         prop_assert_eq!(&exports[0], &exports[1]);
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
-
-    /// An add's additions are gathered on the caller's thread while they
-    /// fit in half of `chunk_bytes`, and streamed to an adder thread past
-    /// that: both ways make the same answers and the same index.
-    #[test]
-    fn gathered_and_streamed_adds_make_the_same_index(
-        texts in Families { records: 1..30, short_texts: true }.texts(),
-        cut in 0usize..30,
-    ) {
-        let settings = Settings::default();
-        let recs: Vec<(String, String)> =
-            texts.iter().enumerate().map(|(i, t)| (format!("r{i}"), t.clone())).collect();
-        let (first, second) = recs.split_at(cut.min(recs.len()));
-        let mut runs = Vec::new();
-        for opts in [OpenOptions::new(), OpenOptions::new().chunk_bytes(64)] {
-            let index = mem_index_with(&settings, &opts);
-            let checker = Checker::new(&index, Resources::default()).unwrap();
-            let a = checker.check(&index, first, true).unwrap();
-            let b = checker.check(&index, second, true).unwrap();
-            prop_assert!(index.verify().unwrap().is_sound());
-            let mut out = Vec::new();
-            index.export(&mut out).unwrap();
-            runs.push((a, b, out));
-        }
-        prop_assert_eq!(&runs[0], &runs[1]);
     }
 }
 
