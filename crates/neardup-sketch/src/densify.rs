@@ -45,7 +45,7 @@
 //! probe.
 
 use crate::hash::{fast_range, mix64};
-use crate::kernel::{self, Level};
+use crate::kernel::{self, for_each_bit, Level};
 use crate::minhash::EMPTY;
 
 /// Probes tabulated per bin in the forward and inverse tables (a power of
@@ -329,18 +329,6 @@ fn first_filled(probes: &[u16], is_filled: impl Fn(usize) -> bool) -> Option<usi
     match first.get(hits.trailing_zeros() as usize) {
         Some(&j) => Some(usize::from(j)),
         None => probes[8..].iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)),
-    }
-}
-
-/// Calls `f(j)` for every set bit `j` of `mask`, in increasing order.
-#[inline]
-fn for_each_bit(mask: &[u32], mut f: impl FnMut(usize)) {
-    for (w, &bits) in mask.iter().enumerate() {
-        let mut bits = bits;
-        while bits != 0 {
-            f(w * 32 + bits.trailing_zeros() as usize);
-            bits &= bits - 1;
-        }
     }
 }
 

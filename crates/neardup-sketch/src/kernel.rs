@@ -255,9 +255,11 @@ fn min_rows_fixed<const N: usize>(table: &[u16], mask: &[u32], acc: &mut [u16]) 
     *acc = a;
 }
 
-/// Calls `f(j)` for every set bit `j` of `mask`, in increasing order.
+/// Calls `f(j)` for every set bit `j` of `mask`, in increasing order
+/// (also densify's walk over its filled-bin bitmap). Always inlined, so
+/// that the AVX2 builds above compile it with their features.
 #[inline(always)]
-fn for_each_bit(mask: &[u32], mut f: impl FnMut(usize)) {
+pub(crate) fn for_each_bit(mask: &[u32], mut f: impl FnMut(usize)) {
     for (w, &bits) in mask.iter().enumerate() {
         let mut bits = bits;
         while bits != 0 {
