@@ -20,7 +20,9 @@ Records: the speed sample (short records cut from debdocs, bench/speed_sample.py
    `--peer-records` and time.
 
 Prints the table, the ratio of the service's add rate to the peer's insert rate (target >= 100x) and
-of checks over HTTP to the CLI's `dedup --index` (target >= 50 %). Everything is on loopback and
+of checks over HTTP to the CLI's `dedup --index` (target >= 50 %), and the ceiling on this machine: the
+check rate (no writes at all) over the peer's insert rate, which no add rate can pass (an add is a
+check plus a durable write). Everything is on loopback and
 bounded in count and time; the bench stops the processes it started.
 """
 from __future__ import annotations
@@ -402,6 +404,11 @@ def main() -> None:
                 print(f"ratio: serve check {check['rps']:,.0f} records/s ({check['clients']} clients, batch {check['batch']}) "
                       f"/ peer query {p['query_rps']:,.0f}/s = {check['rps'] / p['query_rps']:.1f}x")
                 print(f"ratio: serve check / cli dedup --index = {check['rps'] / cli_rps:.0%} (target >= 50 %)")
+                # An add is a check plus a durable write: what checks reach, with no writes at
+                # all, bounds what adds can reach on this machine.
+                print(f"ceiling: serve check {check['rps']:,.0f} records/s (no writes) / peer insert "
+                      f"{p['insert_rps']:,.0f}/s = {check['rps'] / p['insert_rps']:.1f}x: adds at 100x would "
+                      f"need {100 * p['insert_rps']:,.0f} records/s")
         errors = sum(r["errors"] for r in results)
         print(f"errors: {errors}")
         print(f"machine: {os.cpu_count()} cores, {platform_line()}")
