@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+mod json_scan;
 mod json_string;
 pub mod output;
 pub mod record;

@@ -1,12 +1,16 @@
 //! From raw record bytes to text, id and the place of the text in the
 //! record.
 //!
-//! JSONL records are parsed once with serde_json into a list of top-level
-//! keys and *raw* values: nothing but the text (and the id) is decoded, and
-//! the byte range of the text's JSON value is kept. Writing a modified record
-//! then splices the new text into that range, so every other field passes
-//! through byte for byte, in its original order, with its original number
-//! formatting and escapes.
+//! A JSONL record is walked once ([`crate::json_scan`]): its structure is
+//! checked, nothing but the text (and the id) is decoded, the text straight
+//! into a buffer the caller may keep ([`parse_with`]), and the byte range of
+//! the text's JSON value is kept. Writing a modified record then splices the
+//! new text into that range, so every other field passes through byte for
+//! byte, in its original order, with its original number formatting and
+//! escapes. A record the walk declines (any error, and a few rare valid
+//! shapes) is parsed by serde_json into top-level keys and *raw* values, as
+//! before the walk existed: its answer and its errors are the reference,
+//! and tests check that both paths agree on any record.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +20,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::RecordError;
+use crate::json_scan;
 use crate::json_string;
 use crate::source::Format;
 
@@ -52,16 +57,82 @@ pub fn parse<'a>(
     content: &'a [u8],
     fields: &Fields,
 ) -> Result<Parsed<'a>, RecordError> {
-    let s =
-        std::str::from_utf8(content).map_err(|e| RecordError::Utf8 { offset: e.valid_up_to() })?;
+    let mut buf = String::new();
+    let (mut p, in_buf) = parse_inner(format, content, fields, &mut buf)?;
+    if in_buf {
+        p.text = Cow::Owned(buf);
+    }
+    Ok(p)
+}
+
+/// [`parse`], with an escaped text decoded into `scratch` rather than a
+/// new `String`: a reader that keeps `scratch` across records allocates
+/// nothing per record for its text. Same results, same errors.
+pub fn parse_with<'a>(
+    format: Format,
+    content: &'a [u8],
+    fields: &Fields,
+    scratch: &'a mut String,
+) -> Result<Parsed<'a>, RecordError> {
+    let (mut p, in_buf) = parse_inner(format, content, fields, scratch)?;
+    if in_buf {
+        let s: &'a String = scratch;
+        p.text = Cow::Borrowed(s.as_str());
+    }
+    Ok(p)
+}
+
+/// The record, and whether its text is in `buf` (then `text` is empty).
+fn parse_inner<'a>(
+    format: Format,
+    content: &'a [u8],
+    fields: &Fields,
+    buf: &mut String,
+) -> Result<(Parsed<'a>, bool), RecordError> {
+    let s = utf8(content)?;
     match format {
         Format::Text => {
             if let Some(offset) = memchr::memchr(0, content) {
                 return Err(RecordError::Binary { offset });
             }
-            Ok(Parsed { text: Cow::Borrowed(s), id: None, text_value: None })
+            Ok((Parsed { text: Cow::Borrowed(s), id: None, text_value: None }, false))
         }
-        Format::Jsonl => parse_json(s, fields),
+        Format::Jsonl => {
+            // The one-pass walk takes well-formed records; whatever it
+            // declines, serde_json reads, and its answer or error stands.
+            if let Some(found) = json_scan::scan(s, fields, buf) {
+                let v = found.text_value.clone();
+                let text = if found.unescaped { "" } else { &s[v.start + 1..v.end - 1] };
+                let p = Parsed {
+                    text: Cow::Borrowed(text),
+                    id: found.id_value.map(|r| id_of(&s[r])),
+                    text_value: Some(v),
+                };
+                return Ok((p, found.unescaped));
+            }
+            parse_json(s, fields).map(|p| (p, false))
+        }
+    }
+}
+
+/// `content` as text. simdutf8 checks it a vector at a time (several times
+/// faster than the standard library on mostly-ASCII text); when it is not
+/// UTF-8, the standard library says where, as it always has.
+fn utf8(content: &[u8]) -> Result<&str, RecordError> {
+    match simdutf8::basic::from_utf8(content) {
+        Ok(s) => Ok(s),
+        Err(_) => {
+            std::str::from_utf8(content).map_err(|e| RecordError::Utf8 { offset: e.valid_up_to() })
+        }
+    }
+}
+
+/// An id names a record: anything but a string with a value is named by
+/// its JSON text.
+fn id_of(raw: &str) -> String {
+    match json_string::value(raw) {
+        Some(Ok(s)) => s.into_owned(),
+        _ => raw.to_string(),
     }
 }
 
@@ -95,15 +166,7 @@ fn parse_json<'a>(line: &'a str, fields: &Fields) -> Result<Parsed<'a>, RecordEr
             })
         }
     };
-    // An id names a record: anything but a string with a value is named by
-    // its JSON text.
-    let id = id.map(|raw| {
-        let v = raw.get();
-        match json_string::value(v) {
-            Some(Ok(s)) => s.into_owned(),
-            _ => v.to_string(),
-        }
-    });
+    let id = id.map(|raw| id_of(raw.get()));
     Ok(Parsed { text, id, text_value: Some(at..at + value.len()) })
 }
 
@@ -229,6 +292,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn json(line: &str) -> Result<Parsed<'_>, RecordError> {
         parse(Format::Jsonl, line.as_bytes(), &Fields::default())
@@ -290,6 +354,219 @@ mod tests {
             binary.unwrap_err().to_string(),
             "binary data (NUL byte at byte 2 of the record)"
         );
+    }
+
+    /// The one-pass walk on well-formed records whose text has escapes:
+    /// it takes them (no detour through serde_json) and reads them as
+    /// serde_json does.
+    #[test]
+    fn the_walk_takes_well_formed_records() {
+        let f = Fields::default();
+        for line in [
+            r#"{"id":"a\"b","meta":{"x":[1,-2.5e+3,true,null,{}],"y":"\u00e9"},"text":"a\nb\t\ud83d\ude00 é"}"#,
+            r#" { "text" : "plain" , "n" : 0 } "#,
+            r#"{"text":"\\\"","id":[1,{"a":"b"}],"z":-0.0E-0}"#,
+        ] {
+            let mut buf = String::new();
+            assert!(json_scan::scan(line, &f, &mut buf).is_some(), "{line}");
+            assert_eq!(json(line), parse_json(line, &f), "{line}");
+        }
+    }
+
+    /// A JSON string's text: escapes of every kind, halves of surrogate
+    /// pairs, non-ASCII; now and then a mistake (an unknown or short
+    /// escape, a raw control character).
+    fn string_lit() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                12 => "[a-z é\u{1F600}]{0,4}",
+                3 => Just("\\n".to_owned()),
+                2 => Just("\\\"".to_owned()),
+                2 => Just("\\\\".to_owned()),
+                1 => Just("\\/".to_owned()),
+                1 => Just("\\b\\f\\r\\t".to_owned()),
+                2 => (0xD7F0u32..0xE010).prop_map(|u| format!("\\u{u:04x}")),
+                2 => Just("\\ud83d\\ude00".to_owned()),
+                2 => (0u32..0x10000).prop_map(|u| format!("\\u{u:04X}")),
+                1 => prop_oneof![
+                    Just("\\x".to_owned()),
+                    Just("\\".to_owned()),
+                    Just("\u{1}".to_owned()),
+                    Just("\t".to_owned()),
+                    Just("\\u12".to_owned()),
+                    Just("\\uzz0z".to_owned()),
+                ],
+            ],
+            0..5,
+        )
+        .prop_map(|p| format!("\"{}\"", p.concat()))
+    }
+
+    /// Any JSON value, nested a few levels; now and then a mistake.
+    fn value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            6 => string_lit(),
+            4 => "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,2})?([eE][+-]?[0-9]{1,2})?",
+            2 => "true|false|null",
+            1 => "-?0[0-9]|-|1\\.|1e|1e\\+|\\.5|tru|nul|nulll|True|01\\.5",
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                (proptest::collection::vec(inner.clone(), 0..4), sep())
+                    .prop_map(|(v, sep)| format!("[{}]", v.join(&sep))),
+                (proptest::collection::vec((key(), inner), 0..4), sep()).prop_map(|(kv, sep)| {
+                    let kv: Vec<String> = kv.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", kv.join(&sep))
+                }),
+            ]
+        })
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => Just("\"text\"".to_owned()),
+            2 => Just("\"id\"".to_owned()),
+            6 => "\"[a-z]{0,4}\"",
+            1 => Just("\"t\\u0065xt\"".to_owned()),
+            1 => string_lit(),
+            1 => Just("text".to_owned()),
+        ]
+    }
+
+    fn sep() -> impl Strategy<Value = String> {
+        prop_oneof![
+            16 => Just(",".to_owned()),
+            2 => "[ \t\r\n]{0,2},[ \t\r\n]{0,2}",
+            1 => ",,|\\||;",
+        ]
+    }
+
+    /// A record: mostly an object of a few fields, its text among them
+    /// (with white space, a BOM or trailing bytes now and then), sometimes
+    /// with one byte inserted or deleted anywhere, sometimes not an object.
+    fn record() -> impl Strategy<Value = Vec<u8>> {
+        let entry = |k: BoxedStrategy<String>, v: BoxedStrategy<String>| {
+            (k, "[ \n]?:[ \r]?", v).prop_map(|(k, c, v)| format!("{k}{c}{v}"))
+        };
+        let other_key = prop_oneof![
+            2 => Just("\"id\"".to_owned()),
+            8 => "\"[a-z]{0,4}\"",
+            1 => key(),
+        ];
+        let text_value = prop_oneof![6 => string_lit(), 1 => value()];
+        let object = (
+            prop_oneof![8 => Just(String::new()), 1 => "  |\u{feff}|\t|\n"],
+            proptest::collection::vec(entry(other_key.boxed(), value().boxed()), 0..4),
+            proptest::option::weighted(
+                0.9,
+                entry(Just("\"text\"".to_owned()).boxed(), text_value.boxed()),
+            ),
+            any::<prop::sample::Index>(),
+            sep(),
+            prop_oneof![8 => Just(String::new()), 1 => " |\r\n|x|,|}|\""],
+        )
+            .prop_map(|(pre, mut kv, text, at, sep, post)| {
+                if let Some(t) = text {
+                    kv.insert(at.index(kv.len() + 1), t);
+                }
+                format!("{pre}{{{}}}{post}", kv.join(&sep))
+            });
+        let top = prop_oneof![12 => object, 1 => value()];
+        let edit = proptest::option::weighted(
+            0.2,
+            (
+                any::<prop::sample::Index>(),
+                proptest::option::of(prop_oneof![
+                    Just(b'"'),
+                    Just(b'\\'),
+                    Just(b','),
+                    Just(b'}'),
+                    Just(b'{'),
+                    Just(b' '),
+                    Just(1u8),
+                    Just(0xFF),
+                    Just(0xC3),
+                    Just(b'0'),
+                ]),
+            ),
+        );
+        (top, edit).prop_map(|(s, edit)| {
+            let mut b = s.into_bytes();
+            if let Some((at, byte)) = edit {
+                let at = at.index(b.len() + 1);
+                match byte {
+                    Some(c) => b.insert(at, c),
+                    None if at < b.len() => drop(b.remove(at)),
+                    None => {}
+                }
+            }
+            b
+        })
+    }
+
+    /// serde_json's path alone, as records were read before the walk.
+    fn serde_only<'a>(content: &'a [u8], fields: &Fields) -> Result<Parsed<'a>, RecordError> {
+        let s = std::str::from_utf8(content)
+            .map_err(|e| RecordError::Utf8 { offset: e.valid_up_to() })?;
+        parse_json(s, fields)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Whatever the record, `parse` and `parse_with` give what
+        /// serde_json's path gives: the same text, id and text range, or
+        /// the same error (kind, column, message).
+        #[test]
+        fn the_walk_agrees_with_serde_json(line in record(), which in 0usize..3) {
+            let fields = [
+                Fields::default(),
+                Fields { text: "id".into(), id: "text".into() },
+                Fields { text: "text".into(), id: "text".into() },
+            ];
+            let f = &fields[which];
+            let want = serde_only(&line, f);
+            prop_assert_eq!(&parse(Format::Jsonl, &line, f), &want);
+            let mut scratch = "left over".to_owned();
+            prop_assert_eq!(&parse_with(Format::Jsonl, &line, f, &mut scratch), &want);
+        }
+
+        /// The UTF-8 check accepts what the standard library accepts and
+        /// names the same first bad byte.
+        #[test]
+        fn utf8_agrees_with_std(b in proptest::collection::vec(prop_oneof![
+            4 => proptest::char::any().prop_map(|c| c.to_string().into_bytes()),
+            1 => proptest::collection::vec(0x80u8..=0xFF, 1..3),
+        ], 0..80)) {
+            let b = b.concat();
+            let want = std::str::from_utf8(&b).map_err(|e| RecordError::Utf8 { offset: e.valid_up_to() });
+            prop_assert_eq!(utf8(&b), want);
+        }
+
+        /// Records serde_json writes (any text, any nesting of other
+        /// fields) are all taken by the walk, and read the same.
+        #[test]
+        fn the_walk_takes_what_serde_json_writes(
+            text in "\\PC*|[\"\\\\\u{0}-\u{1f}\u{7f}-\u{10ffff}a ]*",
+            id in proptest::option::of(any::<i64>()),
+            other in proptest::collection::vec(("[a-z]{1,4}", any::<f64>(), "\\PC{0,8}"), 0..3),
+        ) {
+            let mut obj = serde_json::Map::new();
+            for (k, n, s) in &other {
+                obj.insert(k.clone(), serde_json::json!([n, s, {"k": null}]));
+            }
+            obj.insert("text".into(), text.clone().into());
+            if let Some(id) = id {
+                obj.insert("id".into(), id.into());
+            }
+            let line = serde_json::Value::Object(obj).to_string();
+            let f = Fields::default();
+            let mut buf = String::new();
+            prop_assert!(json_scan::scan(&line, &f, &mut buf).is_some(), "{}", line);
+            let p = parse(Format::Jsonl, line.as_bytes(), &f).unwrap();
+            prop_assert_eq!(p.text.as_ref(), text.as_str());
+            prop_assert_eq!(Ok(p), parse_json(&line, &f));
+        }
     }
 
     #[test]

@@ -149,6 +149,9 @@ impl<'a> RecordReader<'a> {
     /// The next batch, or `None` when every source is read.
     pub fn next_batch(&mut self) -> Option<Batch> {
         let mut batch = Batch { data: std::mem::take(&mut self.carry), records: Vec::new() };
+        // Room for a whole batch at once: growing from empty copied each
+        // batch's bytes again at every doubling, into fresh pages.
+        batch.data.reserve(self.layout.batch_bytes + (self.layout.batch_bytes >> 3));
         let carried_in = batch.data.len();
         // At least one step per call, so that a paragraph larger than a
         // batch still makes progress.

@@ -124,8 +124,25 @@ fn parse_and_analyse(
         return (None, Err(e.clone()));
     }
     let src = &sources[rec.source as usize];
-    match record::parse(src.format, rec.content(data), &cfg.input.fields) {
-        Ok(p) => (p.id.map(String::into_boxed_str), Ok(analyzer.analyse(&p.text))),
-        Err(e) => (None, Err(e)),
-    }
+    TEXT.with(|t| {
+        let mut t = t.borrow_mut();
+        let out = match record::parse_with(src.format, rec.content(data), &cfg.input.fields, &mut t)
+        {
+            Ok(p) => (p.id.map(String::into_boxed_str), Ok(analyzer.analyse(&p.text))),
+            Err(e) => (None, Err(e)),
+        };
+        // One huge record should not hold its size per thread for the run.
+        if t.capacity() > TEXT_KEEP {
+            *t = String::new();
+        }
+        out
+    })
+}
+
+/// A text larger than this is not kept as the thread's buffer.
+const TEXT_KEEP: usize = 4 << 20;
+
+thread_local! {
+    /// Each worker's buffer for escaped texts, decoded once per record.
+    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
