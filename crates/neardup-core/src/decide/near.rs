@@ -473,6 +473,9 @@ impl Collector {
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
         let verifier = Verifier::new(&self.sets, &self.sigs, &order, &self.opts);
+        // On one thread nothing is gained by verifying ahead, and pairs
+        // verified in case cost time: pair by pair, as the rule reads them.
+        let chunk = if rayon::current_num_threads() > 1 { self.verify_chunk } else { 1 };
         let mut added: Vec<u64> = Vec::new();
         let mut added_set: PrehashedSet<u64> = PrehashedSet::default();
         let mut found: Vec<(u32, u32, f32)> = Vec::new();
@@ -509,7 +512,7 @@ impl Collector {
                 start,
                 &external,
                 next,
-                self.verify_chunk,
+                chunk,
                 |batch, wanted, sims| verifier.fill(batch, wanted, sims),
                 threshold,
                 verify == Verify::None,
@@ -785,14 +788,15 @@ impl SetCache {
     }
 }
 
-/// Pairs verified together by [`greedy_in_chunks`] in a decision: enough
-/// to keep every thread busy between two serial passes of the rule, few
-/// enough that the pairs it verifies in case (see there) stay a few.
-const VERIFY_CHUNK: usize = 1 << 14;
+/// Pairs verified together by [`greedy_in_chunks`] in a decision on more
+/// than one thread: enough to keep every thread busy between two serial
+/// passes of the rule (32 runs), few enough that the pairs verified in case
+/// (see there: copies in one family ranked close together) stay few.
+const VERIFY_CHUNK: usize = 1 << 12;
 
 /// Pairs a thread verifies at a time: those of one later record come
 /// together, so its set is read once.
-const VERIFY_RUN: usize = 256;
+const VERIFY_RUN: usize = 128;
 
 /// Verifies a decision's candidate pairs (ranks) on the rayon pool.
 ///
@@ -859,6 +863,16 @@ impl<'a> Verifier<'a> {
     /// `wanted[i]`, in parallel.
     fn fill(&self, batch: &[(u32, u32)], wanted: &[bool], sims: &mut [f64]) -> Result<()> {
         use rayon::prelude::*;
+        if batch.len() <= 1 || self.scratch.len() == 1 {
+            // Not worth a hand-off to the pool.
+            let mut s = self.scratch[0].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
+                if w {
+                    *sim = self.similarity(&mut s, l, e)?;
+                }
+            }
+            return Ok(());
+        }
         sims.par_chunks_mut(VERIFY_RUN)
             .zip(batch.par_chunks(VERIFY_RUN).zip(wanted.par_chunks(VERIFY_RUN)))
             .try_for_each(|(sims, (batch, wanted))| {
