@@ -240,16 +240,16 @@ type Decisions = Vec<Option<(u32, f32)>>;
 /// The greedy of [`greedy_from`], its pairs taken `chunk` at a time; also
 /// returns how many pairs the rule verified.
 ///
-/// Why chunks: verifying is nearly all the work, and each pair's
-/// similarity depends on nothing but the pair, so a chunk's can be
-/// computed at once (in parallel, by the caller's `similarities`) while the
-/// rule itself still runs serially over them, in stream order: the same
-/// decisions at any chunk size. What the chunk cannot know is which of its
-/// earlier records the rule will remove before reaching the pair (a pair
-/// against a removed record is skipped), so `similarities` is asked for
-/// every pair whose earlier record is not removed yet when the chunk
-/// starts (`wanted`), a few more than the rule reads (on debdocs, a
-/// family's copies ranked within one chunk). `similarities(batch, wanted,
+/// Why chunks: each pair's similarity depends on nothing but the pair,
+/// so a chunk's can be computed at once (in parallel, by the caller's
+/// `similarities`) while the rule itself still runs serially over them, in
+/// stream order: the same decisions at any chunk size. Computed ahead
+/// (`wanted`) are the pairs whose earlier record was decided, and kept,
+/// before the chunk: the rule reads every one of them. A pair whose
+/// earlier record is decided inside the chunk is verified when the rule
+/// reaches it, if that record was kept, alone: verifying such pairs ahead
+/// in case cost more than it saved (the rule skips many of them: copies
+/// of one family ranked close together). `similarities(batch, wanted,
 /// sims)` fills `sims[i]` for each `wanted[i]`.
 #[allow(clippy::too_many_arguments)]
 fn greedy_in_chunks<E>(
@@ -297,13 +297,15 @@ fn greedy_in_chunks<E>(
                 }
             }
         }
-        // A rank not decided yet reads as kept: wanted, in case.
+        // Ranks before `later` (the one being decided) are decided.
         wanted.clear();
-        wanted.extend(batch.iter().map(|&(_, e)| all_pairs.is_some() || kept[e as usize]));
+        wanted.extend(
+            batch.iter().map(|&(_, e)| all_pairs.is_some() || (e < later && kept[e as usize])),
+        );
         sims.clear();
         sims.resize(batch.len(), 0.0);
         similarities(&batch, &wanted, &mut sims)?;
-        for (&(l, earlier), &sim) in batch.iter().zip(&sims) {
+        for (i, &(l, earlier)) in batch.iter().enumerate() {
             while later < l {
                 settle(&mut out, &mut kept, later, best);
                 later += 1;
@@ -313,6 +315,11 @@ fn greedy_in_chunks<E>(
             if !earlier_kept && all_pairs.is_none() {
                 continue;
             }
+            if !wanted[i] {
+                // Decided inside the chunk, and kept.
+                similarities(&batch[i..=i], &[true], &mut sims[i..=i])?;
+            }
+            let sim = sims[i];
             verified += 1;
             let pass = trust || sim >= threshold;
             if let Some(f) = all_pairs.as_mut().filter(|_| pass) {
@@ -473,8 +480,8 @@ impl Collector {
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
         let verifier = Verifier::new(&self.sets, &self.sigs, &order, &self.opts);
-        // On one thread nothing is gained by verifying ahead, and pairs
-        // verified in case cost time: pair by pair, as the rule reads them.
+        // On one thread nothing is gained by verifying ahead: pair by pair,
+        // as the rule reads them.
         let chunk = if rayon::current_num_threads() > 1 { self.verify_chunk } else { 1 };
         let mut added: Vec<u64> = Vec::new();
         let mut added_set: PrehashedSet<u64> = PrehashedSet::default();
@@ -790,8 +797,8 @@ impl SetCache {
 
 /// Pairs verified together by [`greedy_in_chunks`] in a decision on more
 /// than one thread: enough to keep every thread busy between two serial
-/// passes of the rule (32 runs), few enough that the pairs verified in case
-/// (see there: copies in one family ranked close together) stay few.
+/// passes of the rule (32 runs), few enough that few of its pairs have
+/// their earlier record inside it (those are verified one by one).
 const VERIFY_CHUNK: usize = 1 << 12;
 
 /// Pairs a thread verifies at a time: those of one later record come
