@@ -44,6 +44,13 @@
 //! memory budget and streamed into the greedy, which keeps one flag per
 //! record; shingle sets and signatures are read from temp files.
 //!
+//! # Threads
+//! Verification is most of the decision and each pair's similarity depends
+//! on the pair alone, so on more than one thread the pairs are verified on
+//! the rayon pool a chunk at a time, those whose earlier record is already
+//! decided and kept, and the rule then runs serially over the chunk in
+//! stream order (`greedy_in_chunks`): the decisions cannot tell.
+//!
 //! # Determinism
 //! Buckets come out of the table sorted; pairs are sorted by rank; ties go
 //! to the record ranked first. Nothing depends on threads.
