@@ -44,6 +44,13 @@
 //! memory budget and streamed into the greedy, which keeps one flag per
 //! record; shingle sets and signatures are read from temp files.
 //!
+//! # Threads
+//! Verification is most of the decision and each pair's similarity depends
+//! on the pair alone, so on more than one thread the pairs are verified on
+//! the rayon pool a chunk at a time, those whose earlier record is already
+//! decided and kept, and the rule then runs serially over the chunk in
+//! stream order (`greedy_in_chunks`): the decisions cannot tell.
+//!
 //! # Determinism
 //! Buckets come out of the table sorted; pairs are sorted by rank; ties go
 //! to the record ranked first. Nothing depends on threads.
@@ -213,35 +220,114 @@ fn greedy_from<E>(
     prior: &[Option<(u32, f32)>],
     start: u32,
     external: &[Option<f64>],
-    mut pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
+    pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
     mut similarity: impl FnMut(u32, u32) -> std::result::Result<f64, E>,
     threshold: f64,
     trust: bool,
-    mut all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
+    all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
 ) -> std::result::Result<Vec<Option<(u32, f32)>>, E> {
+    // Chunks of one pair: each is verified only when the rule needs it.
+    let one_by_one = |batch: &[(u32, u32)], wanted: &[bool], sims: &mut [f64]| {
+        for ((&(l, e), &w), s) in batch.iter().zip(wanted).zip(sims) {
+            if w {
+                *s = similarity(l, e)?;
+            }
+        }
+        Ok(())
+    };
+    let (decisions, _) = greedy_in_chunks(
+        prior, start, external, pairs, 1, one_by_one, threshold, trust, all_pairs,
+    )?;
+    Ok(decisions)
+}
+
+/// Per rank, a duplicate's `(earlier, similarity)` or `None` (kept).
+type Decisions = Vec<Option<(u32, f32)>>;
+
+/// The greedy of [`greedy_from`], its pairs taken `chunk` at a time; also
+/// returns how many pairs the rule verified.
+///
+/// Why chunks: each pair's similarity depends on nothing but the pair,
+/// so a chunk's can be computed at once (in parallel, by the caller's
+/// `similarities`) while the rule itself still runs serially over them, in
+/// stream order: the same decisions at any chunk size. Computed ahead
+/// (`wanted`) are the pairs whose earlier record was decided, and kept,
+/// before the chunk: the rule reads every one of them. A pair whose
+/// earlier record is decided inside the chunk is verified when the rule
+/// reaches it, if that record was kept, alone: verifying such pairs ahead
+/// in case cost more than it saved (the rule skips many of them: copies
+/// of one family ranked close together). `similarities(batch, wanted,
+/// sims)` fills `sims[i]` for each `wanted[i]`.
+#[allow(clippy::too_many_arguments)]
+fn greedy_in_chunks<E>(
+    prior: &[Option<(u32, f32)>],
+    start: u32,
+    external: &[Option<f64>],
+    mut pairs: impl FnMut() -> std::result::Result<Option<(u32, u32)>, E>,
+    chunk: usize,
+    mut similarities: impl FnMut(&[(u32, u32)], &[bool], &mut [f64]) -> std::result::Result<(), E>,
+    threshold: f64,
+    trust: bool,
+    mut all_pairs: Option<&mut dyn FnMut(u32, u32, f64)>,
+) -> std::result::Result<(Decisions, u64), E> {
     let n = prior.len();
     let mut out: Vec<Option<(u32, f32)>> = vec![None; n];
     out[..start as usize].copy_from_slice(&prior[..start as usize]);
     let mut kept: Vec<bool> = out.iter().map(Option::is_none).collect();
-    let mut next = pairs()?;
-    while next.is_some_and(|(l, _)| l < start) {
-        next = pairs()?;
-    }
+    let external_best = |r: u32| external.get(r as usize).copied().flatten().map(|s| (s, EXTERNAL));
+    // The rank being decided, and its best match so far.
+    let mut later = start;
+    let mut best: Option<(f64, u32)> = external_best(later);
+    let settle = |out: &mut [Option<(u32, f32)>], kept: &mut [bool], r: u32, b| {
+        if let Some((sim, earlier)) = b {
+            kept[r as usize] = false;
+            out[r as usize] = Some((earlier, sim as f32));
+        }
+    };
+    let mut verified = 0u64;
+    let (mut batch, mut wanted, mut sims) = (Vec::new(), Vec::new(), Vec::new());
     let mut last: Option<(u32, u32)> = None;
-    for later in start..n as u32 {
-        let mut best: Option<(f64, u32)> =
-            external.get(later as usize).copied().flatten().map(|s| (s, EXTERNAL));
-        while let Some((l, earlier)) = next.filter(|&(l, _)| l == later) {
-            next = pairs()?;
-            if last == Some((l, earlier)) {
-                continue; // The same pair from another band.
+    let mut ended = false;
+    while !ended {
+        batch.clear();
+        while batch.len() < chunk.max(1) {
+            match pairs()? {
+                // Decided before `start`, or the same pair from another band.
+                Some(p) if p.0 < start || last == Some(p) => {}
+                Some(p) if (p.0 as usize) < n => {
+                    last = Some(p);
+                    batch.push(p);
+                }
+                _ => {
+                    ended = true;
+                    break;
+                }
             }
-            last = Some((l, earlier));
+        }
+        // Ranks before `later` (the one being decided) are decided.
+        wanted.clear();
+        wanted.extend(
+            batch.iter().map(|&(_, e)| all_pairs.is_some() || (e < later && kept[e as usize])),
+        );
+        sims.clear();
+        sims.resize(batch.len(), 0.0);
+        similarities(&batch, &wanted, &mut sims)?;
+        for (i, &(l, earlier)) in batch.iter().enumerate() {
+            while later < l {
+                settle(&mut out, &mut kept, later, best);
+                later += 1;
+                best = external_best(later);
+            }
             let earlier_kept = kept[earlier as usize];
             if !earlier_kept && all_pairs.is_none() {
                 continue;
             }
-            let sim = similarity(later, earlier)?;
+            if !wanted[i] {
+                // Decided inside the chunk, and kept.
+                similarities(&batch[i..=i], &[true], &mut sims[i..=i])?;
+            }
+            let sim = sims[i];
+            verified += 1;
             let pass = trust || sim >= threshold;
             if let Some(f) = all_pairs.as_mut().filter(|_| pass) {
                 f(later, earlier, sim);
@@ -250,12 +336,13 @@ fn greedy_from<E>(
                 best = Some((sim, earlier));
             }
         }
-        if let Some((sim, earlier)) = best {
-            kept[later as usize] = false;
-            out[later as usize] = Some((earlier, sim as f32));
-        }
     }
-    Ok(out)
+    while (later as usize) < n {
+        settle(&mut out, &mut kept, later, best);
+        later += 1;
+        best = external_best(later);
+    }
+    Ok((out, verified))
 }
 
 /// Collects fingerprints in input order, then decides (single machine,
@@ -268,6 +355,8 @@ pub(crate) struct Collector {
     sigs: SliceStore,
     memory: usize,
     tmp_dir: std::path::PathBuf,
+    /// Pairs verified together ([`VERIFY_CHUNK`]; tests vary it).
+    verify_chunk: usize,
 }
 
 impl Collector {
@@ -285,6 +374,7 @@ impl Collector {
             sigs: SliceStore::new(tmp)?,
             memory: res.memory,
             tmp_dir: res.tmp_dir.clone(),
+            verify_chunk: VERIFY_CHUNK,
         })
     }
 
@@ -396,13 +486,10 @@ impl Collector {
 
         let verify = self.opts.verify;
         let threshold = self.opts.threshold;
-        let containment = sim_kind == Similarity::Containment;
-        let mut a = Vec::new();
-        // Kept records are the earlier side of many pairs (a family of
-        // copies is compared with the one it keeps): their sets are cached.
-        let mut cache = SetCache::new(4096);
-        let (mut sig_a, mut sig_b, mut words) = (Vec::new(), Vec::new(), Vec::new());
-        let mut loaded: Option<u32> = None;
+        let verifier = Verifier::new(&self.sets, &self.sigs, &order, &self.opts);
+        // On one thread nothing is gained by verifying ahead: pair by pair,
+        // as the rule reads them.
+        let chunk = if rayon::current_num_threads() > 1 { self.verify_chunk } else { 1 };
         let mut added: Vec<u64> = Vec::new();
         let mut added_set: PrehashedSet<u64> = PrehashedSet::default();
         let mut found: Vec<(u32, u32, f32)> = Vec::new();
@@ -430,62 +517,21 @@ impl Collector {
                 };
                 Ok(p.map(|p| ((p >> 32) as u32, p as u32)))
             };
-            let sets = &self.sets;
-            let sigs = &self.sigs;
-            let num_perm = self.opts.num_perm;
-            let mut verified = 0u64;
-            let similarity = |later: u32, earlier: u32| -> Result<f64> {
-                verified += 1;
-                let (d, p) = (order[later as usize] as usize, order[earlier as usize] as usize);
-                match verify {
-                    Verify::Jaccard => {
-                        let (la, lb) = (sets.values(d), sets.values(p));
-                        if !containment
-                            && la > 0
-                            && lb > 0
-                            && !jaccard::sizes_can_reach(la, lb, threshold)
-                        {
-                            // What `jaccard_at_least` would refuse after
-                            // reading both sets from disk.
-                            return Ok(0.0);
-                        }
-                        if loaded != Some(later) {
-                            sets.get(d, &mut a)?;
-                            loaded = Some(later);
-                        }
-                        let b = cache.get(sets, p)?;
-                        Ok(if containment {
-                            jaccard::containment(&a, b)
-                        } else {
-                            // A pair proven below the threshold does not count
-                            // whatever its exact value: 0 stands for it.
-                            jaccard::jaccard_at_least(&a, b, threshold).unwrap_or(0.0)
-                        })
-                    }
-                    Verify::Signature | Verify::None => {
-                        if loaded != Some(later) {
-                            get_signature(sigs, d, num_perm, &mut words, &mut sig_a)?;
-                            loaded = Some(later);
-                        }
-                        get_signature(sigs, p, num_perm, &mut words, &mut sig_b)?;
-                        Ok(estimate_jaccard(&sig_a, &sig_b))
-                    }
-                }
-            };
             let mut collect = |l: u32, e: u32, s: f64| found.push((l, e, s as f32));
             let sink: Option<&mut dyn FnMut(u32, u32, f64)> =
                 if all_pairs.is_some() { Some(&mut collect) } else { None };
-            decisions = greedy_from(
+            let verified;
+            (decisions, verified) = greedy_in_chunks(
                 &decisions,
                 start,
                 &external,
                 next,
-                similarity,
+                chunk,
+                |batch, wanted, sims| verifier.fill(batch, wanted, sims),
                 threshold,
                 verify == Verify::None,
                 sink,
             )?;
-            loaded = None;
             report.verified += verified;
 
             // Pairs the cap left out, against records kept this round.
@@ -756,6 +802,149 @@ impl SetCache {
     }
 }
 
+/// Pairs verified together by [`greedy_in_chunks`] in a decision on more
+/// than one thread: enough to keep every thread busy between two serial
+/// passes of the rule (32 runs), few enough that few of its pairs have
+/// their earlier record inside it (those are verified one by one).
+const VERIFY_CHUNK: usize = 1 << 12;
+
+/// Pairs a thread verifies at a time: those of one later record come
+/// together, so its set is read once.
+const VERIFY_RUN: usize = 128;
+
+/// Verifies a decision's candidate pairs (ranks) on the rayon pool.
+///
+/// Each pool thread has its own scratch: the later record's set, read once
+/// for its run of pairs, and a cache of recently read sets (kept records
+/// are the earlier side of many pairs: a family of copies is compared
+/// with the one it keeps). A run's similarities depend only on its pairs,
+/// so which thread takes which run changes nothing but speed.
+struct Verifier<'a> {
+    sets: &'a SliceStore,
+    sigs: &'a SliceStore,
+    order: &'a [u32],
+    verify: Verify,
+    threshold: f64,
+    containment: bool,
+    num_perm: usize,
+    scratch: Vec<std::sync::Mutex<VerifyScratch>>,
+}
+
+struct VerifyScratch {
+    cache: SetCache,
+    a: Vec<u64>,
+    sig_a: Vec<u32>,
+    sig_b: Vec<u32>,
+    words: Vec<u64>,
+    loaded: Option<u32>,
+}
+
+impl<'a> Verifier<'a> {
+    fn new(
+        sets: &'a SliceStore,
+        sigs: &'a SliceStore,
+        order: &'a [u32],
+        opts: &NearSettings,
+    ) -> Verifier<'a> {
+        let threads = rayon::current_num_threads().max(1);
+        // The cache one thread had before, split: the same memory.
+        let slots = (4096 / threads).max(512);
+        let scratch = (0..threads)
+            .map(|_| {
+                std::sync::Mutex::new(VerifyScratch {
+                    cache: SetCache::new(slots),
+                    a: Vec::new(),
+                    sig_a: Vec::new(),
+                    sig_b: Vec::new(),
+                    words: Vec::new(),
+                    loaded: None,
+                })
+            })
+            .collect();
+        Verifier {
+            sets,
+            sigs,
+            order,
+            verify: opts.verify,
+            threshold: opts.threshold,
+            containment: opts.similarity == Similarity::Containment,
+            num_perm: opts.num_perm,
+            scratch,
+        }
+    }
+
+    /// `sims[i]`: the similarity of `batch[i]` (later, earlier) for each
+    /// `wanted[i]`, in parallel.
+    fn fill(&self, batch: &[(u32, u32)], wanted: &[bool], sims: &mut [f64]) -> Result<()> {
+        use rayon::prelude::*;
+        if batch.len() <= 1 || self.scratch.len() == 1 {
+            // Not worth a hand-off to the pool.
+            let mut s = self.scratch[0].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
+                if w {
+                    *sim = self.similarity(&mut s, l, e)?;
+                }
+            }
+            return Ok(());
+        }
+        sims.par_chunks_mut(VERIFY_RUN)
+            .zip(batch.par_chunks(VERIFY_RUN).zip(wanted.par_chunks(VERIFY_RUN)))
+            .try_for_each(|(sims, (batch, wanted))| {
+                let t = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
+                // A poisoned lock only means another run panicked; the
+                // scratch holds no state that a half-done run breaks.
+                let mut s =
+                    self.scratch[t].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                s.loaded = None;
+                for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
+                    if w {
+                        *sim = self.similarity(&mut s, l, e)?;
+                    }
+                }
+                Ok(())
+            })
+    }
+
+    fn similarity(&self, s: &mut VerifyScratch, later: u32, earlier: u32) -> Result<f64> {
+        let (d, p) = (self.order[later as usize] as usize, self.order[earlier as usize] as usize);
+        let threshold = self.threshold;
+        match self.verify {
+            Verify::Jaccard => {
+                let (la, lb) = (self.sets.values(d), self.sets.values(p));
+                if !self.containment
+                    && la > 0
+                    && lb > 0
+                    && !jaccard::sizes_can_reach(la, lb, threshold)
+                {
+                    // What `jaccard_at_least` would refuse after reading
+                    // both sets from disk.
+                    return Ok(0.0);
+                }
+                if s.loaded != Some(later) {
+                    self.sets.get(d, &mut s.a)?;
+                    s.loaded = Some(later);
+                }
+                let b = s.cache.get(self.sets, p)?;
+                Ok(if self.containment {
+                    jaccard::containment(&s.a, b)
+                } else {
+                    // A pair proven below the threshold does not count
+                    // whatever its exact value: 0 stands for it.
+                    jaccard::jaccard_at_least(&s.a, b, threshold).unwrap_or(0.0)
+                })
+            }
+            Verify::Signature | Verify::None => {
+                if s.loaded != Some(later) {
+                    get_signature(self.sigs, d, self.num_perm, &mut s.words, &mut s.sig_a)?;
+                    s.loaded = Some(later);
+                }
+                get_signature(self.sigs, p, self.num_perm, &mut s.words, &mut s.sig_b)?;
+                Ok(estimate_jaccard(&s.sig_a, &s.sig_b))
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct HistoryScratch {
     words: Vec<u64>,
@@ -945,6 +1134,170 @@ mod tests {
                 (Just(texts), Just(cut), order)
             })
         })
+    }
+
+    /// A greedy instance: `n` ranks, earlier decisions (`prior`, final
+    /// before `start`), history matches, sorted candidate pairs (repeats
+    /// included, as bands give them) and their similarities.
+    #[derive(Debug, Clone)]
+    struct Instance {
+        prior: Vec<Option<(u32, f32)>>,
+        start: u32,
+        external: Vec<Option<f64>>,
+        pairs: Vec<(u32, u32)>,
+        sim: BTreeMap<(u32, u32), f64>,
+    }
+
+    fn instance() -> impl Strategy<Value = Instance> {
+        (2usize..40).prop_flat_map(|n| {
+            let pair = (1..n as u32).prop_flat_map(|l| (Just(l), 0..l));
+            // Few levels: ties between earlier records are common.
+            let level = prop::sample::select(vec![0.5, 0.79, 0.8, 0.85, 0.9, 1.0]);
+            (
+                prop::collection::vec((pair, level.clone()), 0..160),
+                prop::collection::vec(prop::option::weighted(0.3, 0u32..n as u32), n),
+                0..n as u32,
+                prop::collection::vec(prop::option::weighted(0.2, level), n),
+            )
+                .prop_map(move |(edges, prior, start, external)| {
+                    let sim: BTreeMap<(u32, u32), f64> = edges.iter().copied().collect();
+                    let mut pairs: Vec<(u32, u32)> = edges.iter().map(|&(p, _)| p).collect();
+                    pairs.sort_unstable();
+                    let prior = prior.iter().map(|p| p.map(|of| (of, 0.9))).collect();
+                    Instance { prior, start, external, pairs, sim }
+                })
+        })
+    }
+
+    /// The greedy over `inst`, `chunk` pairs at a time; a pair not wanted
+    /// reads as `NaN`, so a decision that used one differs.
+    fn run_chunked(
+        inst: &Instance,
+        chunk: usize,
+        trust: bool,
+        all: bool,
+    ) -> (Decisions, u64, Vec<(u32, u32, f64)>) {
+        let mut it = inst.pairs.iter().copied();
+        let mut found = Vec::new();
+        let mut collect = |l: u32, e: u32, s: f64| found.push((l, e, s));
+        let sink: Option<&mut dyn FnMut(u32, u32, f64)> =
+            if all { Some(&mut collect) } else { None };
+        let sims = |batch: &[(u32, u32)], wanted: &[bool], out: &mut [f64]| {
+            for ((p, &w), o) in batch.iter().zip(wanted).zip(out) {
+                *o = if w { inst.sim[p] } else { f64::NAN };
+            }
+            Ok::<_, ()>(())
+        };
+        let (d, v) = greedy_in_chunks(
+            &inst.prior,
+            inst.start,
+            &inst.external,
+            || Ok(it.next()),
+            chunk,
+            sims,
+            0.8,
+            trust,
+            sink,
+        )
+        .unwrap();
+        (d, v, found)
+    }
+
+    /// Decisions and counts of a collector's run over `texts`, verifying
+    /// `chunk` pairs at a time on a pool of `threads`.
+    fn collector_run(
+        texts: &[String],
+        settings: &Settings,
+        keep: Keep,
+        chunk: usize,
+        threads: usize,
+        all: bool,
+    ) -> (Vec<Decision>, NearReport, Vec<(u32, u32, f32)>) {
+        let analyzer = Analyzer::new(settings, false).unwrap();
+        let opts = settings.near.clone().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let res = Resources { memory: 1 << 24, tmp_dir: tmp.path().to_owned() };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut collector = Collector::new(&opts, analyzer.banding().unwrap(), &res).unwrap();
+            collector.verify_chunk = chunk;
+            let mut infos = Vec::new();
+            for (i, a) in analyzer.analyse_batch(texts).into_iter().enumerate() {
+                if let Some(fp) = &a.fingerprint {
+                    collector.add(i as u32, fp).unwrap();
+                }
+                infos.push(Info::new(i as u32, (0, i as u64), a));
+            }
+            let mut pairs = Vec::new();
+            let (report, _) =
+                collector.decide(&mut infos, keep, all.then_some(&mut pairs), None).unwrap();
+            (infos.iter().map(|i| i.decision).collect(), report, pairs)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Verifying a chunk at once, then applying the rule over it,
+        /// decides as the rule does pair by pair, verifies (as counted) the
+        /// same pairs and passes the same pairs on, at any chunk size; and
+        /// it never reads a similarity it did not ask for.
+        #[test]
+        fn chunks_of_pairs_decide_as_one_pair_at_a_time(
+            inst in instance(),
+            trust in any::<bool>(),
+            all in any::<bool>(),
+        ) {
+            let one = run_chunked(&inst, 1, trust, all);
+            // Pair by pair, as the public greedy runs.
+            let mut it = inst.pairs.iter().copied();
+            let mut found = Vec::new();
+            let mut collect = |l: u32, e: u32, s: f64| found.push((l, e, s));
+            let sink: Option<&mut dyn FnMut(u32, u32, f64)> =
+                if all { Some(&mut collect) } else { None };
+            let serial = greedy_from(
+                &inst.prior,
+                inst.start,
+                &inst.external,
+                || Ok::<_, ()>(it.next()),
+                |l, e| Ok(inst.sim[&(l, e)]),
+                0.8,
+                trust,
+                sink,
+            )
+            .unwrap();
+            prop_assert_eq!(&serial, &one.0);
+            prop_assert_eq!(&found, &one.2);
+            for chunk in [2, 3, 5, 16, 1000] {
+                prop_assert_eq!(&run_chunked(&inst, chunk, trust, all), &one, "chunks of {}", chunk);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// A collector decides the same, and reports the same counts, at 1
+        /// and 3 threads and any verification chunk, on records in many
+        /// near-duplicate families.
+        #[test]
+        fn decisions_do_not_depend_on_threads_or_verification_chunks(
+            texts in Families { records: 2..64, short_texts: true }.texts(),
+            threshold in prop::sample::select(vec![0.5, 0.7, 0.9]),
+            verify in prop::sample::select(vec![Verify::Jaccard, Verify::Signature, Verify::None]),
+            keep in prop::sample::select(vec![Keep::First, Keep::Last, Keep::Longest]),
+            all in any::<bool>(),
+        ) {
+            let settings = Settings {
+                near: Some(NearSettings { threshold, verify, ..NearSettings::default() }),
+                ..Settings::default()
+            };
+            let one = collector_run(&texts, &settings, keep, VERIFY_CHUNK, 1, all);
+            for (chunk, threads) in [(1, 1), (1, 3), (3, 3), (7, 2), (VERIFY_CHUNK, 3)] {
+                let other = collector_run(&texts, &settings, keep, chunk, threads, all);
+                prop_assert_eq!(&other, &one, "chunks of {} on {} threads", chunk, threads);
+            }
+        }
     }
 
     proptest! {
