@@ -879,30 +879,27 @@ impl<'a> Verifier<'a> {
         use rayon::prelude::*;
         if batch.len() <= 1 || self.scratch.len() == 1 {
             // Not worth a hand-off to the pool.
-            let mut s = self.scratch[0].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
-                if w {
-                    *sim = self.similarity(&mut s, l, e)?;
-                }
-            }
-            return Ok(());
+            return self.run(0, batch, wanted, sims);
         }
         sims.par_chunks_mut(VERIFY_RUN)
             .zip(batch.par_chunks(VERIFY_RUN).zip(wanted.par_chunks(VERIFY_RUN)))
             .try_for_each(|(sims, (batch, wanted))| {
                 let t = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
-                // A poisoned lock only means another run panicked; the
-                // scratch holds no state that a half-done run breaks.
-                let mut s =
-                    self.scratch[t].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                s.loaded = None;
-                for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
-                    if w {
-                        *sim = self.similarity(&mut s, l, e)?;
-                    }
-                }
-                Ok(())
+                self.run(t, batch, wanted, sims)
             })
+    }
+
+    /// [`Verifier::fill`] for one run, with scratch `t`.
+    fn run(&self, t: usize, batch: &[(u32, u32)], wanted: &[bool], sims: &mut [f64]) -> Result<()> {
+        // A poisoned lock only means another run panicked; the scratch
+        // holds no state that a half-done run breaks.
+        let mut s = self.scratch[t].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((&(l, e), &w), sim) in batch.iter().zip(wanted).zip(sims) {
+            if w {
+                *sim = self.similarity(&mut s, l, e)?;
+            }
+        }
+        Ok(())
     }
 
     fn similarity(&self, s: &mut VerifyScratch, later: u32, earlier: u32) -> Result<f64> {
@@ -1203,6 +1200,45 @@ mod tests {
         (d, v, found)
     }
 
+    /// The keep-first rule written as plainly as it reads, one rank at a
+    /// time (not through `greedy_in_chunks`): for each later rank, its
+    /// best passing pair with a kept earlier rank, ties to the first,
+    /// history's match first; decisions, pairs verified, pairs passed on.
+    fn greedy_reference(
+        inst: &Instance,
+        trust: bool,
+        all: bool,
+    ) -> (Decisions, u64, Vec<(u32, u32, f64)>) {
+        let n = inst.prior.len();
+        let mut out: Decisions = vec![None; n];
+        out[..inst.start as usize].copy_from_slice(&inst.prior[..inst.start as usize]);
+        let mut pairs = inst.pairs.clone();
+        pairs.dedup();
+        let (mut verified, mut found) = (0u64, Vec::new());
+        for later in inst.start..n as u32 {
+            let mut best = inst.external[later as usize].map(|s| (s, EXTERNAL));
+            for &(l, earlier) in pairs.iter().filter(|p| p.0 == later) {
+                let kept = out[earlier as usize].is_none();
+                if !kept && !all {
+                    continue;
+                }
+                let sim = inst.sim[&(l, earlier)];
+                verified += 1;
+                let pass = trust || sim >= 0.8;
+                if pass && all {
+                    found.push((l, earlier, sim));
+                }
+                if pass && kept && best.is_none_or(|(s, _)| sim > s) {
+                    best = Some((sim, earlier));
+                }
+            }
+            if let Some((sim, earlier)) = best {
+                out[later as usize] = Some((earlier, sim as f32));
+            }
+        }
+        (out, verified, found)
+    }
+
     /// Decisions and counts of a collector's run over `texts`, verifying
     /// `chunk` pairs at a time on a pool of `threads`.
     fn collector_run(
@@ -1268,6 +1304,11 @@ mod tests {
             .unwrap();
             prop_assert_eq!(&serial, &one.0);
             prop_assert_eq!(&found, &one.2);
+            // And the rule stated on its own, one rank at a time.
+            let (want, want_verified, want_found) = greedy_reference(&inst, trust, all);
+            prop_assert_eq!(&want, &one.0);
+            prop_assert_eq!(want_verified, one.1);
+            prop_assert_eq!(&want_found, &one.2);
             for chunk in [2, 3, 5, 16, 1000] {
                 prop_assert_eq!(&run_chunked(&inst, chunk, trust, all), &one, "chunks of {}", chunk);
             }
