@@ -20,6 +20,7 @@
 
 use std::ops::Range;
 
+use crate::json_string::{escape, hex4};
 use crate::record::Fields;
 
 /// What the walk found in a well-formed record.
@@ -251,7 +252,8 @@ fn text_string(line: &str, start: usize, out: &mut String, unescaped: &mut bool)
                         *unescaped = true;
                     }
                 }
-                let (c, len) = escape(b, at)?;
+                // Half a surrogate pair, or an unknown escape: serde_json's call.
+                let (c, len) = escape(b, at).ok()?;
                 out.push(c);
                 i = at + len;
                 run = Some(i);
@@ -259,40 +261,6 @@ fn text_string(line: &str, start: usize, out: &mut String, unescaped: &mut bool)
             _ => return None,
         }
     }
-}
-
-/// The character of the escape at `at` (a backslash) and its length in
-/// bytes; `None` for an unknown escape or half a surrogate pair.
-#[inline]
-fn escape(b: &[u8], at: usize) -> Option<(char, usize)> {
-    Some(match *b.get(at + 1)? {
-        b'"' => ('"', 2),
-        b'\\' => ('\\', 2),
-        b'/' => ('/', 2),
-        b'b' => ('\u{8}', 2),
-        b'f' => ('\u{c}', 2),
-        b'n' => ('\n', 2),
-        b'r' => ('\r', 2),
-        b't' => ('\t', 2),
-        b'u' => match hex4(b, at + 2)? {
-            high @ 0xD800..=0xDBFF => {
-                if b.get(at + 6..at + 8)? != b"\\u" {
-                    return None;
-                }
-                let low = hex4(b, at + 8).filter(|l| (0xDC00..=0xDFFF).contains(l))?;
-                (char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?, 12)
-            }
-            0xDC00..=0xDFFF => return None,
-            unit => (char::from_u32(unit)?, 6),
-        },
-        _ => return None,
-    })
-}
-
-/// The four hex digits at `at` as a number.
-fn hex4(b: &[u8], at: usize) -> Option<u32> {
-    let digits = b.get(at..at + 4)?;
-    digits.iter().try_fold(0u32, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
 }
 
 /// The first index from `i` holding `"`, `\` or a control character (what

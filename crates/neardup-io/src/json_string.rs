@@ -41,44 +41,7 @@ fn unescape(inner: &str, first: usize) -> Result<String, BadEscape> {
         out.push_str(&inner[i..at]);
         // `at` is a backslash, an ASCII byte: a char boundary, and so is
         // every end below (escapes are ASCII).
-        let bad = |what: String| BadEscape { offset: at + 1, what };
-        let (c, len) = match b.get(at + 1) {
-            Some(b'"') => ('"', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b't') => ('\t', 2),
-            Some(b'u') => {
-                let unit = hex4(b, at + 2)
-                    .ok_or_else(|| bad("a `\\u` escape without four hex digits".into()))?;
-                match unit {
-                    0xD800..=0xDBFF => {
-                        let low = (b.get(at + 6..at + 8) == Some(b"\\u"))
-                            .then(|| hex4(b, at + 8))
-                            .flatten()
-                            .filter(|l| (0xDC00..=0xDFFF).contains(l))
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "`\\u{unit:04x}` is the first half of a surrogate pair without its second half"
-                                ))
-                            })?;
-                        let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        (char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER), 12)
-                    }
-                    0xDC00..=0xDFFF => {
-                        return Err(bad(format!(
-                            "`\\u{unit:04x}` is the second half of a surrogate pair without its first half"
-                        )))
-                    }
-                    // Not a surrogate: a scalar value.
-                    _ => (char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6),
-                }
-            }
-            _ => return Err(bad("an unknown escape".into())),
-        };
+        let (c, len) = escape(b, at).map_err(|what| BadEscape { offset: at + 1, what })?;
         out.push(c);
         i = at + len;
         next = memchr::memchr(b'\\', &b[i..]).map(|k| i + k);
@@ -87,8 +50,51 @@ fn unescape(inner: &str, first: usize) -> Result<String, BadEscape> {
     Ok(out)
 }
 
+/// The character of the escape whose backslash is at `at` in `b`, and the
+/// escape's length in bytes; what is wrong with it otherwise. Also the
+/// one-pass walk's decoder ([`crate::json_scan`]).
+pub(crate) fn escape(b: &[u8], at: usize) -> Result<(char, usize), String> {
+    Ok(match b.get(at + 1) {
+        Some(b'"') => ('"', 2),
+        Some(b'\\') => ('\\', 2),
+        Some(b'/') => ('/', 2),
+        Some(b'b') => ('\u{8}', 2),
+        Some(b'f') => ('\u{c}', 2),
+        Some(b'n') => ('\n', 2),
+        Some(b'r') => ('\r', 2),
+        Some(b't') => ('\t', 2),
+        Some(b'u') => {
+            let unit = hex4(b, at + 2)
+                .ok_or_else(|| "a `\\u` escape without four hex digits".to_string())?;
+            match unit {
+                0xD800..=0xDBFF => {
+                    let low = (b.get(at + 6..at + 8) == Some(b"\\u"))
+                        .then(|| hex4(b, at + 8))
+                        .flatten()
+                        .filter(|l| (0xDC00..=0xDFFF).contains(l))
+                        .ok_or_else(|| {
+                            format!(
+                                "`\\u{unit:04x}` is the first half of a surrogate pair without its second half"
+                            )
+                        })?;
+                    let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                    (char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER), 12)
+                }
+                0xDC00..=0xDFFF => {
+                    return Err(format!(
+                    "`\\u{unit:04x}` is the second half of a surrogate pair without its first half"
+                ))
+                }
+                // Not a surrogate: a scalar value.
+                _ => (char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6),
+            }
+        }
+        _ => return Err("an unknown escape".to_string()),
+    })
+}
+
 /// The four hex digits at `at` as a number.
-fn hex4(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn hex4(b: &[u8], at: usize) -> Option<u32> {
     let digits = b.get(at..at + 4)?;
     digits.iter().try_fold(0u32, |n, &d| Some(n << 4 | char::from(d).to_digit(16)?))
 }
