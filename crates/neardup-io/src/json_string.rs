@@ -73,17 +73,15 @@ pub(crate) fn escape(b: &[u8], at: usize) -> Result<(char, usize), String> {
                         .flatten()
                         .filter(|l| (0xDC00..=0xDFFF).contains(l))
                         .ok_or_else(|| {
-                            format!(
-                                "`\\u{unit:04x}` is the first half of a surrogate pair without its second half"
-                            )
+                            let half = "first half of a surrogate pair without its second half";
+                            format!("`\\u{unit:04x}` is the {half}")
                         })?;
                     let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
                     (char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER), 12)
                 }
                 0xDC00..=0xDFFF => {
-                    return Err(format!(
-                    "`\\u{unit:04x}` is the second half of a surrogate pair without its first half"
-                ))
+                    let half = "second half of a surrogate pair without its first half";
+                    return Err(format!("`\\u{unit:04x}` is the {half}"));
                 }
                 // Not a surrogate: a scalar value.
                 _ => (char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER), 6),
