@@ -26,7 +26,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-import speed  # noqa: E402  (build_current, build_baseline, load)
+import speed  # noqa: E402  (build_current, build_baseline, load, same)
 
 
 def run(exe: Path, corpus: Path, d: Path, threads: int) -> dict:
@@ -50,10 +50,6 @@ def counts(summary: dict) -> dict:
     """The summary without its timings."""
     s = {k: v for k, v in summary.items() if k not in ("seconds", "stages")}
     return s
-
-
-def same(a: Path, b: Path) -> bool:
-    return subprocess.run(["cmp", "-s", str(a), str(b)]).returncode == 0
 
 
 def main() -> int:
@@ -83,7 +79,7 @@ def main() -> int:
                         base = Path(tmp) / f"baseline-{t}"
                         prior = res[("baseline", t)][-1]
                         for f in ("out.jsonl", "ledger.jsonl"):
-                            if not same(base / f, d / f):
+                            if not speed.same(base / f, d / f):
                                 diffs.append(f"round {rnd + 1}, --threads {t}: {f} differs")
                         if counts(prior["summary"]) != counts(r["summary"]):
                             diffs.append(f"round {rnd + 1}, --threads {t}: --json counts differ")
@@ -91,7 +87,7 @@ def main() -> int:
         for t in threads[1:]:
             if counts(res[("current", t)][-1]["summary"]) != counts(one):
                 diffs.append(f"current: --json counts differ between --threads {threads[0]} and {t}")
-            if not same(Path(tmp) / f"current-{threads[0]}" / "out.jsonl", Path(tmp) / f"current-{t}" / "out.jsonl"):
+            if not speed.same(Path(tmp) / f"current-{threads[0]}" / "out.jsonl", Path(tmp) / f"current-{t}" / "out.jsonl"):
                 diffs.append(f"current: output differs between --threads {threads[0]} and {t}")
     print("\n| run | threads | wall s | CPU s | decide.near s | write s | wall vs baseline | CPU vs baseline |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
