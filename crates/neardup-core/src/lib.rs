@@ -32,6 +32,7 @@ pub mod error;
 pub mod explain;
 mod hashing;
 pub mod ledger;
+mod memo;
 mod ordered;
 pub mod progress;
 pub mod repeats;
