@@ -43,6 +43,3 @@ impl Hasher for Prehashed {
 
 /// `HashMap` with [`Prehashed`] keys.
 pub(crate) type PrehashedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Prehashed>>;
-
-/// `HashSet` with [`Prehashed`] keys.
-pub(crate) type PrehashedSet<K> = std::collections::HashSet<K, BuildHasherDefault<Prehashed>>;

@@ -137,8 +137,11 @@ fn one_band() -> Settings {
 /// Decides `records` (all in the one bucket their keys say) and returns
 /// (status, duplicate_of) per record, with and without all pairs.
 fn decide(records: &[Analysis]) -> [Vec<(Status, Option<u32>)>; 2] {
-    let settings = one_band();
-    let analyzer = Analyzer::new(&settings, false).unwrap();
+    decide_with(&one_band(), records)
+}
+
+fn decide_with(settings: &Settings, records: &[Analysis]) -> [Vec<(Status, Option<u32>)>; 2] {
+    let analyzer = Analyzer::new(settings, false).unwrap();
     [false, true].map(|all_pairs| {
         let mut d = Deduper::new(&analyzer, &Resources::default(), OnError::Fail, vec!["t".into()])
             .unwrap();
@@ -188,6 +191,50 @@ fn the_partner_cap_never_hides_a_kept_record() {
         assert_eq!(*c, (Status::Removed, Some(0)), "record {k}");
     }
     assert_eq!(capped, all, "a similarity join decides alike");
+}
+
+/// A record first kept in the second round of the search for missed pairs
+/// still gets its own missed partners (a third round). Two bands; cap 8.
+/// Band 0's bucket: eight fillers, then `e`, then `k` (the pair `k`–`e` is
+/// past the cap). Band 1's bucket: seven fillers, `k`, `r`, `s` (`r`–`k`
+/// within the cap, `s`–`r` past it). Round 1 removes `r` as a copy of `k`;
+/// round 2 finds `k`–`e` and removes `k`, so `r` is kept (no chaining);
+/// only a third round finds that `s` copies `r`.
+#[test]
+fn a_record_kept_in_a_later_round_finds_its_missed_partners() {
+    let mut records = Vec::new();
+    let filler = |i: u64| (10_000 + 100 * i..10_050 + 100 * i).collect::<Vec<u64>>();
+    let two = |set: Vec<u64>, k0: u64, k1: u64| {
+        let mut a = record(set, k0);
+        a.fingerprint.as_mut().unwrap().band_keys = vec![k0, k1];
+        a
+    };
+    for i in 0..8 {
+        records.push(two(filler(i), 1, 100 + i)); // band 0's fillers
+    }
+    for i in 8..15 {
+        records.push(two(filler(i), 200 + i, 2)); // band 1's fillers
+    }
+    let e: Vec<u64> = (0..100).collect();
+    let k: Vec<u64> = (0..96).chain(1000..1006).collect();
+    let r: Vec<u64> = (0..88).chain(1000..1006).chain(2000..2006).collect();
+    let s: Vec<u64> = (10..88).chain(1000..1006).chain(2000..2006).chain(3000..3010).collect();
+    let j = |a: &[u64], b: &[u64]| jaccard::jaccard(a, b);
+    assert!(j(&k, &e) >= 0.8 && j(&r, &k) >= 0.8 && j(&s, &r) >= 0.8);
+    assert!(j(&s, &k) < 0.8 && j(&r, &e) < 0.8);
+    records.push(two(e, 1, 300)); // 15
+    records.push(two(k, 1, 2)); // 16
+    records.push(two(r, 301, 2)); // 17
+    records.push(two(s, 302, 2)); // 18
+    let settings = Settings {
+        near: Some(NearSettings { bands: Some(2), rows: Some(1), ..NearSettings::default() }),
+        ..one_band()
+    };
+    let [capped, all] = decide_with(&settings, &records);
+    assert_eq!(capped[16], (Status::Removed, Some(15)));
+    assert_eq!(capped[17], (Status::Kept, None));
+    assert_eq!(capped[18], (Status::Removed, Some(17)), "the third round's pair");
+    assert_eq!(capped, all);
 }
 
 proptest! {

@@ -65,7 +65,6 @@ use super::store::{SliceStore, SpillFile};
 use super::{keep_key, Decision, Externals, History, Info};
 use crate::analysis::Fingerprint;
 use crate::error::{Error, Result};
-use crate::hashing::PrehashedSet;
 use crate::ledger::Reason;
 use crate::settings::{Keep, NearSettings, Resources, Similarity, Verify};
 
@@ -491,7 +490,7 @@ impl Collector {
         // as the rule reads them.
         let chunk = if rayon::current_num_threads() > 1 { self.verify_chunk } else { 1 };
         let mut added: Vec<u64> = Vec::new();
-        let mut added_set: PrehashedSet<u64> = PrehashedSet::default();
+        let mut ever_kept: Vec<bool> = vec![false; order.len()];
         let mut found: Vec<(u32, u32, f32)> = Vec::new();
         let mut decisions: Vec<Option<(u32, f32)>> = vec![None; order.len()];
         let mut start = 0u32;
@@ -534,29 +533,49 @@ impl Collector {
             )?;
             report.verified += verified;
 
-            // Pairs the cap left out, against records kept this round.
-            let kept: Vec<bool> = decisions.iter().map(Option::is_none).collect();
-            let mut missed: Vec<u64> = Vec::new();
-            let mut members = Vec::new();
-            for k in 0..n_large {
+            // Pairs the cap left out, against records kept this round for
+            // the first time: those with a record kept in an earlier round
+            // were found then (kept is a record's state, the same in every
+            // bucket), so no pair is found twice and none needs looking up.
+            // The large buckets go on every core, in bucket order.
+            let fresh: Vec<bool> =
+                decisions.iter().zip(&ever_kept).map(|(d, &k)| d.is_none() && !k).collect();
+            for (k, &f) in ever_kept.iter_mut().zip(&fresh) {
+                *k |= f;
+            }
+            let per_bucket = |k: usize| -> Result<Vec<u64>> {
+                let mut members = Vec::new();
                 large.get(k, &mut members)?;
                 let ranks: Vec<u32> = members.iter().map(|&r| r as u32).collect();
+                let mut missed = Vec::new();
                 missed_pairs(
                     &ranks,
                     cap,
-                    &kept,
-                    |l, e| added_set.contains(&((l as u64) << 32 | e as u64)),
+                    &fresh,
+                    |_, _| false,
                     |l, e| missed.push((l as u64) << 32 | e as u64),
                 );
-            }
+                Ok(missed)
+            };
+            let mut missed: Vec<u64> = {
+                use rayon::prelude::*;
+                let found: Vec<Vec<u64>> = (0..n_large)
+                    .into_par_iter()
+                    .with_min_len(16)
+                    .map(per_bucket)
+                    .collect::<Result<_>>()?;
+                found.concat()
+            };
             if missed.is_empty() {
                 break;
             }
-            missed.sort_unstable();
+            {
+                use rayon::prelude::*;
+                missed.par_sort_unstable();
+            }
             missed.dedup();
             // Sorted by later rank: decisions before the first are final.
             start = (missed[0] >> 32) as u32;
-            added_set.extend(missed.iter().copied());
             added.extend(missed);
             added.sort_unstable();
         }
