@@ -158,7 +158,11 @@ impl<T: Entry> ExternalSorter<T> {
     }
 
     fn sort_mem(&mut self) {
-        self.mem.sort_unstable();
+        // On the run's pool: the buckets' and the candidate pairs' sorts
+        // are between the parallel stages, and a million entries take a
+        // core a tenth of a second.
+        use rayon::slice::ParallelSliceMut;
+        self.mem.par_sort_unstable();
         if self.dedup {
             self.mem.dedup();
         }
