@@ -139,7 +139,8 @@ impl Prep<'_> {
             }
             Status::Removed | Status::Rejected => None,
         };
-        let text = parsed.as_ref().map(|p| {
+        // Copied only for sinks that asked (a cut alone parses it too).
+        let text = parsed.as_ref().filter(|_| self.wants_text).map(|p| {
             let from = made.texts.len();
             made.texts.push_str(&p.text);
             from..made.texts.len()
