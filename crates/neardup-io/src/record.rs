@@ -186,14 +186,15 @@ pub fn splice_json(content: &[u8], text_value: Range<usize>, new_text: &str, out
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
-    /// Whether some byte of `w` is below 0x20, a quote or a backslash (the
-    /// classic "has a byte less than / equal to" bit tricks; exact as a
-    /// yes/no answer for the word).
-    fn needs_escape(w: u64) -> bool {
+    /// The high bit of each byte of `w` (little-endian) that is below
+    /// 0x20, a quote or a backslash (the classic "has a byte less than /
+    /// equal to" bit tricks): a borrow can flag bytes above a flagged one
+    /// wrongly, never below, so the lowest flag is exact.
+    fn escapes(w: u64) -> u64 {
         let below = w.wrapping_sub(ONES * 0x20);
         let (q, bs) = (w ^ (ONES * u64::from(b'"')), w ^ (ONES * u64::from(b'\\')));
         let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        (below & !w | zero(q) | zero(bs)) & HIGH != 0
+        (below & !w | zero(q) | zero(bs)) & HIGH
     }
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
@@ -203,9 +204,13 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
         if let Some(chunk) = b.get(i..i + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            if !needs_escape(u64::from_le_bytes(word)) {
-                i += 8;
-                continue;
+            // Straight to the first byte to escape, if the word has one.
+            match escapes(u64::from_le_bytes(word)) {
+                0 => {
+                    i += 8;
+                    continue;
+                }
+                flags => i += flags.trailing_zeros() as usize / 8,
             }
         }
         let c = b[i];

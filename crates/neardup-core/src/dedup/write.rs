@@ -290,8 +290,12 @@ pub(crate) fn run(
         });
         let Writer { prep, sinks, .. } = &mut writer;
         let (prep, table) = (&*prep, &table);
+        // Buffers come back once their batch is written (as many as are in
+        // flight), rather than each batch growing new ones.
+        let spare = std::sync::Mutex::new(Vec::<Made>::new());
         let work = |(first, batch): (usize, Batch)| {
-            let mut made = Made::default();
+            let mut made = spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default();
+            made.clear();
             let mut prepared = Vec::with_capacity(batch.records.len());
             let mut error = None;
             for (k, rec) in (first..).zip(&batch.records) {
@@ -313,6 +317,11 @@ pub(crate) fn run(
             if let Some(e) = error {
                 return Err(e);
             }
+            // One huge record's buffers are not kept for the rest of the run.
+            let size = made.bytes.capacity() + made.texts.capacity() + made.cut.capacity();
+            if let (true, Ok(mut s)) = (size <= MADE_KEEP, spare.lock()) {
+                s.push(made);
+            }
             progress.advance(batch.records.len() as u64, batch.data.len() as u64);
             Ok(())
         })
@@ -321,6 +330,9 @@ pub(crate) fn run(
     progress.finish();
     Ok(())
 }
+
+/// Buffers larger than this are not reused.
+const MADE_KEEP: usize = 8 << 20;
 
 fn changed(sources: &[Source], rec: &RawRecord, k: usize) -> Error {
     Error::Changed { source_name: sources[rec.source as usize].name.clone(), record: k as u64 }
