@@ -337,3 +337,66 @@ const MADE_KEEP: usize = 8 << 20;
 fn changed(sources: &[Source], rec: &RawRecord, k: usize) -> Error {
     Error::Changed { source_name: sources[rec.source as usize].name.clone(), record: k as u64 }
 }
+
+#[cfg(test)]
+mod tests {
+    use neardup_io::{Discover, Outputs, Target};
+
+    use super::*;
+    use crate::progress::NoProgress;
+    use crate::sink::OutputSink;
+
+    /// Decides `n` records, rewrites the input with `m`, and runs pass 2
+    /// over it at 1 and 3 threads and batches of 1 and 4096 records.
+    fn pass_two_over_changed_input(n: usize, m: usize) -> Vec<Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.jsonl");
+        let body = |count: usize| -> String {
+            (0..count)
+                .map(|i| format!("{{\"id\": \"r{i}\", \"text\": \"record number {i} is here\"}}\n"))
+                .collect()
+        };
+        fs_err::write(&input, body(n)).unwrap();
+        let sources = Discover::default().sources(std::slice::from_ref(&input)).unwrap();
+        let mut errors = Vec::new();
+        for (threads, batch_records) in [(1, 4096), (3, 1), (3, 4096)] {
+            let mut cfg = Config::default();
+            cfg.input.layout.batch_records = batch_records;
+            fs_err::write(&input, body(n)).unwrap();
+            let decisions = crate::dedup::decide(&sources, &cfg, false, &NoProgress).unwrap();
+            fs_err::write(&input, body(m)).unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let out = dir.path().join("out.jsonl");
+            let r = pool.install(|| {
+                let outputs = Outputs::new(Target::File(out.clone()), &sources).unwrap();
+                let sinks: Vec<Box<dyn Sink>> = vec![Box::new(OutputSink::new(outputs, &sources))];
+                let writer = Writer::new(&sources, &cfg, sinks);
+                let mut summary = Summary::default();
+                run(&sources, &cfg, &decisions, writer, &mut summary, &NoProgress)
+            });
+            errors.push(r.unwrap_err());
+            assert!(!out.exists(), "an output was left by a failed run");
+        }
+        errors
+    }
+
+    #[test]
+    fn an_input_that_grew_between_the_passes_stops_at_its_first_new_record() {
+        for e in pass_two_over_changed_input(10, 12) {
+            assert!(
+                matches!(&e, Error::Changed { record: 10, source_name } if source_name.ends_with("in.jsonl")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_input_that_shrank_between_the_passes_is_found_at_the_end() {
+        for e in pass_two_over_changed_input(10, 7) {
+            assert!(
+                matches!(&e, Error::Changed { record: 7, source_name } if source_name == "inputs"),
+                "{e}"
+            );
+        }
+    }
+}
