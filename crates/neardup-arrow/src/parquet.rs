@@ -227,8 +227,14 @@ pub fn run(
         }
         while let Some(batch) = next_batch(&mut r, src)? {
             let kept = writer.batch(&batch, &mut summary, |k, entry| {
-                let e =
-                    Emitted { index: k as u64, entry, source: s as u32, written: None, text: None };
+                let e = Emitted {
+                    index: k as u64,
+                    entry,
+                    source: s as u32,
+                    written: None,
+                    text: None,
+                    ledger_line: None,
+                };
                 for sink in &mut sinks {
                     sink.record(&e)?;
                 }

@@ -29,6 +29,10 @@ pub struct Emitted<'a> {
     /// Its original text, for sinks that asked for texts
     /// ([`Sink::wants_text`]) and records that could be read.
     pub text: Option<&'a str>,
+    /// Its ledger entry as one line of JSON, ending in `\n`, for sinks
+    /// that asked for it ([`Sink::wants_ledger_line`]): serialized on the
+    /// run's worker threads rather than in the sink.
+    pub ledger_line: Option<&'a [u8]>,
 }
 
 /// A record as written: its bytes, then a line break when the input's last
@@ -46,6 +50,11 @@ pub trait Sink {
     /// Whether [`Emitted::text`] should be filled (it costs a parse of
     /// records that are not written).
     fn wants_text(&self) -> bool {
+        false
+    }
+
+    /// Whether [`Emitted::ledger_line`] should be filled.
+    fn wants_ledger_line(&self) -> bool {
         false
     }
 
@@ -80,9 +89,18 @@ impl LedgerSink {
 }
 
 impl Sink for LedgerSink {
+    fn wants_ledger_line(&self) -> bool {
+        true
+    }
+
     fn record(&mut self, r: &Emitted<'_>) -> Result<()> {
-        serde_json::to_writer(&mut self.file, r.entry).map_err(std::io::Error::from)?;
-        self.file.write_all(b"\n")?;
+        match r.ledger_line {
+            Some(line) => self.file.write_all(line)?,
+            None => {
+                serde_json::to_writer(&mut self.file, r.entry).map_err(std::io::Error::from)?;
+                self.file.write_all(b"\n")?;
+            }
+        }
         Ok(())
     }
 

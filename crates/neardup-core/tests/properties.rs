@@ -118,3 +118,172 @@ proptest! {
         prop_assert!(results.windows(2).all(|w| w[0] == w[1]));
     }
 }
+
+/// One line of an input: a record, or a line that is not JSON.
+#[derive(Clone, Debug)]
+enum Line {
+    Record(String),
+    Broken,
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    prop_oneof![6 => record().prop_map(Line::Record), 1 => Just(Line::Broken)]
+}
+
+/// What a test sink saw of one record.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    index: u64,
+    source: u32,
+    entry: neardup_core::ledger::Entry,
+    written: Option<(Vec<u8>, bool)>,
+    text: Option<String>,
+    ledger_line: Option<Vec<u8>>,
+}
+
+/// Keeps everything it is given, and asks for texts.
+struct Collect(std::sync::Arc<std::sync::Mutex<Vec<Seen>>>);
+
+impl neardup_core::Sink for Collect {
+    fn wants_text(&self) -> bool {
+        true
+    }
+
+    fn record(&mut self, r: &neardup_core::Emitted<'_>) -> neardup_core::Result<()> {
+        self.0.lock().unwrap().push(Seen {
+            index: r.index,
+            source: r.source,
+            entry: r.entry.clone(),
+            written: r.written.map(|w| (w.bytes.to_vec(), w.newline)),
+            text: r.text.map(str::to_string),
+            ledger_line: r.ledger_line.map(<[u8]>::to_vec),
+        });
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>, _: &mut Summary) -> neardup_core::Result<()> {
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Pass 2 prepares records on every thread and writes them on one: at
+    /// any thread count and batch size, the output is the inputs' kept
+    /// records as read and modified ones with their ledger spans cut, in
+    /// input order, the ledger has one entry per input line in that order,
+    /// and a sink sees the same records, texts and ledger lines.
+    #[test]
+    fn pass_two_writes_what_the_ledger_says_in_input_order(
+        files in prop::collection::vec(prop::collection::vec(line(), 1..25), 1..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for (f, lines) in files.iter().enumerate() {
+            let path = dir.path().join(format!("in{f}.jsonl"));
+            let mut body = String::new();
+            for (i, l) in lines.iter().enumerate() {
+                match l {
+                    Line::Record(t) => body.push_str(
+                        &serde_json::json!({"id": format!("f{f}r{i}"), "text": t, "n": i}).to_string(),
+                    ),
+                    Line::Broken => body.push_str(r#"{"id": "broken", "text": "#),
+                }
+                // The last line of a file may lack its line break.
+                if i + 1 < lines.len() || f % 2 == 0 {
+                    body.push('\n');
+                }
+            }
+            fs_err::write(&path, body).unwrap();
+            inputs.push(path);
+        }
+        let sources = Discover::default().sources(&inputs).unwrap();
+        let mut runs = Vec::new();
+        for (threads, batch_records) in [(1, 4096), (3, 1), (3, 5)] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut cfg = Config { stats: true, force_two_passes: true, ..Config::default() };
+            cfg.input.on_error = neardup_core::OnError::Skip;
+            cfg.input.layout.batch_records = batch_records;
+            let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let mut summary = pool.install(|| {
+                let outputs = Outputs::new(Target::File(out.clone()), &sources).unwrap();
+                let extra: Vec<Box<dyn neardup_core::Sink>> = vec![Box::new(Collect(seen.clone()))];
+                neardup_core::run_with(&sources, &cfg, outputs, Some(&ledger), extra, &NoProgress)
+                    .unwrap()
+            });
+            summary.seconds = 0.0;
+            summary.stages = Default::default();
+            let seen = std::mem::take(&mut *seen.lock().unwrap());
+            runs.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap(), summary, seen));
+        }
+        for r in &runs[1..] {
+            prop_assert!(r.0 == runs[0].0, "outputs differ");
+            prop_assert!(r.1 == runs[0].1, "ledgers differ");
+            prop_assert_eq!(&r.2, &runs[0].2);
+            prop_assert_eq!(&r.3, &runs[0].3);
+        }
+
+        // The output and the sink, against the inputs and the ledger.
+        let (out, ledger, summary, seen) = &runs[0];
+        let entries: Vec<neardup_core::ledger::Entry> = std::str::from_utf8(ledger)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let lines: Vec<(usize, usize, &Line)> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(f, ls)| ls.iter().enumerate().map(move |(i, l)| (f, i, l)))
+            .collect();
+        prop_assert_eq!(entries.len(), lines.len());
+        prop_assert_eq!(seen.len(), lines.len());
+        prop_assert_eq!(summary.read, lines.len() as u64);
+        let mut expected: Vec<serde_json::Value> = Vec::new();
+        for (k, ((f, i, l), e)) in lines.iter().zip(&entries).enumerate() {
+            prop_assert_eq!((&e.source, e.line), (&sources[*f].name, *i as u64 + 1));
+            let s = &seen[k];
+            prop_assert_eq!((s.index, s.source), (k as u64, *f as u32));
+            prop_assert_eq!(&s.entry, e);
+            let mut line = serde_json::to_vec(e).unwrap();
+            line.push(b'\n');
+            prop_assert_eq!(s.ledger_line.as_deref(), Some(&line[..]));
+            let status = serde_json::to_value(e.status).unwrap();
+            let text = match l {
+                Line::Broken => {
+                    prop_assert_eq!(status, "rejected");
+                    prop_assert_eq!(&s.text, &None);
+                    continue;
+                }
+                Line::Record(t) => t,
+            };
+            prop_assert_eq!(s.text.as_deref(), Some(text.as_str()));
+            let mut kept = text.clone();
+            if status == "modified" {
+                // The spans are byte ranges of the text, in order.
+                kept.clear();
+                let mut at = 0;
+                for &[start, len] in &e.spans {
+                    kept.push_str(&text[at..start as usize]);
+                    at = (start + len) as usize;
+                }
+                kept.push_str(&text[at..]);
+            } else if status != "kept" {
+                prop_assert_eq!(&s.written, &None);
+                continue;
+            }
+            let record = serde_json::json!({"id": format!("f{f}r{i}"), "text": kept, "n": i});
+            let written = s.written.as_ref().unwrap();
+            prop_assert_eq!(serde_json::from_slice::<serde_json::Value>(&written.0).unwrap(), record.clone());
+            expected.push(record);
+        }
+        let got: Vec<serde_json::Value> = std::str::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+}

@@ -270,17 +270,41 @@ impl RowStore {
 /// gigabyte of them. Memory keeps one offset per record; reads go through
 /// a block cache, so reading records in order (the ledger) costs one read
 /// a block, and a string still in the write buffer is read from there.
+///
+/// The cache has one slot per rayon thread (pass 2 prepares batches on
+/// every thread, each scanning its own stretch of records), and each slot
+/// two blocks: the scan's, refilled only when a read moves past it, and one
+/// for looking back (the id a duplicate names, a cut's first copy), small,
+/// so that such a look neither throws the scan's block away nor reads a
+/// whole block for one id.
 pub(crate) struct StringStore {
     log: SpillFile,
     /// `starts[k] << 1 | present` for record `k`; the end of record `k` is
     /// the start of `k + 1` (or `bytes`).
     starts: Vec<u64>,
     bytes: u64,
-    cache: std::sync::Mutex<(u64, Vec<u8>)>,
+    cache: Vec<std::sync::Mutex<Slot>>,
 }
 
-/// Bytes read at once into the cache.
+/// One thread's cached blocks: `(offset, bytes)` for the scan and for
+/// looks back.
+#[derive(Default)]
+struct Slot {
+    scan: (u64, Vec<u8>),
+    back: (u64, Vec<u8>),
+}
+
+/// Bytes read at once into the scan's block.
 const BLOCK: u64 = 64 << 10;
+/// Bytes read at once into the block for looks back.
+const BACK_BLOCK: u64 = 4 << 10;
+/// Cache slots (threads past this share them).
+const SLOTS: usize = 16;
+
+/// Whether `block` at `at` holds `from..to`.
+fn holds((at, block): &(u64, Vec<u8>), from: u64, to: u64) -> bool {
+    from >= *at && to <= *at + block.len() as u64
+}
 
 impl StringStore {
     pub(crate) fn new(tmp_dir: &Path) -> io::Result<StringStore> {
@@ -288,7 +312,7 @@ impl StringStore {
             log: SpillFile::new(tmp_dir, 1 << 16),
             starts: Vec::new(),
             bytes: 0,
-            cache: std::sync::Mutex::new((0, Vec::new())),
+            cache: (0..SLOTS).map(|_| std::sync::Mutex::default()).collect(),
         })
     }
 
@@ -321,14 +345,30 @@ impl StringStore {
         } else if to > on_disk || len as u64 > BLOCK {
             self.log.read_exact_at(&mut out, from)?;
         } else {
-            let mut cache = self.cache.lock().map_err(|_| io::Error::other("id cache poisoned"))?;
-            let (at, block) = &mut *cache;
-            if from < *at || to > *at + block.len() as u64 {
+            let slot = rayon::current_thread_index().map_or(0, |i| 1 + i % (SLOTS - 1));
+            let mut slot =
+                self.cache[slot].lock().map_err(|_| io::Error::other("id cache poisoned"))?;
+            let Slot { scan, back } = &mut *slot;
+            let cached = if holds(scan, from, to) {
+                scan
+            } else if holds(back, from, to) {
+                back
+            } else {
+                // Moving forward (or starting): the scan's next block;
+                // behind the scan: a small block for the look.
+                let (cached, size) = if from >= scan.0 || scan.1.is_empty() {
+                    (scan, BLOCK)
+                } else {
+                    (back, BACK_BLOCK)
+                };
+                let (at, block) = cached;
                 *at = from;
-                block.resize(BLOCK.min(on_disk - from) as usize, 0);
+                block.resize(size.max(len as u64).min(on_disk - from) as usize, 0);
                 self.log.read_exact_at(block, from)?;
-            }
-            out.copy_from_slice(&block[(from - *at) as usize..(to - *at) as usize]);
+                cached
+            };
+            let (at, block) = &*cached;
+            out.copy_from_slice(&block[(from - at) as usize..(to - at) as usize]);
         }
         String::from_utf8(out).map(Some).map_err(io::Error::other)
     }
