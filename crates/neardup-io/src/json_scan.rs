@@ -267,7 +267,7 @@ fn text_string(line: &str, start: usize, out: &mut String, unescaped: &mut bool)
 /// ends a plain run in a JSON string), or `None` at the end of `b`. Scans
 /// 64 bytes at a time; the last, partial block is copied into a padded one.
 #[inline]
-fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(block) = b.get(i..i + 64) {
         let m = special_mask(block.try_into().expect("a 64-byte slice"));
         if m != 0 {

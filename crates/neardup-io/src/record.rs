@@ -180,41 +180,18 @@ pub fn splice_json(content: &[u8], text_value: Range<usize>, new_text: &str, out
 /// Appends `s` as a JSON string, quotes included, escaped byte for byte as
 /// serde_json escapes it (`\"`, `\\`, the short forms of `\b \t \n \f \r`,
 /// other control characters as `\u00xx`, everything else as is), so that
-/// outputs stay what they were; but eight bytes at a time: the texts of
-/// modified records are long and seldom need escaping, and serde_json's
-/// byte-at-a-time walk was the largest cost of writing them.
+/// outputs stay what they were; but the runs between bytes to escape are
+/// found 64 bytes at a time by the JSON walk's scanner
+/// (`json_scan::find_special`: the same three kinds of byte): the texts
+/// of modified records are long, and serde_json's byte-at-a-time walk was
+/// the largest cost of writing them.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    /// The high bit of each byte of `w` (little-endian) that is below
-    /// 0x20, a quote or a backslash (the classic "has a byte less than /
-    /// equal to" bit tricks): a borrow can flag bytes above a flagged one
-    /// wrongly, never below, so the lowest flag is exact.
-    fn escapes(w: u64) -> u64 {
-        let below = w.wrapping_sub(ONES * 0x20);
-        let (q, bs) = (w ^ (ONES * u64::from(b'"')), w ^ (ONES * u64::from(b'\\')));
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        (below & !w | zero(q) | zero(bs)) & HIGH
-    }
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
-    let (mut run, mut i) = (0, 0);
-    while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            // Straight to the first byte to escape, if the word has one.
-            match escapes(u64::from_le_bytes(word)) {
-                0 => {
-                    i += 8;
-                    continue;
-                }
-                flags => i += flags.trailing_zeros() as usize / 8,
-            }
-        }
+    let mut run = 0;
+    while let Some(i) = json_scan::find_special(b, run) {
         let c = b[i];
-        i += 1;
         let short = match c {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -223,10 +200,9 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
             b'\n' => b'n',
             0x0c => b'f',
             b'\r' => b'r',
-            0x00..=0x1f => b'u',
-            _ => continue,
+            _ => b'u',
         };
-        out.extend_from_slice(&b[run..i - 1]);
+        out.extend_from_slice(&b[run..i]);
         out.extend_from_slice(&[b'\\', short]);
         if short == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -237,7 +213,7 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
                 HEX[usize::from(c & 15)],
             ]);
         }
-        run = i;
+        run = i + 1;
     }
     out.extend_from_slice(&b[run..]);
     out.push(b'"');
