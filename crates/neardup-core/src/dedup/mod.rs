@@ -295,6 +295,34 @@ fn analyzer_for(cfg: &Config) -> Result<(Analyzer, crate::settings::Resources)> 
     Ok((analyzer, resources))
 }
 
+/// Both passes' loop: a reader thread cuts `sources` into batches; each
+/// batch, with the index of its first record, goes to `work` whole on the
+/// rayon pool ([`crate::ordered::map_ordered`]), and the results to
+/// `consume` in input order. Stops at `consume`'s first error (the reader
+/// then stops too).
+pub(crate) fn over_batches<R: Send>(
+    sources: &[Source],
+    layout: neardup_io::Layout,
+    work: impl Fn((usize, neardup_io::Batch)) -> R + Sync,
+    consume: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, neardup_io::Batch)>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut reader = neardup_io::RecordReader::new(sources, layout);
+            let mut first = 0;
+            while let Some(b) = reader.next_batch() {
+                let n = b.records.len();
+                if tx.send((first, b)).is_err() {
+                    break; // The consumer stopped (an error).
+                }
+                first += n;
+            }
+        });
+        crate::ordered::map_ordered(rx, work, consume)
+    })
+}
+
 /// Says which temp files left by killed runs were removed.
 pub(crate) fn stale_warnings(paths: &[std::path::PathBuf]) -> Vec<String> {
     paths

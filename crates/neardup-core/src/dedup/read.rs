@@ -6,7 +6,7 @@
 //! one-pass run ([`Stream`]), each record is also decided and written right
 //! there.
 
-use neardup_io::{record, Batch, RawRecord, RecordError, RecordReader, Source};
+use neardup_io::{record, Batch, RawRecord, RecordError, Source};
 
 use super::write::Writer;
 use super::Summary;
@@ -69,42 +69,30 @@ pub(crate) fn run(
 ) -> Result<(Deduper, u64)> {
     let total = sources.iter().all(|s| s.compression == neardup_io::Compression::None);
     progress.phase("analyse", total.then(|| sources.iter().map(|s| s.size).sum()));
-    let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
     let mut bytes_in = 0u64;
-    let result = std::thread::scope(|scope| {
-        let layout = cfg.input.layout;
-        scope.spawn(move || {
-            let mut reader = RecordReader::new(sources, layout);
-            while let Some(b) = reader.next_batch() {
-                if tx.send(b).is_err() {
-                    break; // The consumer stopped (an error).
-                }
+    let work = |(_, batch): (usize, Batch)| {
+        let parsed: Vec<Parsed> = batch
+            .records
+            .iter()
+            .map(|r| parse_and_analyse(sources, cfg, analyzer, r, &batch.data))
+            .collect();
+        let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
+        (batch, parsed, bytes)
+    };
+    let result = super::over_batches(sources, cfg.input.layout, work, |(batch, parsed, bytes)| {
+        let first = deduper.len();
+        let n = parsed.len() as u64;
+        for (rec, (id, analysis)) in batch.records.iter().zip(parsed) {
+            deduper.push((rec.source, rec.line), id, analysis)?;
+        }
+        if let Some(st) = stream.as_mut() {
+            for (k, rec) in (first..).zip(&batch.records) {
+                st.decide_and_write(k, rec, &batch.data, &mut deduper)?;
             }
-        });
-        let work = |batch: Batch| {
-            let parsed: Vec<Parsed> = batch
-                .records
-                .iter()
-                .map(|r| parse_and_analyse(sources, cfg, analyzer, r, &batch.data))
-                .collect();
-            let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
-            (batch, parsed, bytes)
-        };
-        crate::ordered::map_ordered(rx, work, |(batch, parsed, bytes)| {
-            let first = deduper.len();
-            let n = parsed.len() as u64;
-            for (rec, (id, analysis)) in batch.records.iter().zip(parsed) {
-                deduper.push((rec.source, rec.line), id, analysis)?;
-            }
-            if let Some(st) = stream.as_mut() {
-                for (k, rec) in (first..).zip(&batch.records) {
-                    st.decide_and_write(k, rec, &batch.data, &mut deduper)?;
-                }
-            }
-            bytes_in += bytes;
-            progress.advance(n, bytes);
-            Ok(())
-        })
+        }
+        bytes_in += bytes;
+        progress.advance(n, bytes);
+        Ok(())
     });
     progress.finish();
     result.map(|()| (deduper, bytes_in))

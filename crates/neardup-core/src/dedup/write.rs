@@ -18,7 +18,7 @@
 
 use std::ops::Range;
 
-use neardup_io::{record, Batch, Format, RawRecord, RecordReader, Source, Unit};
+use neardup_io::{record, Batch, Format, RawRecord, Source, Unit};
 
 use super::Summary;
 use crate::analysis::cut_into;
@@ -274,57 +274,42 @@ pub(crate) fn run(
 ) -> Result<()> {
     progress.phase("write", None);
     let table = decisions.table();
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, Batch)>(2);
-    std::thread::scope(|scope| {
-        let layout = cfg.input.layout;
-        scope.spawn(move || {
-            let mut reader = RecordReader::new(sources, layout);
-            let mut first = 0;
-            while let Some(b) = reader.next_batch() {
-                let n = b.records.len();
-                if tx.send((first, b)).is_err() {
-                    break; // The writer stopped (an error).
-                }
-                first += n;
-            }
-        });
-        let Writer { prep, sinks, .. } = &mut writer;
-        let (prep, table) = (&*prep, &table);
-        // Buffers come back once their batch is written (as many as are in
-        // flight), rather than each batch growing new ones.
-        let spare = std::sync::Mutex::new(Vec::<Made>::new());
-        let work = |(first, batch): (usize, Batch)| {
-            let mut made = spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default();
-            made.clear();
-            let mut prepared = Vec::with_capacity(batch.records.len());
-            let mut error = None;
-            for (k, rec) in (first..).zip(&batch.records) {
-                match prep.prepare(k, rec, &batch.data, table, &mut made) {
-                    Ok(p) => prepared.push(p),
-                    Err(e) => {
-                        error = Some(e);
-                        break;
-                    }
+    let Writer { prep, sinks, .. } = &mut writer;
+    let (prep, table) = (&*prep, &table);
+    // Buffers come back once their batch is written (as many as are in
+    // flight), rather than each batch growing new ones.
+    let spare = std::sync::Mutex::new(Vec::<Made>::new());
+    let work = |(first, batch): (usize, Batch)| {
+        let mut made = spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default();
+        made.clear();
+        let mut prepared = Vec::with_capacity(batch.records.len());
+        let mut error = None;
+        for (k, rec) in (first..).zip(&batch.records) {
+            match prep.prepare(k, rec, &batch.data, table, &mut made) {
+                Ok(p) => prepared.push(p),
+                Err(e) => {
+                    error = Some(e);
+                    break;
                 }
             }
-            Ready { batch, first, prepared, made, error }
-        };
-        crate::ordered::map_ordered(rx, work, |ready: Ready| {
-            let Ready { batch, first, prepared, made, error } = ready;
-            for ((k, rec), p) in (first..).zip(&batch.records).zip(&prepared) {
-                emit(sinks, k, rec.source, p, &batch.data, &made, summary)?;
-            }
-            if let Some(e) = error {
-                return Err(e);
-            }
-            // One huge record's buffers are not kept for the rest of the run.
-            let size = made.bytes.capacity() + made.texts.capacity() + made.cut.capacity();
-            if let (true, Ok(mut s)) = (size <= MADE_KEEP, spare.lock()) {
-                s.push(made);
-            }
-            progress.advance(batch.records.len() as u64, batch.data.len() as u64);
-            Ok(())
-        })
+        }
+        Ready { batch, first, prepared, made, error }
+    };
+    super::over_batches(sources, cfg.input.layout, work, |ready: Ready| {
+        let Ready { batch, first, prepared, made, error } = ready;
+        for ((k, rec), p) in (first..).zip(&batch.records).zip(&prepared) {
+            emit(sinks, k, rec.source, p, &batch.data, &made, summary)?;
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        // One huge record's buffers are not kept for the rest of the run.
+        let size = made.bytes.capacity() + made.texts.capacity() + made.cut.capacity();
+        if let (true, Ok(mut s)) = (size <= MADE_KEEP, spare.lock()) {
+            s.push(made);
+        }
+        progress.advance(batch.records.len() as u64, batch.data.len() as u64);
+        Ok(())
     })?;
     writer.finish(decisions.len(), summary)?;
     progress.finish();
