@@ -96,10 +96,7 @@ impl Sink for LedgerSink {
     fn record(&mut self, r: &Emitted<'_>) -> Result<()> {
         match r.ledger_line {
             Some(line) => self.file.write_all(line)?,
-            None => {
-                serde_json::to_writer(&mut self.file, r.entry).map_err(std::io::Error::from)?;
-                self.file.write_all(b"\n")?;
-            }
+            None => write_ledger_line(r.entry, &mut self.file)?,
         }
         Ok(())
     }
@@ -107,6 +104,13 @@ impl Sink for LedgerSink {
     fn commit(self: Box<Self>, _: &mut Summary) -> Result<()> {
         Ok(self.file.commit()?)
     }
+}
+
+/// Writes `entry` as one ledger line: JSON, then `\n`. Every ledger line
+/// goes through here, whether the sink or the writer's workers make it.
+pub(crate) fn write_ledger_line(entry: &Entry, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, entry).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
 }
 
 /// Writes kept and modified records to the run's outputs.

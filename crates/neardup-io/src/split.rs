@@ -44,7 +44,12 @@ impl RawRecord {
 
     /// Content and tail: what to write to keep the record unchanged.
     pub fn raw<'a>(&self, data: &'a [u8]) -> &'a [u8] {
-        &data[self.start..self.end + self.tail]
+        &data[self.raw_range()]
+    }
+
+    /// Where [`RawRecord::raw`] is in the batch's data.
+    pub fn raw_range(&self) -> std::ops::Range<usize> {
+        self.start..self.end + self.tail
     }
 }
 

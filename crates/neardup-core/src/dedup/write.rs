@@ -27,7 +27,7 @@ use crate::decide::{Decisions, Table};
 use crate::error::{Error, Result};
 use crate::ledger::{Entry, Status};
 use crate::progress::Progress;
-use crate::sink::{Emitted, Sink, Written};
+use crate::sink::{write_ledger_line, Emitted, Sink, Written};
 
 /// What preparing a record needs: shared, read-only, by every worker.
 pub(crate) struct Prep<'a> {
@@ -123,7 +123,7 @@ impl Prep<'_> {
         let entry = table.entry(k, &outcome)?;
         let newline = rec.tail == 0 && line_based;
         let written = match outcome.status {
-            Status::Kept => Some((Place::Input(rec.start..rec.end + rec.tail), newline)),
+            Status::Kept => Some((Place::Input(rec.raw_range()), newline)),
             Status::Modified => {
                 let (Some(p), Some(cut)) = (&parsed, cut_text) else {
                     return Err(changed(sources, rec, k));
@@ -147,8 +147,7 @@ impl Prep<'_> {
         });
         let line = if self.wants_line {
             let from = made.bytes.len();
-            serde_json::to_writer(&mut made.bytes, &entry).map_err(std::io::Error::from)?;
-            made.bytes.push(b'\n');
+            write_ledger_line(&entry, &mut made.bytes)?;
             Some(from..made.bytes.len())
         } else {
             None
