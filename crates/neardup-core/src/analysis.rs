@@ -238,7 +238,10 @@ impl Analyzer {
         // The canonical text's hash is its key in the memo, and its hash as
         // written when nothing is cut.
         let key = xxh3_128(s.canon.as_bytes());
-        let known = self.memo.as_ref().and_then(|(facts, _)| facts.get(key));
+        // Facts hold repeats and statistics: no use to a run with neither.
+        let facts = self.memo.as_ref().map(|(facts, _)| facts);
+        let facts = facts.filter(|_| self.stats || cfg.min_repeat.is_some());
+        let known = facts.and_then(|f| f.get(key));
         let mut found = Vec::new();
         if let Some(min) = cfg.min_repeat {
             let canonical = match &known {
@@ -298,7 +301,7 @@ impl Analyzer {
             });
             watch.lap(4);
         }
-        if let (Some((facts, _)), None) = (&self.memo, &known) {
+        if let (Some(facts), None) = (facts, &known) {
             facts.put(key, Facts { repeats: found, stats: a.stats.as_deref().cloned() });
         }
         a
