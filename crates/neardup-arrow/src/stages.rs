@@ -367,16 +367,10 @@ pub fn missed_pairs(members_col: &ArrayRef, cap: usize) -> Result<RecordBatch> {
         let m = members(members_col, i, true)?;
         let ranks: Vec<u32> = (0..m.len() as u32).collect();
         let kept: Vec<bool> = m.iter().map(|x| x.2).collect();
-        near::missed_pairs(
-            &ranks,
-            cap,
-            &kept,
-            |_, _| false,
-            |l, e| {
-                later.push(m[l as usize].1);
-                earlier.push(m[e as usize].1);
-            },
-        );
+        near::missed_pairs(&ranks, cap, &kept, |l, e| {
+            later.push(m[l as usize].1);
+            earlier.push(m[e as usize].1);
+        });
     }
     pair_batch(later, earlier)
 }

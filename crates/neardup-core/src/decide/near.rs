@@ -132,25 +132,18 @@ pub fn bucket_pairs(ranks: &[u32], cap: usize, mut emit: impl FnMut(u32, u32)) {
 }
 
 /// The pairs `(later, kept earlier)` of one bucket that [`bucket_pairs`]
-/// with `cap` left out and `known` does not hold: what the greedy must
-/// still see. `ranks` ascending, distinct; `kept[r]` is rank `r`'s state.
-pub fn missed_pairs(
-    ranks: &[u32],
-    cap: usize,
-    kept: &[bool],
-    known: impl Fn(u32, u32) -> bool,
-    mut emit: impl FnMut(u32, u32),
-) {
+/// with `cap` left out: what the greedy must still see. `ranks` ascending,
+/// distinct; `kept[r]` is rank `r`'s state (a caller that found some pairs
+/// already passes only the records whose pairs it has not found).
+pub fn missed_pairs(ranks: &[u32], cap: usize, kept: &[bool], mut emit: impl FnMut(u32, u32)) {
     // The kept records past the cap, as the walk passes them: a bucket of
     // thousands of copies, nearly all removed, costs one pass.
     let mut kept_before: Vec<u32> = Vec::new();
-    for (j, &r) in ranks.iter().enumerate().skip(cap) {
+    for &r in ranks.iter().skip(cap) {
         for &earlier in &kept_before {
-            if !known(r, earlier) {
-                emit(r, earlier);
-            }
+            emit(r, earlier);
         }
-        if j >= cap && kept[r as usize] {
+        if kept[r as usize] {
             kept_before.push(r);
         }
     }
@@ -548,13 +541,7 @@ impl Collector {
                 large.get(k, &mut members)?;
                 let ranks: Vec<u32> = members.iter().map(|&r| r as u32).collect();
                 let mut missed = Vec::new();
-                missed_pairs(
-                    &ranks,
-                    cap,
-                    &fresh,
-                    |_, _| false,
-                    |l, e| missed.push((l as u64) << 32 | e as u64),
-                );
+                missed_pairs(&ranks, cap, &fresh, |l, e| missed.push((l as u64) << 32 | e as u64));
                 Ok(missed)
             };
             let mut missed: Vec<u64> = {
