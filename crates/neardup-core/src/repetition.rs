@@ -336,7 +336,7 @@ impl Scratch {
                 } else {
                     cont_before + (cont & ((1u64 << k) - 1)).count_ones() as usize
                 };
-                self.word_hash.push(xxh3_64(&b[start..at]));
+                self.word_hash.push(word_hash(b, start, at));
                 self.chars.push((in_words - cont_at) as u32);
             }
             cont_before += cont.count_ones() as usize;
@@ -432,6 +432,42 @@ impl Scratch {
         }
         out
     }
+}
+
+/// The hash of the word `b[start..end]`. Only equality matters here (n-gram
+/// counts), so any well-mixed 64-bit hash will do: a word of up to 16 bytes
+/// (nearly every one) is read as two little-endian words, zero beyond its
+/// end, and folded by two 64×64→128-bit multiplies, with no branch on its
+/// length; a longer one goes to xxh3.
+#[inline(always)]
+fn word_hash(b: &[u8], start: usize, end: usize) -> u64 {
+    let len = end - start;
+    if len > 16 {
+        return xxh3_64(&b[start..end]);
+    }
+    let mut pad = [0u8; 16];
+    let bytes: &[u8; 16] = match b.get(start..start + 16) {
+        Some(s) => s.try_into().unwrap_or(&pad),
+        None => {
+            pad[..len].copy_from_slice(&b[start..end]);
+            &pad
+        }
+    };
+    let (lo, hi) = bytes.split_at(8);
+    // The first `keep` (0 to 8) bytes of a half.
+    let word = |half: &[u8], keep: usize| {
+        let w = u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
+        w & u64::MAX.checked_shr(64 - 8 * keep as u32).unwrap_or(0)
+    };
+    let lo = word(lo, len.min(8));
+    let hi = word(hi, len.saturating_sub(8));
+    // Two rounds of wyhash's folded multiply.
+    let fold = |a: u64, b: u64| {
+        let m = u128::from(a) * u128::from(b);
+        (m as u64) ^ ((m >> 64) as u64)
+    };
+    let h = fold(lo ^ 0x243f_6a88_85a3_08d3, hi ^ 0x1319_8a2e_0370_7344);
+    fold(h ^ len as u64 ^ 0xa409_3822_299f_31d0, 0x082e_fa98_ec4e_6c89)
 }
 
 /// The (n+1)-gram hash of an n-gram hash `h` and the next word's hash `w`.
@@ -765,8 +801,24 @@ mod tests {
     /// (unicode ones among them), between every kind of separator.
     fn repetitive_text() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
-        const WORDS: [&str; 10] =
-            ["a", "the", "naïve", "日本語", "x", "éé", "word", "ß", "-", "z9"];
+        // Words of every length class of `word_hash`: to 8 bytes, to 16,
+        // longer.
+        const WORDS: [&str; 14] = [
+            "a",
+            "the",
+            "naïve",
+            "日本語",
+            "x",
+            "éé",
+            "word",
+            "ß",
+            "-",
+            "z9",
+            "ninechars",
+            "sixteen-letters!",
+            "seventeen-letters",
+            "a-word-of-thirty-two-characters!",
+        ];
         const SEPS: [&str; 7] = ["\n", "\n", "\n\n", " ", "\n\n\n", "\t", "\r\n"];
         let pool = prop::collection::vec(prop::collection::vec(0..WORDS.len(), 0..14), 1..6);
         let seq = prop::collection::vec((0..6usize, 0..SEPS.len(), any::<bool>()), 0..40);
@@ -849,6 +901,26 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn a_word_hash_depends_on_the_word_alone(
+            word in "[a\u{0}é]{0,24}",
+            other in "[a\u{0}é]{0,24}",
+            before in "\\PC{0,20}",
+            after in "\\PC{0,40}",
+        ) {
+            let alone = word_hash(word.as_bytes(), 0, word.len());
+            let text = format!("{before}{word}{after}");
+            let at = before.len();
+            // Whatever surrounds it (the hash reads past the word's end).
+            proptest::prop_assert_eq!(word_hash(text.as_bytes(), at, at + word.len()), alone);
+            // Words that differ in a byte or in length (trailing NULs
+            // included) differ in hash.
+            let longer = format!("{word}\u{0}");
+            for other in [other.as_str(), longer.as_str()].into_iter().filter(|o| *o != word) {
+                proptest::prop_assert_ne!(word_hash(other.as_bytes(), 0, other.len()), alone);
+            }
+        }
+
         #[test]
         fn statistics_match_their_definitions(text in repetitive_text()) {
             proptest::prop_assert_eq!(bits(&Stats::of(&text)), bits(&stats_by_definition(&text)), "{:?}", text);
