@@ -14,6 +14,7 @@
 //! canonical texts), `stats` (`repetition::Stats::of`, the Gopher
 //! statistics of the ledger, on canonical texts), `shingle` (word 5-gram hashes of the canonical text
 //! with line breaks as spaces, as near-duplicate fingerprints take them),
+//! `set` (the shingle hashes made a sorted set, `shingle::into_set`),
 //! `minhash` and `oph` (sketch of the shingle set, 128 slots), `none` (the
 //! preparation alone). `digest` prints, per record, a hash of everything
 //! these kernels compute (canonical text and bytes, offset map, repeats,
@@ -99,6 +100,16 @@ fn kernel_shingle(flat: &[String]) -> usize {
         sum += h.len();
     }
     sum
+}
+
+#[inline(never)]
+fn kernel_set(bags: &mut [Vec<u64>]) -> usize {
+    bags.iter_mut()
+        .map(|h| {
+            shingle::into_set(h);
+            h.len()
+        })
+        .sum()
 }
 
 #[inline(never)]
@@ -191,8 +202,8 @@ fn main() -> ExitCode {
     let n = Normalizer::default();
     let canon: Vec<String> = raw.iter().map(|t| n.canonical(t)).collect();
     let flats: Vec<String> = canon.iter().map(|t| flat(t)).collect();
-    let sketched = matches!(kernel.as_str(), "minhash" | "oph");
-    let sets: Vec<Vec<u64>> = if !sketched {
+    let sketched = matches!(kernel.as_str(), "minhash" | "oph" | "set");
+    let mut sets: Vec<Vec<u64>> = if !sketched {
         Vec::new()
     } else {
         flats
@@ -200,7 +211,9 @@ fn main() -> ExitCode {
             .map(|t| {
                 let mut h = Vec::new();
                 Shingling::Word(5).shingle_hashes(t, 0, &mut h);
-                shingle::into_set(&mut h);
+                if kernel != "set" {
+                    shingle::into_set(&mut h);
+                }
                 h
             })
             .collect()
@@ -215,6 +228,7 @@ fn main() -> ExitCode {
         "repeats" => (canon_bytes, kernel_repeats(&canon)),
         "stats" => (canon_bytes, kernel_stats(&canon)),
         "shingle" => (flat_bytes, kernel_shingle(&flats)),
+        "set" => (flat_bytes, kernel_set(&mut sets)),
         "minhash" => {
             let sk = Sketcher::new(SketchKind::MinHash, 128, 1).unwrap();
             (flat_bytes, kernel_minhash(&sk, &sets))
