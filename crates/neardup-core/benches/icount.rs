@@ -202,8 +202,8 @@ fn main() -> ExitCode {
     let n = Normalizer::default();
     let canon: Vec<String> = raw.iter().map(|t| n.canonical(t)).collect();
     let flats: Vec<String> = canon.iter().map(|t| flat(t)).collect();
-    let sketched = matches!(kernel.as_str(), "minhash" | "oph" | "set");
-    let mut sets: Vec<Vec<u64>> = if !sketched {
+    let bagged = matches!(kernel.as_str(), "minhash" | "oph" | "set");
+    let mut sets: Vec<Vec<u64>> = if !bagged {
         Vec::new()
     } else {
         flats

@@ -32,7 +32,6 @@ use neardup_text::{Normalizer, OffsetMap, Round};
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::memo::{Facts, Memo};
 use crate::repeats;
 use crate::repetition::Stats;
 use crate::settings::{NearSettings, SettingError, Settings};
@@ -89,10 +88,6 @@ pub struct Analyzer {
     norm: Normalizer,
     sketching: Option<Sketching>,
     stats: bool,
-    /// Analyses of the canonical texts seen last ([`Analyzer::with_memo`]):
-    /// what a text holds before any cut, and fingerprints by the hash of
-    /// the text they were taken from (as written).
-    memo: Option<(Memo<Facts>, Memo<Fingerprint>)>,
     /// Nanoseconds per step, over the sampled records.
     clock: [AtomicU64; STEPS],
 }
@@ -157,20 +152,8 @@ impl Analyzer {
             norm: Normalizer::new(settings.normalize.clone()),
             sketching,
             stats: stats || !settings.thresholds.is_empty(),
-            memo: None,
             clock: Default::default(),
         })
-    }
-
-    /// The same analyzer, remembering what it found for the canonical texts
-    /// of about the last `bytes` of analyses (none at 0), so that a record
-    /// whose canonical text is one of them is analysed in a fraction of the
-    /// time: what a run that meets exact copies near one another wants. The
-    /// analyses are the same with or without it.
-    pub fn with_memo(mut self, bytes: usize) -> Analyzer {
-        // Facts are a few dozen bytes: most of the room is fingerprints'.
-        self.memo = (bytes > 0).then(|| (Memo::new(bytes / 16), Memo::new(bytes - bytes / 16)));
-        self
     }
 
     /// Time spent in each step so far.
@@ -235,24 +218,9 @@ impl Analyzer {
             s.map.encode(&mut map);
             a.canonical = Some((s.canon.clone(), map));
         }
-        // The canonical text's hash is its key in the memo, and its hash as
-        // written when nothing is cut.
-        let key = xxh3_128(s.canon.as_bytes());
-        // Facts hold repeats and statistics: no use to a run with neither.
-        let facts = self.memo.as_ref().map(|(facts, _)| facts);
-        let facts = facts.filter(|_| self.stats || cfg.min_repeat.is_some());
-        let known = facts.and_then(|f| f.get(key));
-        let mut found = Vec::new();
         if let Some(min) = cfg.min_repeat {
-            let canonical = match &known {
-                Some(k) => &k.repeats,
-                None => {
-                    found = repeats::find(&s.canon, min);
-                    &found
-                }
-            };
-            a.repeats = canonical
-                .iter()
+            a.repeats = repeats::find(&s.canon, min)
+                .into_iter()
                 .filter_map(|r| {
                     let o = s.map.original_range_inner(r.range.start, r.range.end);
                     let first = s.map.to_original(r.first, Round::Up);
@@ -266,16 +234,13 @@ impl Analyzer {
             watch.lap(1);
         }
         if self.stats {
-            let stats = match known.as_ref().and_then(|k| k.stats.clone()) {
-                Some(stats) => stats,
-                None => Stats::of(&s.canon),
-            };
+            let stats = Stats::of(&s.canon);
             a.filtered = cfg.thresholds.exceeded(&stats);
             a.stats = Some(Box::new(stats));
             watch.lap(2);
         }
         if a.repeats.is_empty() {
-            a.hash = key;
+            a.hash = xxh3_128(s.canon.as_bytes());
             a.len = text.len() as u64;
         } else {
             // Hash what will be written: the cut text, normalized afresh.
@@ -286,23 +251,8 @@ impl Analyzer {
         }
         watch.lap(3);
         if let Some(sk) = self.sketching.as_ref().filter(|_| a.filtered.is_none()) {
-            // Fingerprints are taken from the text as written, whose hash
-            // is the record's.
-            let prints = self.memo.as_ref().map(|(_, prints)| prints);
-            a.fingerprint = Some(match prints.and_then(|p| p.get(a.hash)) {
-                Some(fp) => Fingerprint::clone(&fp),
-                None => {
-                    let fp = sk.fingerprint(&s.canon, &mut s.near);
-                    if let Some(p) = prints {
-                        p.put(a.hash, fp.clone());
-                    }
-                    fp
-                }
-            });
+            a.fingerprint = Some(sk.fingerprint(&s.canon, &mut s.near));
             watch.lap(4);
-        }
-        if let (Some(facts), None) = (facts, &known) {
-            facts.put(key, Facts { repeats: found, stats: a.stats.as_deref().cloned() });
         }
         a
     }
@@ -490,79 +440,5 @@ mod tests {
         assert_eq!(c.len(), 50);
         assert_eq!(*c.signature_offsets.last().unwrap() as usize, 50 * 128);
         assert_eq!(c.band_offsets[1], 21);
-    }
-
-    /// Texts that repeat one another and themselves: a base text, in one
-    /// of three typographies (equal once normalized, at other original
-    /// offsets), said once or twice, or with a line of its own.
-    fn repeating_texts() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
-        use proptest::prelude::*;
-        const BASES: [&str; 3] = [
-            "the harbour board met on monday and said the new pier would open in spring, \
-             after the storms of last winter had washed away half of the old one",
-            "it's a long road from the valley to the coast -- the bus takes six hours \
-             and stops in every village on the way, twice on market days",
-            "boilerplate boilerplate boilerplate boilerplate boilerplate boilerplate \
-             boilerplate boilerplate boilerplate boilerplate boilerplate",
-        ];
-        let typography = |t: &str, k: u8| match k {
-            0 => t.to_owned(),
-            1 => t.replace('\'', "\u{2019}").replace("--", "\u{2014}").to_uppercase(),
-            _ => t.replace(' ', "  "),
-        };
-        let record = (0..3usize, 0..3u8, 0..3u8, 0..4u8, 0..1000u32);
-        prop::collection::vec(record, 1..40).prop_map(move |specs| {
-            specs
-                .into_iter()
-                .map(|(base, t1, t2, shape, n)| {
-                    let once = typography(BASES[base], t1);
-                    match shape {
-                        0 | 1 => once,
-                        2 => format!("{once}\n{}", typography(BASES[base], t2)),
-                        _ => format!("{once}\nline {n} of its own"),
-                    }
-                })
-                .collect()
-        })
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-
-        /// The memo changes no analysis: record by record (a window of a
-        /// few entries, so that they come and go) and in parallel batches.
-        #[test]
-        fn the_memo_changes_no_analysis(texts in repeating_texts(), window in 1usize..40) {
-            let mut settings = Settings { min_repeat: Some(40), ..Settings::default() };
-            settings.thresholds.set("dup_5gram_char_frac", 0.5).unwrap();
-            let plain = Analyzer::new(&settings, true).unwrap();
-            let expected: Vec<Analysis> = texts.iter().map(|t| plain.analyse(t)).collect();
-            let memo = Analyzer::new(&settings, true).unwrap().with_memo(window * 2_000);
-            let got: Vec<Analysis> = texts.iter().map(|t| memo.analyse(t)).collect();
-            proptest::prop_assert_eq!(&got, &expected);
-            let batch = memo.analyse_batch(&texts);
-            proptest::prop_assert_eq!(&batch, &expected);
-        }
-    }
-
-    #[test]
-    fn a_copy_is_taken_from_the_memo() {
-        // The same canonical text, other original bytes: the repeat's
-        // offsets are the copy's own, the rest the first's.
-        let body = "the harbour board met on monday and said the new pier would open";
-        let first = format!("{body}\n{body}");
-        let copy = format!("{}\n{body}", body.to_uppercase().replace(' ', "  "));
-        let settings = Settings { min_repeat: Some(40), ..Settings::default() };
-        let memo = Analyzer::new(&settings, true).unwrap().with_memo(1 << 20);
-        let a = memo.analyse(&first);
-        let key = xxh3_128(Normalizer::default().canonical(&first).as_bytes());
-        assert!(memo.memo.as_ref().unwrap().0.get(key).is_some());
-        let b = memo.analyse(&copy);
-        assert_eq!(b, Analyzer::new(&settings, true).unwrap().analyse(&copy));
-        assert_eq!(a.stats, b.stats);
-        assert_ne!(a.repeats, b.repeats);
-        // Both are written cut to the body once: one fingerprint.
-        assert_eq!(a.hash, b.hash);
-        assert!(memo.memo.as_ref().unwrap().1.get(a.hash).is_some());
     }
 }

@@ -32,7 +32,6 @@ pub mod error;
 pub mod explain;
 mod hashing;
 pub mod ledger;
-mod memo;
 mod ordered;
 pub mod progress;
 pub mod repeats;

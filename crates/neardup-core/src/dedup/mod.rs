@@ -212,7 +212,7 @@ fn run_inner<'a>(
     progress: &dyn Progress,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let (analyzer, resources) = analyzer_for(cfg)?;
+    let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
     let mut summary = Summary::default();
     if let Some(l) = &ledger_file {
@@ -230,7 +230,7 @@ fn run_inner<'a>(
     }
     sinks.extend(extra);
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    let deduper = Deduper::new(&analyzer, &resources, cfg.input.on_error, names)?;
+    let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
     let writer = write::Writer::new(sources, cfg, sinks);
     let clock = Instant::now();
     if cfg.single_pass() && history.is_none() {
@@ -272,27 +272,11 @@ pub fn decide(
     all_pairs: bool,
     progress: &dyn Progress,
 ) -> Result<crate::Decisions> {
-    let (analyzer, resources) = analyzer_for(cfg)?;
+    let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    let deduper = Deduper::new(&analyzer, &resources, cfg.input.on_error, names)?;
+    let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
     let (deduper, _) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
     deduper.decide(all_pairs, progress)
-}
-
-/// The most memory a run's analyzer gives its memo ([`Analyzer::with_memo`]):
-/// on debdocs, a window of 64 MiB finds nearly every exact copy still
-/// there (their first copies are at most ~60 MB of input before them, most
-/// within 32 MB), and a run on a larger corpus gains little from more.
-const MEMO_BYTES: usize = 64 << 20;
-
-/// A run's analyzer, its memo a sixteenth of the memory budget (at most
-/// [`MEMO_BYTES`]), and the budget left for the rest of the run.
-fn analyzer_for(cfg: &Config) -> Result<(Analyzer, crate::settings::Resources)> {
-    let memo = (cfg.resources.memory / 16).min(MEMO_BYTES);
-    let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?.with_memo(memo);
-    let mut resources = cfg.resources.clone();
-    resources.memory -= memo;
-    Ok((analyzer, resources))
 }
 
 /// Both passes' loop: a reader thread cuts `sources` into batches; each
