@@ -225,8 +225,8 @@ pub(crate) struct RowStore {
     /// Rows written (absent ones as zeros).
     rows: u64,
     /// Pass 2 reads every row, in order: a block at a time, not a `pread`
-    /// per row (which cost a system call per record, ~40 % of a 10 M-record
-    /// run's CPU time in the kernel).
+    /// per row (a system call per record: 193,068 of the 352,067 a run on
+    /// 200,000 short records made).
     cache: BlockCache,
 }
 
