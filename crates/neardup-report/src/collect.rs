@@ -263,7 +263,7 @@ fn texts(
                     found: "more".to_string(),
                 });
             };
-            bytes_in += (rec.end - rec.start + rec.tail) as u64;
+            bytes_in += rec.raw_range().len() as u64;
             if entry.source != src.name || entry.line != rec.line {
                 return Err(mismatch(k, at, &entry, format!("`{}` line {}", src.name, rec.line)));
             }

@@ -408,6 +408,7 @@ impl Collector {
         mut all_pairs: Option<&mut Vec<(u32, u32, f32)>>,
         history: Option<(&dyn History, &mut Externals)>,
     ) -> Result<(NearReport, Fingerprints)> {
+        use rayon::prelude::*;
         self.sets.seal()?;
         self.sigs.seal()?;
         let mut report = NearReport::new(&self.opts, self.params);
@@ -544,22 +545,16 @@ impl Collector {
                 missed_pairs(&ranks, cap, &fresh, |l, e| missed.push((l as u64) << 32 | e as u64));
                 Ok(missed)
             };
-            let mut missed: Vec<u64> = {
-                use rayon::prelude::*;
-                let found: Vec<Vec<u64>> = (0..n_large)
-                    .into_par_iter()
-                    .with_min_len(16)
-                    .map(per_bucket)
-                    .collect::<Result<_>>()?;
-                found.concat()
-            };
+            let by_bucket: Vec<Vec<u64>> = (0..n_large)
+                .into_par_iter()
+                .with_min_len(16)
+                .map(per_bucket)
+                .collect::<Result<_>>()?;
+            let mut missed = by_bucket.concat();
             if missed.is_empty() {
                 break;
             }
-            {
-                use rayon::prelude::*;
-                missed.par_sort_unstable();
-            }
+            missed.par_sort_unstable();
             missed.dedup();
             // Sorted by later rank: decisions before the first are final.
             start = (missed[0] >> 32) as u32;

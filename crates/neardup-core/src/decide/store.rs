@@ -75,11 +75,6 @@ impl SpillFile {
         self.on_disk
     }
 
-    /// The bytes not in the file yet.
-    pub(crate) fn buffered(&self) -> &[u8] {
-        &self.mem
-    }
-
     /// Reads `out.len()` bytes from `at`, from the file, memory, or both.
     pub(crate) fn read_exact_at(&self, out: &mut [u8], at: u64) -> io::Result<()> {
         let end = at + out.len() as u64;
@@ -328,21 +323,14 @@ fn holds((at, block): &(u64, Vec<u8>), from: u64, to: u64) -> bool {
 }
 
 impl BlockCache {
-    /// Reads `out.len()` bytes of `log` from `from`: from its write buffer,
-    /// through the calling thread's blocks, or, for a read larger than a
-    /// block or one that spans the buffer, straight from the file.
+    /// Reads `out.len()` bytes of `log` from `from`: through the calling
+    /// thread's blocks when they lie on disk; what reaches the write buffer,
+    /// or is larger than a block, by [`SpillFile::read_exact_at`] (memory
+    /// without a system call, the file with one).
     fn read(&self, log: &SpillFile, from: u64, out: &mut [u8]) -> io::Result<()> {
         let (len, to) = (out.len(), from + out.len() as u64);
         let on_disk = log.on_disk();
-        if from >= on_disk {
-            let at = (from - on_disk) as usize;
-            let buffered = log.buffered().get(at..at + len);
-            out.copy_from_slice(buffered.ok_or_else(|| {
-                io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of a store")
-            })?);
-            return Ok(());
-        }
-        if to > on_disk || len as u64 > BLOCK {
+        if from >= on_disk || to > on_disk || len as u64 > BLOCK {
             return log.read_exact_at(out, from);
         }
         let slot = rayon::current_thread_index().map_or(0, |i| 1 + i % (SLOTS - 1));
@@ -543,7 +531,7 @@ mod tests {
         for chunk in bytes.chunks(13) {
             big.write_all(chunk).unwrap();
         }
-        assert!(big.file.is_some() && big.on_disk() > 0 && !big.buffered().is_empty());
+        assert!(big.file.is_some() && big.on_disk() > 0 && !big.mem.is_empty());
         for (at, len) in [(0, 1000), (5, 100), (big.on_disk() - 3, 7), (990, 10)] {
             let mut out = vec![0u8; len];
             big.read_exact_at(&mut out, at).unwrap();

@@ -76,7 +76,7 @@ pub(crate) fn run(
             .iter()
             .map(|r| parse_and_analyse(sources, cfg, analyzer, r, &batch.data))
             .collect();
-        let bytes: u64 = batch.records.iter().map(|r| (r.end - r.start + r.tail) as u64).sum();
+        let bytes: u64 = batch.records.iter().map(|r| r.raw_range().len() as u64).sum();
         (batch, parsed, bytes)
     };
     let result = super::over_batches(sources, cfg.input.layout, work, |(batch, parsed, bytes)| {
