@@ -16,6 +16,8 @@
 //! texts are the same text), and `0` when exactly one is empty — matching
 //! [`crate::estimate_jaccard`] on the empty sentinel signature.
 
+use crate::kernel::Level;
+
 /// `|A ∩ B|` for sorted, deduplicated slices.
 #[must_use]
 pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
@@ -33,6 +35,11 @@ pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
 /// instructions, so it comes often (it came every 512 steps, past the end
 /// of most sets of a few hundred shingles).
 fn count_reaching(a: &[u64], b: &[u64], need: f64) -> Option<usize> {
+    count_reaching_at(crate::kernel::level(), a, b, need)
+}
+
+/// [`count_reaching`] with the blocks merged at `level` (tests try each).
+fn count_reaching_at(level: Level, a: &[u64], b: &[u64], need: f64) -> Option<usize> {
     const STRIDE: usize = 32;
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if small.is_empty() {
@@ -41,7 +48,8 @@ fn count_reaching(a: &[u64], b: &[u64], need: f64) -> Option<usize> {
     if small.len() * 16 < large.len() {
         return Some(gallop_count(small, large));
     }
-    let (mut i, mut j, mut n) = (0, 0, 0);
+    // Whole blocks on a vector unit, the rest one element a step.
+    let (mut i, mut j, mut n) = crate::kernel::merge_blocks(level, a, b, need)?;
     while i < a.len() && j < b.len() {
         let (ea, eb) = ((i + STRIDE).min(a.len()), (j + STRIDE).min(b.len()));
         while i < ea && j < eb {
@@ -54,7 +62,8 @@ fn count_reaching(a: &[u64], b: &[u64], need: f64) -> Option<usize> {
             return None;
         }
     }
-    Some(n)
+    // The blocks may have merged everything.
+    ((n as f64) >= need).then_some(n)
 }
 
 /// For each element of `small`, exponential then binary search in the rest
@@ -221,6 +230,27 @@ mod tests {
             }
             // At the threshold itself, exactly.
             prop_assert_eq!(jaccard_at_least(&a, &b, j), Some(j));
+        }
+
+        /// Every build of the block merge counts what a plain merge
+        /// counts, and proves a pair below `need` exactly when it is.
+        #[test]
+        fn every_merge_build_counts_alike(
+            a in prop::collection::vec(0u64..2000, 0..1500),
+            b in prop::collection::vec(0u64..2000, 0..1500),
+            t in 0.0f64..1.0,
+        ) {
+            let (a, b) = (set(a), set(b));
+            let inter = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
+            let need = t * inter.max(1) as f64 * 1.5;
+            let want = (inter as f64 >= need).then_some(inter);
+            for level in Level::available() {
+                prop_assert_eq!(count_reaching_at(level, &a, &b, f64::NEG_INFINITY), Some(inter), "{:?}", level);
+                prop_assert_eq!(count_reaching_at(level, &b, &a, f64::NEG_INFINITY), Some(inter), "{:?}", level);
+                if a.len() * 16 >= b.len() && b.len() * 16 >= a.len() {
+                    prop_assert_eq!(count_reaching_at(level, &a, &b, need), want, "{:?} need {}", level, need);
+                }
+            }
         }
 
         /// Merge and gallop paths agree with a `HashSet` oracle.

@@ -1,5 +1,6 @@
-//! The classic-MinHash inner loop and OPH densification's row minimum and
-//! copies: the one place this crate picks CPU features at run time.
+//! The classic-MinHash inner loop, OPH densification's row minimum and
+//! copies, and verification's block merge: the one place this crate picks
+//! CPU features at run time.
 //!
 //! # Why this module exists
 //! Classic MinHash evaluates `k` hash functions per shingle, which makes it
@@ -31,8 +32,9 @@
 //! when a [`crate::Sketcher`] is built. Calling a `#[target_feature]`
 //! function is `unsafe` (executing AVX-512 on a CPU without it is undefined
 //! behaviour), which is why this crate allows `unsafe_code` at `deny`
-//! instead of the workspace's `forbid`, and only here: four `unsafe` blocks
-//! (MinHash's two builds, OPH's row minimum and copies), each on a [`Level`]
+//! instead of the workspace's `forbid`, and only here: five `unsafe` blocks
+//! (MinHash's two builds, OPH's row minimum and copies, the merge of shingle
+//! sets that exact Jaccard verification counts with), each on a [`Level`]
 //! made only after a run-time feature check. Inside, every intrinsic used
 //! is safe (no pointer loads or stores). All builds compute the same values,
 //! tested against a 128-bit oracle; the portable one is the fallback on
@@ -188,6 +190,43 @@ pub(crate) fn copy_sources(level: Level, sig: &mut [u32], src: &[u16]) {
     }
 }
 
+/// The best [`Level`] of the running CPU, detected once (for callers that
+/// have no [`crate::Sketcher`] to carry one, such as verification).
+pub(crate) fn level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(Level::detect)
+}
+
+/// Merges whole blocks of 8 from the fronts of sorted, deduplicated `a`
+/// and `b` for [`crate::jaccard`]: `Some((i, j, n))` when `a[..i]` and
+/// `b[..j]` are merged and hold `n` common elements (the caller finishes the
+/// rest), or `None` once the intersection is proven below `need` (what is
+/// left of the shorter side cannot make it up). With no vector unit for it,
+/// merges nothing: `Some((0, 0, 0))`.
+///
+/// Each step compares a block of `a` with a block of `b` all against all
+/// (eight rotations, eight compares) and steps past the block with the
+/// smaller last element, or both when equal: two equal elements are always
+/// in the two current blocks at some step (a block is left only when the
+/// other side's current block ends at or above it), and only once. A
+/// scalar merge of random hashes does one element per step, each a
+/// dependent compare; here a step covers 8 to 16.
+pub(crate) fn merge_blocks(
+    level: Level,
+    a: &[u64],
+    b: &[u64],
+    need: f64,
+) -> Option<(usize, usize, usize)> {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `Level::Avx512` is only constructed after
+        // `is_x86_feature_detected!("avx512f")` returned true on this CPU.
+        Level::Avx512 => unsafe { x86::merge_blocks_avx512(a, b, need) },
+        _ => Some((0, 0, 0)),
+    }
+}
+
 #[inline(always)]
 fn copy_sources_loop(sig: &mut [u32], src: &[u16]) {
     match sig.len() {
@@ -292,6 +331,7 @@ mod x86 {
         _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setr_epi64, _mm512_srli_epi64,
         _mm_cvtsi128_si32, _mm_extract_epi32,
     };
+    use std::arch::x86_64::{_mm512_alignr_epi64, _mm512_cmpeq_epi64_mask};
 
     use super::{copy_sources_loop, fold, min_rows_loop, Block, LANES};
 
@@ -549,6 +589,46 @@ mod x86 {
                 store16(m0, m);
             }
         }
+    }
+
+    /// The 8 elements of `x[at..at + 8]`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn block8(x: &[u64], at: usize) -> __m512i {
+        let v = |k: usize| x[at + k] as i64;
+        _mm512_setr_epi64(v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7))
+    }
+
+    /// [`super::merge_blocks`] on AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn merge_blocks_avx512(
+        a: &[u64],
+        b: &[u64],
+        need: f64,
+    ) -> Option<(usize, usize, usize)> {
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        let mut steps = 0u32;
+        while i + 8 <= a.len() && j + 8 <= b.len() {
+            let (x, y) = (block8(a, i), block8(b, j));
+            let m = _mm512_cmpeq_epi64_mask(x, y)
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<1>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<2>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<3>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<4>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<5>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<6>(y, y))
+                | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<7>(y, y));
+            n += m.count_ones() as usize;
+            let (last_a, last_b) = (a[i + 7], b[j + 7]);
+            i += 8 * usize::from(last_a <= last_b);
+            j += 8 * usize::from(last_b <= last_a);
+            steps += 1;
+            // As the scalar merge's bound, every 4 steps (32 or more elements).
+            if steps.is_multiple_of(4) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
+                return None;
+            }
+        }
+        Some((i, j, n))
     }
 }
 
