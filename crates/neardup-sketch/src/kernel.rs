@@ -197,7 +197,7 @@ pub(crate) fn level() -> Level {
     *LEVEL.get_or_init(Level::detect)
 }
 
-/// Merges whole blocks of 8 from the fronts of sorted, deduplicated `a`
+/// Merges whole blocks (8 elements on AVX-512, 4 on AVX2) from the fronts of sorted, deduplicated `a`
 /// and `b` for [`crate::jaccard`]: `Some((i, j, n))` when `a[..i]` and
 /// `b[..j]` are merged and hold `n` common elements (the caller finishes the
 /// rest), or `None` once the intersection is proven below `need` (what is
@@ -223,7 +223,12 @@ pub(crate) fn merge_blocks(
         // SAFETY: `Level::Avx512` is only constructed after
         // `is_x86_feature_detected!("avx512f")` returned true on this CPU.
         Level::Avx512 => unsafe { x86::merge_blocks_avx512(a, b, need) },
-        _ => Some((0, 0, 0)),
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `Level::Avx2` is only constructed after
+        // `is_x86_feature_detected!("avx2")` returned true on this CPU.
+        Level::Avx2 => unsafe { x86::merge_blocks_avx2(a, b, need) },
+        Level::Portable => Some((0, 0, 0)),
     }
 }
 
@@ -331,7 +336,10 @@ mod x86 {
         _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setr_epi64, _mm512_srli_epi64,
         _mm_cvtsi128_si32, _mm_extract_epi32,
     };
-    use std::arch::x86_64::{_mm512_alignr_epi64, _mm512_cmpeq_epi64_mask};
+    use std::arch::x86_64::{
+        _mm256_castsi256_pd, _mm256_cmpeq_epi64, _mm256_movemask_pd, _mm256_or_si256,
+        _mm256_permute4x64_epi64, _mm512_alignr_epi64, _mm512_cmpeq_epi64_mask,
+    };
 
     use super::{copy_sources_loop, fold, min_rows_loop, Block, LANES};
 
@@ -625,6 +633,43 @@ mod x86 {
             steps += 1;
             // As the scalar merge's bound, every 4 steps (32 or more elements).
             if steps.is_multiple_of(4) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
+                return None;
+            }
+        }
+        Some((i, j, n))
+    }
+
+    /// [`super::merge_blocks`] on AVX2, blocks of 4.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn merge_blocks_avx2(
+        a: &[u64],
+        b: &[u64],
+        need: f64,
+    ) -> Option<(usize, usize, usize)> {
+        let block4 = |x: &[u64], at: usize| {
+            let v = |k: usize| x[at + k] as i64;
+            _mm256_setr_epi64x(v(0), v(1), v(2), v(3))
+        };
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        let mut steps = 0u32;
+        while i + 4 <= a.len() && j + 4 <= b.len() {
+            let (x, y) = (block4(a, i), block4(b, j));
+            let m = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi64(x, y),
+                    _mm256_cmpeq_epi64(x, _mm256_permute4x64_epi64::<0b00_11_10_01>(y)),
+                ),
+                _mm256_or_si256(
+                    _mm256_cmpeq_epi64(x, _mm256_permute4x64_epi64::<0b01_00_11_10>(y)),
+                    _mm256_cmpeq_epi64(x, _mm256_permute4x64_epi64::<0b10_01_00_11>(y)),
+                ),
+            );
+            n += _mm256_movemask_pd(_mm256_castsi256_pd(m)).count_ones() as usize;
+            let (last_a, last_b) = (a[i + 3], b[j + 3]);
+            i += 4 * usize::from(last_a <= last_b);
+            j += 4 * usize::from(last_b <= last_a);
+            steps += 1;
+            if steps.is_multiple_of(8) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
                 return None;
             }
         }
