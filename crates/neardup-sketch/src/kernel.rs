@@ -32,9 +32,9 @@
 //! when a [`crate::Sketcher`] is built. Calling a `#[target_feature]`
 //! function is `unsafe` (executing AVX-512 on a CPU without it is undefined
 //! behaviour), which is why this crate allows `unsafe_code` at `deny`
-//! instead of the workspace's `forbid`, and only here: five `unsafe` blocks
-//! (MinHash's two builds, OPH's row minimum and copies, the merge of shingle
-//! sets that exact Jaccard verification counts with), each on a [`Level`]
+//! instead of the workspace's `forbid`, and only here: six `unsafe` blocks
+//! (MinHash's two builds, OPH's row minimum and copies, the two builds of
+//! the merge that exact Jaccard verification counts with), each on a [`Level`]
 //! made only after a run-time feature check. Inside, every intrinsic used
 //! is safe (no pointer loads or stores). All builds compute the same values,
 //! tested against a 128-bit oracle; the portable one is the fallback on
