@@ -245,8 +245,8 @@ struct Scratch {
     /// where each partition ends (see [`count`]).
     part: Vec<(u64, u32)>,
     part_end: Vec<usize>,
-    /// Drops the 2-grams that surely occur once before they are counted.
-    seen: Sieve,
+    /// Drops the n-grams that surely occur once before a list is counted.
+    seen: SingletonSieve,
 }
 
 /// Words beyond which a thread does not keep its buffers after a record
@@ -368,7 +368,7 @@ impl Scratch {
     /// a small share of the text. Positions stay in increasing order, so
     /// the words covered by repeated n-grams are a sweep over intervals.
     /// A list of [`SIEVE_FROM`] n-grams or more first loses those that
-    /// surely occur once ([`Sieve`]: on debdocs that cut the statistics'
+    /// surely occur once ([`SingletonSieve`]: on debdocs that cut the statistics'
     /// time by a fifth), then is counted; a long one in partitions that
     /// each fit the L1 cache ([`count`]). A shorter list is not worth a
     /// sieve, and two tables take turns: the pass that reads the n-gram
@@ -572,7 +572,7 @@ fn count(
 /// anyway). Only the rest go on to the table. Singletons never count, so
 /// the statistics are unchanged.
 #[derive(Default)]
-struct Sieve {
+struct SingletonSieve {
     once: Vec<u64>,
     twice: Vec<u64>,
 }
@@ -580,7 +580,7 @@ struct Sieve {
 /// Lists shorter than this go straight to the table.
 const SIEVE_FROM: usize = 64;
 
-impl Sieve {
+impl SingletonSieve {
     fn drop_singles(&mut self, cand: &mut Vec<(u64, u32, u32)>) {
         if cand.len() < SIEVE_FROM {
             return;
@@ -900,7 +900,7 @@ mod tests {
         let cand: Vec<(u64, u32, u32)> =
             (0..10_000u32).map(|i| (xxh3_64(&i.to_le_bytes()), i, 0)).collect();
         let mut kept = cand.clone();
-        Sieve::default().drop_singles(&mut kept);
+        SingletonSieve::default().drop_singles(&mut kept);
         // Eight bits or more per n-gram: about one in eight collides.
         assert!(kept.len() < cand.len() / 5, "{} of {} kept", kept.len(), cand.len());
     }
@@ -1021,7 +1021,7 @@ mod tests {
                 .map(|(i, &id)| ((id % 37) << 58 | xxh3_64(&id.to_le_bytes()) >> 6, i as u32, 0))
                 .collect();
             let mut kept = cand.clone();
-            Sieve::default().drop_singles(&mut kept);
+            SingletonSieve::default().drop_singles(&mut kept);
             let repeated: Vec<_> = cand.iter()
                 .filter(|c| cand.iter().filter(|d| d.0 == c.0).count() > 1)
                 .copied()
