@@ -25,12 +25,12 @@ pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
     count_reaching(a, b, f64::NEG_INFINITY).unwrap_or(0)
 }
 
-/// `|A ∩ B|` when it reaches `need`, else `None`, often long before the
-/// merge ends. A linear merge (whole blocks on a vector unit first,
-/// [`crate::kernel::merge_blocks`], then branch-free a step at a time),
-/// checked every `STRIDE` steps: the intersection can grow by at most what
-/// is left of the side with fewer elements left. Much smaller sets are
-/// galloped instead (and always counted whole).
+/// `|A ∩ B|`, or `None` when a merge finds it below `need`, often long
+/// before the merge ends. The merge is linear (whole blocks on a vector
+/// unit first, [`crate::kernel::merge_blocks`], then branch-free a step at
+/// a time), checked every `STRIDE` steps: the intersection can grow by at
+/// most what is left of the side with fewer elements left. A much smaller
+/// set is galloped for instead, and always counted whole.
 ///
 /// Nearly every pair LSH proposes is below the threshold, and a merge can
 /// prove it once about a fifth of it is done; the check costs a few
