@@ -341,7 +341,7 @@ mod x86 {
         _mm256_permute4x64_epi64, _mm512_alignr_epi64, _mm512_cmpeq_epi64_mask,
     };
 
-    use super::{copy_sources_loop, fold, min_rows_loop, Block, LANES};
+    use super::{copy_sources_loop, fold, min_rows_loop, walk_blocks, Block, LANES};
 
     /// [`super::copy_sources`], compiled for AVX2.
     #[target_feature(enable = "avx2")]
@@ -614,9 +614,7 @@ mod x86 {
         b: &[u64],
         need: f64,
     ) -> Option<(usize, usize, usize)> {
-        let (mut i, mut j, mut n) = (0, 0, 0);
-        let mut steps = 0u32;
-        while i + 8 <= a.len() && j + 8 <= b.len() {
+        walk_blocks::<8>(a, b, need, |i, j| {
             let (x, y) = (block8(a, i), block8(b, j));
             let m = _mm512_cmpeq_epi64_mask(x, y)
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<1>(y, y))
@@ -626,17 +624,8 @@ mod x86 {
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<5>(y, y))
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<6>(y, y))
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<7>(y, y));
-            n += m.count_ones() as usize;
-            let (last_a, last_b) = (a[i + 7], b[j + 7]);
-            i += 8 * usize::from(last_a <= last_b);
-            j += 8 * usize::from(last_b <= last_a);
-            steps += 1;
-            // As the scalar merge's bound, every 4 steps (32 or more elements).
-            if steps.is_multiple_of(4) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
-                return None;
-            }
-        }
-        Some((i, j, n))
+            m.count_ones()
+        })
     }
 
     /// [`super::merge_blocks`] on AVX2, blocks of 4.
@@ -650,9 +639,7 @@ mod x86 {
             let v = |k: usize| x[at + k] as i64;
             _mm256_setr_epi64x(v(0), v(1), v(2), v(3))
         };
-        let (mut i, mut j, mut n) = (0, 0, 0);
-        let mut steps = 0u32;
-        while i + 4 <= a.len() && j + 4 <= b.len() {
+        walk_blocks::<4>(a, b, need, |i, j| {
             let (x, y) = (block4(a, i), block4(b, j));
             let m = _mm256_or_si256(
                 _mm256_or_si256(
@@ -664,17 +651,35 @@ mod x86 {
                     _mm256_cmpeq_epi64(x, _mm256_permute4x64_epi64::<0b10_01_00_11>(y)),
                 ),
             );
-            n += _mm256_movemask_pd(_mm256_castsi256_pd(m)).count_ones() as usize;
-            let (last_a, last_b) = (a[i + 3], b[j + 3]);
-            i += 4 * usize::from(last_a <= last_b);
-            j += 4 * usize::from(last_b <= last_a);
-            steps += 1;
-            if steps.is_multiple_of(8) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
-                return None;
-            }
-        }
-        Some((i, j, n))
+            _mm256_movemask_pd(_mm256_castsi256_pd(m)).count_ones()
+        })
     }
+}
+
+/// The walk of [`merge_blocks`] over blocks of `W`: `matches(i, j)` counts
+/// the equal elements of `a[i..i + W]` and `b[j..j + W]`. The bound is
+/// checked every 32 elements of progress, as the scalar merge's.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn walk_blocks<const W: usize>(
+    a: &[u64],
+    b: &[u64],
+    need: f64,
+    mut matches: impl FnMut(usize, usize) -> u32,
+) -> Option<(usize, usize, usize)> {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    let mut steps = 0usize;
+    while i + W <= a.len() && j + W <= b.len() {
+        n += matches(i, j) as usize;
+        let (last_a, last_b) = (a[i + W - 1], b[j + W - 1]);
+        i += W * usize::from(last_a <= last_b);
+        j += W * usize::from(last_b <= last_a);
+        steps += 1;
+        if (steps * W).is_multiple_of(32) && ((n + (a.len() - i).min(b.len() - j)) as f64) < need {
+            return None;
+        }
+    }
+    Some((i, j, n))
 }
 
 #[cfg(test)]
