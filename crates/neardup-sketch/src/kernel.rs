@@ -599,14 +599,6 @@ mod x86 {
         }
     }
 
-    /// The 8 elements of `x[at..at + 8]`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn block8(x: &[u64], at: usize) -> __m512i {
-        let v = |k: usize| x[at + k] as i64;
-        _mm512_setr_epi64(v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7))
-    }
-
     /// [`super::merge_blocks`] on AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub(super) fn merge_blocks_avx512(
@@ -614,8 +606,12 @@ mod x86 {
         b: &[u64],
         need: f64,
     ) -> Option<(usize, usize, usize)> {
-        walk_blocks::<8>(a, b, need, |i, j| {
-            let (x, y) = (block8(a, i), block8(b, j));
+        let block8 = |x: &[u64; 8]| {
+            let v = |k: usize| x[k] as i64;
+            _mm512_setr_epi64(v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7))
+        };
+        walk_blocks::<8>(a, b, need, |x, y| {
+            let (x, y) = (block8(x), block8(y));
             let m = _mm512_cmpeq_epi64_mask(x, y)
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<1>(y, y))
                 | _mm512_cmpeq_epi64_mask(x, _mm512_alignr_epi64::<2>(y, y))
@@ -635,12 +631,12 @@ mod x86 {
         b: &[u64],
         need: f64,
     ) -> Option<(usize, usize, usize)> {
-        let block4 = |x: &[u64], at: usize| {
-            let v = |k: usize| x[at + k] as i64;
+        let block4 = |x: &[u64; 4]| {
+            let v = |k: usize| x[k] as i64;
             _mm256_setr_epi64x(v(0), v(1), v(2), v(3))
         };
-        walk_blocks::<4>(a, b, need, |i, j| {
-            let (x, y) = (block4(a, i), block4(b, j));
+        walk_blocks::<4>(a, b, need, |x, y| {
+            let (x, y) = (block4(x), block4(y));
             let m = _mm256_or_si256(
                 _mm256_or_si256(
                     _mm256_cmpeq_epi64(x, y),
@@ -656,22 +652,26 @@ mod x86 {
     }
 }
 
-/// The walk of [`merge_blocks`] over blocks of `W`: `matches(i, j)` counts
-/// the equal elements of `a[i..i + W]` and `b[j..j + W]`. The bound is
-/// checked every 32 elements of progress, as the scalar merge's.
+/// The walk of [`merge_blocks`] over blocks of `W`: `matches(x, y)` counts
+/// the equal elements of a block of `a` and one of `b` (as arrays, so that
+/// a block is one vector load, not `W` checked reads). The bound is checked
+/// every 32 elements of progress, as the scalar merge's.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn walk_blocks<const W: usize>(
     a: &[u64],
     b: &[u64],
     need: f64,
-    mut matches: impl FnMut(usize, usize) -> u32,
+    mut matches: impl FnMut(&[u64; W], &[u64; W]) -> u32,
 ) -> Option<(usize, usize, usize)> {
     let (mut i, mut j, mut n) = (0, 0, 0);
     let mut steps = 0usize;
-    while i + W <= a.len() && j + W <= b.len() {
-        n += matches(i, j) as usize;
-        let (last_a, last_b) = (a[i + W - 1], b[j + W - 1]);
+    while let (Some(x), Some(y)) = (a.get(i..i + W), b.get(j..j + W)) {
+        let (Ok(x), Ok(y)) = (<&[u64; W]>::try_from(x), <&[u64; W]>::try_from(y)) else {
+            break; // never: both are `W` long
+        };
+        n += matches(x, y) as usize;
+        let (last_a, last_b) = (x[W - 1], y[W - 1]);
         i += W * usize::from(last_a <= last_b);
         j += W * usize::from(last_b <= last_a);
         steps += 1;
