@@ -197,20 +197,20 @@ pub(crate) fn level() -> Level {
     *LEVEL.get_or_init(Level::detect)
 }
 
-/// Merges whole blocks (8 elements on AVX-512, 4 on AVX2) from the fronts of sorted, deduplicated `a`
-/// and `b` for [`crate::jaccard`]: `Some((i, j, n))` when `a[..i]` and
-/// `b[..j]` are merged and hold `n` common elements (the caller finishes the
-/// rest), or `None` once the intersection is proven below `need` (what is
-/// left of the shorter side cannot make it up). With no vector unit for it,
-/// merges nothing: `Some((0, 0, 0))`.
+/// Merges whole blocks (of 8 on AVX-512F, 4 on AVX2) from the fronts of
+/// sorted, deduplicated `a` and `b` for [`crate::jaccard`]: `Some((i, j,
+/// n))` when `a[..i]` and `b[..j]` are merged and hold `n` common elements
+/// (the caller finishes the rest), or `None` once the intersection is
+/// proven below `need` (what is left of the shorter side cannot make it
+/// up). With no vector unit for it, merges nothing: `Some((0, 0, 0))`.
 ///
 /// Each step compares a block of `a` with a block of `b` all against all
-/// (eight rotations, eight compares) and steps past the block with the
-/// smaller last element, or both when equal: two equal elements are always
-/// in the two current blocks at some step (a block is left only when the
-/// other side's current block ends at or above it), and only once. A
-/// scalar merge of random hashes does one element per step, each a
-/// dependent compare; here a step covers 8 to 16.
+/// (one compare per rotation of the second: a block's width of them) and
+/// steps past the block with the smaller last element, or both when equal:
+/// two equal elements are always in the two current blocks at some step (a
+/// block is left only when the other side's current block ends at or above
+/// it), and only once. A scalar merge of random hashes does one element per
+/// step, each a dependent compare; here a step covers one or two blocks.
 pub(crate) fn merge_blocks(
     level: Level,
     a: &[u64],
