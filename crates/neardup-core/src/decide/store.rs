@@ -258,13 +258,12 @@ impl RowStore {
         if index >= self.rows {
             return Ok(false);
         }
-        let mut bytes = vec![0u8; self.row];
-        self.cache.read(&self.log, index * self.row as u64, &mut bytes)?;
-        out.extend(bytes.chunks_exact(8).map(|c| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            u64::from_le_bytes(a)
-        }));
+        // Straight into `out`'s buffer, as `SliceStore::get`: pass 2 reads a
+        // row per record.
+        out.resize(self.row / 8, 0);
+        let at = index * self.row as u64;
+        self.cache.read(&self.log, at, bytemuck::cast_slice_mut(out.as_mut_slice()))?;
+        out.iter_mut().for_each(|v| *v = u64::from_le(*v));
         Ok(out.iter().any(|&v| v != 0))
     }
 }
