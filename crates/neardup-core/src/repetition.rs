@@ -28,7 +28,6 @@
 //! well as the rest would.
 
 use neardup_text::mask;
-use neardup_text::segment;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -267,9 +266,8 @@ impl Scratch {
         let text = measured_prefix(text);
         // Lines and paragraphs are at most the line breaks plus one.
         let most = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
-        let table = &mut self.table;
-        let (dl, dlc, nl) = duplicates(table, most, text, segment::lines(text));
-        let (dp, dpc, np) = duplicates(table, most, text, segment::paragraphs(text));
+        let ((dl, dlc, nl), (dp, dpc, np)) =
+            lines_and_paragraphs(&mut self.table, &mut self.next, most, text);
         let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
 
         let word_bytes = self.words(text);
@@ -297,7 +295,7 @@ impl Scratch {
         }
     }
 
-    /// Splits `text` into words as [`segment::words`] does (runs of bytes
+    /// Splits `text` into words as [`neardup_text::segment::words`] does (runs of bytes
     /// other than ASCII white space), filling `word_hash` and `chars`;
     /// returns the bytes in words.
     ///
@@ -628,25 +626,83 @@ fn continuation_mask(block: &[u8; 64]) -> u64 {
     !mask::gt_mask(block, -65, [])
 }
 
-/// (duplicate elements, their characters, all elements).
+/// (duplicate elements, their characters, all elements) of the lines of
+/// `text`, then of its paragraphs (as [`neardup_text::segment::lines`]
+/// and [`neardup_text::segment::paragraphs`] cut them), in one walk over the lines.
+///
+/// A paragraph is a run of non-empty lines, so its hash comes from theirs:
+/// a one-line paragraph (most of them) is its line, with the line's hash;
+/// a longer one folds its lines' hashes, so its bytes are not hashed a
+/// second time. The one paragraph that holds more than its lines, the last
+/// when the text ends in a single line break (which it then keeps), is
+/// hashed on its bytes: no other paragraph ends in a line break, so it
+/// equals none.
 #[inline(never)]
-fn duplicates(
-    table: &mut Counter,
+fn lines_and_paragraphs(
+    lines: &mut Counter,
+    paras: &mut Counter,
     most: usize,
     text: &str,
-    parts: impl Iterator<Item = std::ops::Range<usize>>,
-) -> (usize, usize, usize) {
-    table.begin(most);
-    let (mut dups, mut dup_chars, mut all) = (0, 0, 0);
-    for r in parts {
-        all += 1;
-        let s = &text[r];
-        if table.add(xxh3_64(s.as_bytes())).1 > 0 {
-            dups += 1;
-            dup_chars += s.chars().count();
+) -> ((usize, usize, usize), (usize, usize, usize)) {
+    lines.begin(most);
+    paras.begin(most);
+    let b = text.as_bytes();
+    let (mut line_dups, mut para_dups) = ((0, 0, 0), (0, 0, 0));
+    let count = |table: &mut Counter, dups: &mut (usize, usize, usize), h: u64, r: Range| {
+        dups.2 += 1;
+        if table.add(h).1 > 0 {
+            dups.0 += 1;
+            dups.1 += text[r.0..r.1].chars().count();
         }
+    };
+    // The open paragraph: its start, the folded hash of its lines, and
+    // whether it has more than one.
+    let mut para: Option<(usize, u64, bool)> = None;
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len()));
+    for end in ends {
+        if end > start {
+            let h = xxh3_64(&b[start..end]);
+            count(lines, &mut line_dups, h, Range(start, end));
+            para = Some(match para {
+                None => (start, h, false),
+                Some((from, p, _)) => (from, fold(p, h), true),
+            });
+        } else if let Some((from, h, long)) = para.take() {
+            if end == b.len() {
+                // The text ends in one line break, which its last
+                // paragraph keeps.
+                count(paras, &mut para_dups, xxh3_64(&b[from..]), Range(from, end));
+            } else {
+                let h = if long { fold_end(h) } else { h };
+                count(paras, &mut para_dups, h, Range(from, start - 1));
+            }
+        }
+        start = end + 1;
     }
-    (dups, dup_chars, all)
+    if let Some((from, h, long)) = para {
+        let h = if long { fold_end(h) } else { h };
+        count(paras, &mut para_dups, h, Range(from, b.len()));
+    }
+    (line_dups, para_dups)
+}
+
+/// A byte range, for [`lines_and_paragraphs`]' counting closure.
+#[derive(Clone, Copy)]
+struct Range(usize, usize);
+
+/// A paragraph's hash so far, `p`, and its next line's, `h`.
+#[inline]
+fn fold(p: u64, h: u64) -> u64 {
+    (p ^ h.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A paragraph of several lines' hash from the fold of theirs, mixed so
+/// that it is not a line's hash.
+#[inline]
+fn fold_end(p: u64) -> u64 {
+    let h = (p ^ (p >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    h ^ (h >> 32)
 }
 
 /// Counts of `u64` hashes, one table per thread reused from list to list.
@@ -679,6 +735,8 @@ struct NgramChars {
 
 #[cfg(test)]
 mod tests {
+    use neardup_text::segment;
+
     use super::*;
 
     #[test]
