@@ -117,6 +117,49 @@ proptest! {
         }
         prop_assert!(results.windows(2).all(|w| w[0] == w[1]));
     }
+
+    /// A record whose text an earlier record had is not analysed again; it
+    /// is decided and written exactly as if it were, at any batch size
+    /// (its first copy may still be in flight), and counted.
+    #[test]
+    fn copies_of_a_text_take_its_analysis(
+        records in prop::collection::vec(record(), 1..20),
+        copies in prop::collection::vec((0usize..20, 0usize..40), 1..20),
+        keep in prop::sample::select(vec![neardup_core::Keep::First, neardup_core::Keep::Last]),
+    ) {
+        let mut input = records.clone();
+        for (from, to) in copies {
+            let text = records[from % records.len()].clone();
+            input.insert(to.min(input.len()), text);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_jsonl(dir.path(), &input);
+        let mut results = Vec::new();
+        // One thread and one record per batch: at most two batches are in
+        // flight, so a record finds any first copy two or more records
+        // before it. A budget too small to note any text turns copies off.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let first = |k: usize| input.iter().position(|t| *t == input[k]).unwrap_or(k);
+        let sure = (0..input.len()).filter(|&k| first(k) + 2 <= k).count() as u64;
+        let all = (0..input.len()).filter(|&k| first(k) < k).count() as u64;
+        for (batch_records, memory) in [(1, 1 << 30), (4096, 1 << 30), (3, 1 << 30), (1, 512)] {
+            let mut cfg = Config { stats: true, ..Config::default() };
+            // Keeping the last copy keeps copies: their fingerprints match.
+            cfg.settings.keep = keep;
+            cfg.input.layout.batch_records = batch_records;
+            cfg.resources.memory = memory;
+            let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
+            let s = pool.install(|| dedup(&path, &out, &ledger, &cfg));
+            prop_assert!(s.stages.text_copies <= all);
+            if memory == 512 {
+                prop_assert_eq!(s.stages.text_copies, 0);
+            } else if batch_records == 1 {
+                prop_assert!(s.stages.text_copies >= sure, "{} < {}", s.stages.text_copies, sure);
+            }
+            results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap()));
+        }
+        prop_assert!(results.windows(2).all(|w| w[0] == w[1]));
+    }
 }
 
 /// One line of an input: a record, or a line that is not JSON.

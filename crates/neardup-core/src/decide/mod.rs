@@ -415,6 +415,67 @@ impl Deduper {
                 info
             }
         };
+        self.append(id, info)?;
+        Ok(index)
+    }
+
+    /// Pushes the record at `at` whose text is byte for byte that of record
+    /// `of`, pushed before, without its analysis: everything analysis
+    /// gives is a function of the text, so record `of`'s is taken (its
+    /// entry, statistics and fingerprint). What a dedup run does for the
+    /// copies it recognizes; the decisions are those of pushing the
+    /// analysis.
+    ///
+    /// # Errors
+    /// `of` not pushed before, or a store failing.
+    pub(crate) fn push_copy(
+        &mut self,
+        at: (u32, u64),
+        id: Option<Box<str>>,
+        of: u32,
+    ) -> Result<u32> {
+        let index = check_index(self.infos.len() as u64)?;
+        if self.texts.is_some() {
+            return Err(Error::Internal("copies are not pushed with substrings on".into()));
+        }
+        let Some(first) = self.infos.get(of as usize) else {
+            return Err(Error::Internal(format!("record {index} copies {of}, not pushed")));
+        };
+        let state = match &first.state {
+            State::Ok => State::Ok,
+            State::Filtered(why) => State::Filtered(why.clone()),
+            State::Rejected(_) => {
+                return Err(Error::Internal(format!("record {index} copies a rejected one")))
+            }
+        };
+        let info = Info {
+            source: at.0,
+            line: at.1,
+            hash: first.hash,
+            len: first.len,
+            // Repeats are cut against the record's own earlier copy.
+            cuts: first.cuts.iter().map(|c| Cut { first_record: index, ..*c }).collect(),
+            state,
+            decision: Decision::Keep,
+        };
+        if let Some(store) = self.stats.as_mut() {
+            let store =
+                store.get_mut().map_err(|_| Error::Internal("statistics store poisoned".into()))?;
+            let mut words = Vec::new();
+            if store.get(u64::from(of), &mut words)? {
+                store.put(u64::from(index), &words)?;
+            }
+        }
+        // A fingerprint was added for `of` exactly when it was not filtered.
+        if let Some(c) = self.collector.as_mut().filter(|_| matches!(info.state, State::Ok)) {
+            c.add_copy(index, of)?;
+        }
+        self.append(id, info)?;
+        Ok(index)
+    }
+
+    /// Adds a record's id and entry to the table.
+    fn append(&mut self, id: Option<Box<str>>, info: Info) -> Result<()> {
         self.ids.push(id.as_deref())?;
         if self.infos.len() == self.infos.capacity() {
             // Grow by a quarter, not double: at millions of records the
@@ -427,7 +488,7 @@ impl Deduper {
             }
         }
         self.infos.push(info);
-        Ok(index)
+        Ok(())
     }
 
     /// Decides record `k` at once as an exact duplicate of the first record

@@ -396,6 +396,13 @@ impl Collector {
         Ok(())
     }
 
+    /// Adds record `index` with the fingerprint of record `of`, added
+    /// before: the same text has the same fingerprint.
+    pub(crate) fn add_copy(&mut self, index: u32, of: u32) -> Result<()> {
+        let fp = read_fingerprint(&self.sets, &self.sigs, self.params, self.opts.num_perm, of)?;
+        self.add(index, &fp)
+    }
+
     /// Decides which live records are near duplicates of which kept ones.
     ///
     /// With `all_pairs`, also collects every candidate pair at or above the
@@ -996,15 +1003,27 @@ pub(crate) struct Fingerprints {
 impl Fingerprints {
     /// Record `index`'s fingerprint (empty if it had none).
     pub(crate) fn get(&self, index: usize) -> Result<Fingerprint> {
-        let mut fp = Fingerprint::default();
-        let mut words = Vec::new();
-        self.sets.get(index, &mut fp.set)?;
-        get_signature(&self.sigs, index, self.num_perm, &mut words, &mut fp.signature)?;
-        if !fp.signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&fp.signature) {
-            self.params.band_keys(&fp.signature, &mut fp.band_keys).map_err(sketch_error)?;
-        }
-        Ok(fp)
+        read_fingerprint(&self.sets, &self.sigs, self.params, self.num_perm, index as u32)
     }
+}
+
+/// Record `index`'s fingerprint from the stores (empty if it had none),
+/// its band keys computed again from its signature.
+fn read_fingerprint(
+    sets: &SliceStore,
+    sigs: &SliceStore,
+    params: LshParams,
+    num_perm: usize,
+    index: u32,
+) -> Result<Fingerprint> {
+    let mut fp = Fingerprint::default();
+    let mut words = Vec::new();
+    sets.get(index as usize, &mut fp.set)?;
+    get_signature(sigs, index as usize, num_perm, &mut words, &mut fp.signature)?;
+    if !fp.signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&fp.signature) {
+        params.band_keys(&fp.signature, &mut fp.band_keys).map_err(sketch_error)?;
+    }
+    Ok(fp)
 }
 
 /// Sorted `u64`s (in an anonymous temp file once past 1 MiB), read back as

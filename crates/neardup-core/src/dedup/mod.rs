@@ -5,9 +5,11 @@
 //! 1. **Analyse** ([`read`]): a reader thread cuts the inputs into batches
 //!    of raw records; each batch is parsed and analysed in parallel
 //!    ([`crate::Analyzer`]) and the results are pushed in input order into a
-//!    [`crate::Deduper`], one small table entry per record. Memory grows
-//!    with the number of records (about 100 bytes each, plus ids), not with
-//!    their text.
+//!    [`crate::Deduper`], one small table entry per record (a record whose
+//!    text an earlier one had takes that one's analysis). Memory grows
+//!    with the number of records (about 100 bytes each, plus ids, plus up
+//!    to a sixteenth of the budget for the texts seen), not with their
+//!    text.
 //! 2. **Decide** ([`crate::Deduper::decide`]): exact, near, then repeated
 //!    substrings.
 //! 3. **Write** ([`write`]): the inputs are read again with the same reader
@@ -89,7 +91,7 @@ pub struct Summary {
 
 /// Seconds per stage of a run: wall time of each pass and deciding stage,
 /// and the CPU time of each step of analysis (summed over threads, so it
-/// can exceed the wall time of pass 1).
+/// can exceed the wall time of pass 1); and the records analysis skipped.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Stages {
     /// Pass 1, wall: read, parse, analyse (and, in a one-pass run, write).
@@ -100,6 +102,11 @@ pub struct Stages {
     pub decide: crate::decide::DecideTimes,
     /// Pass 2, wall: read again and write.
     pub write: f64,
+    /// Records not analysed because an earlier record had the same text,
+    /// byte for byte (they take its analysis). Like the times, it depends
+    /// on timing: a copy read while its first copy is still being analysed
+    /// is analysed too.
+    pub text_copies: u64,
 }
 
 impl Summary {
@@ -235,14 +242,17 @@ fn run_inner<'a>(
     let clock = Instant::now();
     if cfg.single_pass() && history.is_none() {
         let mut stream = read::Stream::new(writer);
-        let (deduper, bytes_in) =
+        let (deduper, bytes_in, copies) =
             read::run(sources, cfg, &analyzer, deduper, Some(&mut stream), progress)?;
         summary.bytes_in = bytes_in;
         stream.finish(deduper.len(), &mut summary)?;
+        summary.stages.text_copies = copies;
         summary.stages.read = clock.elapsed().as_secs_f64();
     } else {
-        let (deduper, bytes_in) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
+        let (deduper, bytes_in, copies) =
+            read::run(sources, cfg, &analyzer, deduper, None, progress)?;
         summary.bytes_in = bytes_in;
+        summary.stages.text_copies = copies;
         summary.stages.read = clock.elapsed().as_secs_f64();
         let decisions = match &history {
             Some((h, _)) => deduper.decide_with_history(*h, progress)?,
@@ -275,7 +285,7 @@ pub fn decide(
     let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let deduper = Deduper::new(&analyzer, &cfg.resources, cfg.input.on_error, names)?;
-    let (deduper, _) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
+    let (deduper, _, _) = read::run(sources, cfg, &analyzer, deduper, None, progress)?;
     deduper.decide(all_pairs, progress)
 }
 
