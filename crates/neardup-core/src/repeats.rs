@@ -651,6 +651,39 @@ fn winnow_within(
     }
 }
 
+/// What both ways of winnowing start from.
+struct Plan {
+    leaving: Leaving,
+    /// Windows of `k` bytes in the text.
+    count: usize,
+    /// Windows per run, at most `count`.
+    w: usize,
+    /// Windows whose keys are computed at a time: whole runs.
+    chunk: usize,
+}
+
+impl Plan {
+    /// The plan for `b`, with `out` cleared and room made in it for the
+    /// selected windows; `None` when `b` holds no window of `k` bytes.
+    fn new(
+        b: &[u8],
+        k: usize,
+        w: usize,
+        chunk: usize,
+        out: &mut Vec<(usize, u64)>,
+    ) -> Option<Plan> {
+        out.clear();
+        if b.len() < k || k == 0 {
+            return None;
+        }
+        let count = b.len() - k + 1;
+        let w = w.clamp(1, count);
+        out.reserve(2 * count / (w + 1) + 2);
+        let chunk = chunk.max(1).div_ceil(w) * w;
+        Some(Plan { leaving: Leaving::new(k), count, w, chunk })
+    }
+}
+
 /// Keys rescanned per byte of text, past which [`winnow`] gives up on
 /// rescanning (random keys need about one).
 const RESCAN_BUDGET: usize = 4;
@@ -668,16 +701,9 @@ fn winnow_rescan(
     out: &mut Vec<(usize, u64)>,
     mut budget: usize,
 ) -> bool {
-    out.clear();
-    let n = b.len();
-    if n < k || k == 0 {
+    let Some(Plan { leaving, count, w, chunk }) = Plan::new(b, k, w, chunk, out) else {
         return true;
-    }
-    let leaving = Leaving::new(k);
-    let count = n - k + 1; // k-gram windows
-    let w = w.clamp(1, count);
-    out.reserve(2 * count / (w + 1) + 2);
-    let chunk = chunk.max(1).div_ceil(w) * w;
+    };
     // `keys[lead + t]` is the key of window `start + t`; the `lead` before
     // it, of the windows before the chunk (a run reaches that far back).
     let lead = w - 1;
@@ -758,16 +784,9 @@ fn winnow_blocks(
     suffix: &mut Vec<u64>,
     out: &mut Vec<(usize, u64)>,
 ) {
-    out.clear();
-    let n = b.len();
-    if n < k || k == 0 {
+    let Some(Plan { leaving, count, w, chunk }) = Plan::new(b, k, w, chunk, out) else {
         return;
-    }
-    let leaving = Leaving::new(k);
-    let count = n - k + 1; // k-gram windows
-    let w = w.clamp(1, count);
-    out.reserve(2 * count / (w + 1) + 2);
-    let chunk = chunk.max(1).div_ceil(w) * w;
+    };
     if keys.len() < chunk {
         keys.resize(chunk, 0);
     }
