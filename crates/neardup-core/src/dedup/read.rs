@@ -4,9 +4,8 @@
 //! is parsed and analysed by one rayon task ([`crate::ordered`]), and the
 //! analyses are pushed into the [`Deduper`] strictly in input order. A
 //! record whose text an earlier record had is not analysed again
-//! ([`Copies`]). In a
-//! one-pass run ([`Stream`]), each record is also decided and written right
-//! there.
+//! ([`Copies`]). In a one-pass run ([`Stream`]), each record is also
+//! decided and written right there.
 
 use neardup_io::{record, Batch, RawRecord, RecordError, Source};
 use xxhash_rust::xxh3::xxh3_128;
