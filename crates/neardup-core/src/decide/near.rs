@@ -941,14 +941,10 @@ impl<'a> Verifier<'a> {
         floor: f64,
     ) -> Result<f64> {
         let (d, p) = (self.order[later as usize] as usize, self.order[earlier as usize] as usize);
-        let threshold = floor;
         match self.verify {
             Verify::Jaccard => {
                 let (la, lb) = (self.sets.values(d), self.sets.values(p));
-                if !self.containment
-                    && la > 0
-                    && lb > 0
-                    && !jaccard::sizes_can_reach(la, lb, threshold)
+                if !self.containment && la > 0 && lb > 0 && !jaccard::sizes_can_reach(la, lb, floor)
                 {
                     // What `jaccard_at_least` would refuse after reading
                     // both sets from disk.
@@ -965,7 +961,7 @@ impl<'a> Verifier<'a> {
                     // A pair proven below the floor does not count (or
                     // cannot be the best) whatever its exact value: 0
                     // stands for it.
-                    jaccard::jaccard_at_least(&s.a, b, threshold).unwrap_or(0.0)
+                    jaccard::jaccard_at_least(&s.a, b, floor).unwrap_or(0.0)
                 })
             }
             Verify::Signature | Verify::None => {
