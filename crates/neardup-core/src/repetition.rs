@@ -648,11 +648,14 @@ fn lines_and_paragraphs(
     paras.begin(most);
     let b = text.as_bytes();
     let (mut line_dups, mut para_dups) = ((0, 0, 0), (0, 0, 0));
-    let count = |table: &mut Counter, dups: &mut (usize, usize, usize), h: u64, r: Range| {
+    let count = |table: &mut Counter,
+                 dups: &mut (usize, usize, usize),
+                 h: u64,
+                 r: std::ops::Range<usize>| {
         dups.2 += 1;
         if table.add(h).1 > 0 {
             dups.0 += 1;
-            dups.1 += text[r.0..r.1].chars().count();
+            dups.1 += text[r].chars().count();
         }
     };
     // The open paragraph: its start, the folded hash of its lines, and
@@ -663,7 +666,7 @@ fn lines_and_paragraphs(
     for end in ends {
         if end > start {
             let h = xxh3_64(&b[start..end]);
-            count(lines, &mut line_dups, h, Range(start, end));
+            count(lines, &mut line_dups, h, start..end);
             para = Some(match para {
                 None => (start, h, false),
                 Some((from, p, _)) => (from, fold(p, h), true),
@@ -672,24 +675,20 @@ fn lines_and_paragraphs(
             if end == b.len() {
                 // The text ends in one line break, which its last
                 // paragraph keeps.
-                count(paras, &mut para_dups, xxh3_64(&b[from..]), Range(from, end));
+                count(paras, &mut para_dups, xxh3_64(&b[from..]), from..end);
             } else {
                 let h = if long { fold_end(h) } else { h };
-                count(paras, &mut para_dups, h, Range(from, start - 1));
+                count(paras, &mut para_dups, h, from..start - 1);
             }
         }
         start = end + 1;
     }
     if let Some((from, h, long)) = para {
         let h = if long { fold_end(h) } else { h };
-        count(paras, &mut para_dups, h, Range(from, b.len()));
+        count(paras, &mut para_dups, h, from..b.len());
     }
     (line_dups, para_dups)
 }
-
-/// A byte range, for [`lines_and_paragraphs`]' counting closure.
-#[derive(Clone, Copy)]
-struct Range(usize, usize);
 
 /// A paragraph's hash so far, `p`, and its next line's, `h`.
 #[inline]
