@@ -94,7 +94,9 @@ pub struct NearReport {
     /// and their exact copies (which the ledger points at the same kept
     /// record, reason `near`); equal to the summary's `removed_near`.
     pub removed: u64,
-    /// Bytes of shingle sets and signatures written to temp files.
+    /// Bytes of shingle sets and signatures stored in temp files, a record
+    /// that repeats an earlier one's text counted with the set and
+    /// signature it shares: the same whatever the threads or the budget.
     pub disk_bytes: u64,
     /// Bucket-table runs spilled to disk.
     pub spilled_runs: usize,
@@ -398,9 +400,20 @@ impl Collector {
 
     /// Adds record `index` with the fingerprint of record `of`, added
     /// before: the same text has the same fingerprint.
+    ///
+    /// The copy shares `of`'s set and signature in the stores (nothing is
+    /// read back or written again); its band keys go into the table, from
+    /// the signature.
     pub(crate) fn add_copy(&mut self, index: u32, of: u32) -> Result<()> {
-        let fp = read_fingerprint(&self.sets, &self.sigs, self.params, self.opts.num_perm, of)?;
-        self.add(index, &fp)
+        let (mut words, mut signature, mut band_keys) = (Vec::new(), Vec::new(), Vec::new());
+        get_signature(&self.sigs, of as usize, self.opts.num_perm, &mut words, &mut signature)?;
+        if !signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&signature) {
+            self.params.band_keys(&signature, &mut band_keys).map_err(sketch_error)?;
+            self.table.insert(index, &band_keys).map_err(sketch_error)?;
+        }
+        self.sets.alias(index as usize, of as usize)?;
+        self.sigs.alias(index as usize, of as usize)?;
+        Ok(())
     }
 
     /// Decides which live records are near duplicates of which kept ones.

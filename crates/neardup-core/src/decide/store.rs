@@ -123,7 +123,10 @@ pub(crate) struct SliceStore {
     starts: Vec<u64>,
     /// Length in bytes.
     lens: Vec<u32>,
+    /// Bytes written to the log.
     bytes: u64,
+    /// Bytes of every record's slice, shared ones counted for each.
+    logical: u64,
 }
 
 impl SliceStore {
@@ -134,6 +137,7 @@ impl SliceStore {
             starts: Vec::new(),
             lens: Vec::new(),
             bytes: 0,
+            logical: 0,
         })
     }
 
@@ -166,7 +170,32 @@ impl SliceStore {
         self.starts[index] = self.bytes;
         self.lens[index] = len;
         self.bytes += u64::from(len);
+        self.logical += u64::from(len);
         Ok(&mut self.log)
+    }
+
+    /// Gives record `index` the slice of record `of`, pushed before,
+    /// without writing it again (a record that repeats an earlier one's
+    /// text). Indexes must increase, as with [`SliceStore::push`].
+    pub(crate) fn alias(&mut self, index: usize, of: usize) -> io::Result<()> {
+        if self.sealed {
+            return Err(io::Error::other("slice store already sealed"));
+        }
+        if of >= index {
+            return Err(io::Error::other("a slice shared with a later record"));
+        }
+        let (start, len) = match (self.starts.get(of), self.lens.get(of)) {
+            (Some(&start), Some(&len)) => (start, len),
+            _ => (u64::MAX, 0),
+        };
+        if self.starts.len() <= index {
+            self.starts.resize(index + 1, u64::MAX);
+            self.lens.resize(index + 1, 0);
+        }
+        self.starts[index] = start;
+        self.lens[index] = len;
+        self.logical += u64::from(len);
+        Ok(())
     }
 
     /// Ends writing; reads may start.
@@ -203,9 +232,11 @@ impl SliceStore {
         }
     }
 
-    /// Bytes stored (on disk once past the write buffer).
+    /// Bytes of the records' slices (on disk once past the write buffer),
+    /// a shared slice counted for each record: the same whichever records
+    /// share theirs.
     pub(crate) fn disk_bytes(&self) -> u64 {
-        self.bytes
+        self.logical
     }
 }
 
@@ -417,6 +448,31 @@ mod tests {
         s.get(9, &mut out).unwrap();
         assert!(out.is_empty());
         assert_eq!(s.disk_bytes(), 40);
+    }
+
+    /// A shared slice reads back as its first record's, pushes after it
+    /// land where they should, and the bytes count it for each record.
+    #[test]
+    fn shared_slices_come_back_and_count_for_each_record() {
+        let mut s = SliceStore::new(&std::env::temp_dir()).unwrap();
+        s.push(0, &[1, 2, 3]).unwrap();
+        s.alias(1, 0).unwrap();
+        s.push(2, &[4]).unwrap();
+        // A record without a slice shares none.
+        s.alias(4, 3).unwrap();
+        s.alias(5, 2).unwrap();
+        assert!(s.alias(5, 6).is_err(), "only an earlier record's slice is shared");
+        s.seal().unwrap();
+        assert!(s.alias(6, 0).is_err(), "sealed");
+        let mut out = Vec::new();
+        for (index, want) in
+            [(0, &[1u64, 2, 3][..]), (1, &[1, 2, 3]), (2, &[4]), (4, &[]), (5, &[4])]
+        {
+            s.get(index, &mut out).unwrap();
+            assert_eq!(out, want, "record {index}");
+            assert_eq!(s.values(index), want.len());
+        }
+        assert_eq!(s.disk_bytes(), 8 * (3 + 3 + 1 + 1));
     }
 
     #[test]
