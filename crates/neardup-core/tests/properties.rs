@@ -114,7 +114,7 @@ proptest! {
             let (out, ledger) = (dir.path().join("o.jsonl"), dir.path().join("l.jsonl"));
             let s = pool.install(|| dedup(&input, &out, &ledger, &cfg));
             // The near stage's counts too (how many copies share their
-            // set and signature depends on timing; the bytes stored not).
+            // set and signature depends on timing; the bytes stored do not).
             let near = s.near.map(|n| (n.candidates, n.verified, n.removed, n.disk_bytes));
             results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap(), near));
         }
