@@ -37,6 +37,12 @@ fn record() -> impl Strategy<Value = String> {
     })
 }
 
+/// The near stage's counts a run reports, spills aside (the memory budget
+/// moves them): candidates, verified, removed, bytes stored.
+fn near_counts(s: &Summary) -> Option<(u64, u64, u64, u64)> {
+    s.near.as_ref().map(|n| (n.candidates, n.verified, n.removed, n.disk_bytes))
+}
+
 fn write_jsonl(dir: &Path, records: &[String]) -> PathBuf {
     let path = dir.join("in.jsonl");
     let mut body = String::new();
@@ -115,7 +121,7 @@ proptest! {
             let s = pool.install(|| dedup(&input, &out, &ledger, &cfg));
             // The near stage's counts too (how many copies share their
             // set and signature depends on timing; the bytes stored do not).
-            let near = s.near.map(|n| (n.candidates, n.verified, n.removed, n.disk_bytes));
+            let near = near_counts(&s);
             results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap(), near));
         }
         prop_assert!(results.windows(2).all(|w| w[0] == w[1]));
@@ -161,7 +167,7 @@ proptest! {
             }
             // The near stage's counts too: a copy's shared set and
             // signature count as stored (the budget only moves spills).
-            let near = s.near.map(|n| (n.candidates, n.verified, n.removed, n.disk_bytes));
+            let near = near_counts(&s);
             results.push((fs_err::read(&out).unwrap(), fs_err::read(&ledger).unwrap(), near));
         }
         prop_assert!(results.windows(2).all(|w| w[0] == w[1]));

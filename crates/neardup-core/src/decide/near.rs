@@ -405,10 +405,10 @@ impl Collector {
     /// read back or written again); its band keys go into the table, from
     /// the signature.
     pub(crate) fn add_copy(&mut self, index: u32, of: u32) -> Result<()> {
-        let (mut words, mut signature, mut band_keys) = (Vec::new(), Vec::new(), Vec::new());
-        get_signature(&self.sigs, of as usize, self.opts.num_perm, &mut words, &mut signature)?;
-        if !signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&signature) {
-            self.params.band_keys(&signature, &mut band_keys).map_err(sketch_error)?;
+        let (mut signature, mut band_keys) = (Vec::new(), Vec::new());
+        let (sigs, params, num_perm) = (&self.sigs, self.params, self.opts.num_perm);
+        read_signature(sigs, params, num_perm, of, &mut signature, &mut band_keys)?;
+        if !band_keys.is_empty() {
             self.table.insert(index, &band_keys).map_err(sketch_error)?;
         }
         self.sets.alias(index as usize, of as usize)?;
@@ -1026,13 +1026,28 @@ fn read_fingerprint(
     index: u32,
 ) -> Result<Fingerprint> {
     let mut fp = Fingerprint::default();
-    let mut words = Vec::new();
     sets.get(index as usize, &mut fp.set)?;
-    get_signature(sigs, index as usize, num_perm, &mut words, &mut fp.signature)?;
-    if !fp.signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(&fp.signature) {
-        params.band_keys(&fp.signature, &mut fp.band_keys).map_err(sketch_error)?;
-    }
+    read_signature(sigs, params, num_perm, index, &mut fp.signature, &mut fp.band_keys)?;
     Ok(fp)
+}
+
+/// Record `index`'s stored signature into `signature`, and its band keys,
+/// computed again, into `band_keys` (none for an empty signature).
+fn read_signature(
+    sigs: &SliceStore,
+    params: LshParams,
+    num_perm: usize,
+    index: u32,
+    signature: &mut Vec<u32>,
+    band_keys: &mut Vec<u64>,
+) -> Result<()> {
+    let mut words = Vec::new();
+    get_signature(sigs, index as usize, num_perm, &mut words, signature)?;
+    band_keys.clear();
+    if !signature.is_empty() && !neardup_sketch::minhash::is_empty_signature(signature) {
+        params.band_keys(signature, band_keys).map_err(sketch_error)?;
+    }
+    Ok(())
 }
 
 /// Sorted `u64`s (in an anonymous temp file once past 1 MiB), read back as

@@ -158,36 +158,19 @@ impl SliceStore {
     }
 
     fn start(&mut self, index: usize, len: usize) -> io::Result<&mut SpillFile> {
-        if self.sealed {
-            return Err(io::Error::other("slice store already sealed"));
-        }
         let len =
             u32::try_from(len).map_err(|_| io::Error::other("a record's slice exceeds 4 GiB"))?;
-        if self.starts.len() <= index {
-            self.starts.resize(index + 1, u64::MAX);
-            self.lens.resize(index + 1, 0);
-        }
-        self.starts[index] = self.bytes;
-        self.lens[index] = len;
+        self.place(index, self.bytes, len)?;
         self.bytes += u64::from(len);
-        self.logical += u64::from(len);
         Ok(&mut self.log)
     }
 
-    /// Gives record `index` the slice of record `of`, pushed before,
-    /// without writing it again (a record that repeats an earlier one's
-    /// text). Indexes must increase, as with [`SliceStore::push`].
-    pub(crate) fn alias(&mut self, index: usize, of: usize) -> io::Result<()> {
+    /// Records that record `index`'s slice is `len` bytes at `start` of
+    /// the log.
+    fn place(&mut self, index: usize, start: u64, len: u32) -> io::Result<()> {
         if self.sealed {
             return Err(io::Error::other("slice store already sealed"));
         }
-        if of >= index {
-            return Err(io::Error::other("a slice shared with a later record"));
-        }
-        let (start, len) = match (self.starts.get(of), self.lens.get(of)) {
-            (Some(&start), Some(&len)) => (start, len),
-            _ => (u64::MAX, 0),
-        };
         if self.starts.len() <= index {
             self.starts.resize(index + 1, u64::MAX);
             self.lens.resize(index + 1, 0);
@@ -196,6 +179,20 @@ impl SliceStore {
         self.lens[index] = len;
         self.logical += u64::from(len);
         Ok(())
+    }
+
+    /// Gives record `index` the slice of record `of`, pushed before,
+    /// without writing it again (a record that repeats an earlier one's
+    /// text). Indexes must increase, as with [`SliceStore::push`].
+    pub(crate) fn alias(&mut self, index: usize, of: usize) -> io::Result<()> {
+        if of >= index {
+            return Err(io::Error::other("a slice shared with a later record"));
+        }
+        let (start, len) = match (self.starts.get(of), self.lens.get(of)) {
+            (Some(&start), Some(&len)) => (start, len),
+            _ => (u64::MAX, 0),
+        };
+        self.place(index, start, len)
     }
 
     /// Ends writing; reads may start.
