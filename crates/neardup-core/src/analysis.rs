@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use neardup_sketch::{minhash, shingle, LshParams, Shingling, Sketcher};
+use neardup_text::mask::Positions;
 use neardup_text::{Normalizer, OffsetMap, Round};
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_128;
@@ -332,16 +333,18 @@ impl Sketching {
 
 /// `text`'s non-empty lines joined by single spaces: `text` itself when it
 /// has no line break, else written into `flat`. Lines are short, so the
-/// breaks are found by the `memchr` crate (`str::split`'s search, a byte at
-/// a time on short haystacks, was a few percent of a default run).
+/// breaks are read off block masks ([`Positions`]: `str::split`'s search, a
+/// byte at a time on short haystacks, was a few percent of a default run,
+/// and `memchr_iter` pays a call per line).
 fn flatten_lines<'a>(text: &'a str, flat: &'a mut String) -> &'a str {
     let b = text.as_bytes();
-    if memchr::memchr(b'\n', b).is_none() {
+    let mut breaks = Positions::new(b, b'\n').peekable();
+    if breaks.peek().is_none() {
         return text;
     }
     flat.clear();
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len())) {
+    for end in breaks.chain(std::iter::once(b.len())) {
         if end > start {
             if !flat.is_empty() {
                 flat.push(' ');

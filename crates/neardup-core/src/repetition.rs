@@ -662,7 +662,7 @@ fn lines_and_paragraphs(
     // whether it has more than one.
     let mut para: Option<(usize, u64, bool)> = None;
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len()));
+    let ends = mask::Positions::new(b, b'\n').chain(std::iter::once(b.len()));
     for end in ends {
         if end > start {
             let h = xxh3_64(&b[start..end]);
