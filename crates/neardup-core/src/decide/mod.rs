@@ -608,7 +608,12 @@ impl Deduper {
                 let h = history.map(|h| (h, &mut externals));
                 let (report, fp) =
                     c.decide(&mut infos, settings.keep, all_pairs.then_some(&mut pairs), h)?;
-                fingerprints = Some(fp);
+                // Only an index reads them again ([`Decisions::additions`]).
+                // Otherwise their temp files go now, before pass 2 writes
+                // about as many bytes: the page cache they free is what its
+                // writes land in (on a VM that hands freed memory back to
+                // its host, fresh pages cost 15 µs each, reused ones not).
+                fingerprints = history.is_some().then_some(fp);
                 progress.finish();
                 Some(report)
             }
@@ -1014,6 +1019,55 @@ impl Table<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Analyzer, NearSettings, NoProgress, OnError};
+
+    /// Without an index nothing reads the fingerprints after the decision,
+    /// so their temp files are gone before pass 2 writes; an index keeps
+    /// them for what the batch adds (`tests/history.rs` reads them).
+    #[test]
+    fn fingerprints_outlive_the_decision_only_for_an_index() {
+        let settings = Settings { near: Some(NearSettings::default()), ..Settings::default() };
+        let analyzer = Analyzer::new(&settings, false).unwrap();
+        let texts: Vec<String> = (0..20)
+            .map(|i| format!("record {} says the same few words again and again {i}", i % 3))
+            .collect();
+        let deduper = || {
+            let mut d =
+                Deduper::new(&analyzer, &Resources::default(), OnError::Fail, vec!["t".into()])
+                    .unwrap();
+            d.push_texts(&analyzer, &texts, None).unwrap();
+            d
+        };
+        let plain = deduper().decide(false, &NoProgress).unwrap();
+        assert!(plain.near.is_some());
+        assert!(plain.fingerprints.is_none());
+        let indexed = deduper().decide_with_history(&NoHistory, &NoProgress).unwrap();
+        assert!(indexed.fingerprints.is_some());
+    }
+
+    /// An empty index.
+    struct NoHistory;
+
+    impl History for NoHistory {
+        fn exact(&self, _: u128) -> Result<Option<EarlierMatch>> {
+            Ok(None)
+        }
+        fn band(&self, _: usize, _: u64, out: &mut Vec<u64>) -> Result<()> {
+            out.clear();
+            Ok(())
+        }
+        fn set(&self, _: u64, out: &mut Vec<u64>) -> Result<()> {
+            out.clear();
+            Ok(())
+        }
+        fn signature(&self, _: u64, out: &mut Vec<u32>) -> Result<()> {
+            out.clear();
+            Ok(())
+        }
+        fn id(&self, seq: u64) -> Result<String> {
+            Ok(seq.to_string())
+        }
+    }
 
     #[test]
     fn indices_past_the_limit_are_refused_not_wrapped() {
