@@ -105,8 +105,9 @@ pub fn gt_mask<const N: usize>(block: &[u8; 64], byte: i8, but: [u8; N]) -> u64 
 pub struct Positions<'a> {
     bytes: &'a [u8],
     byte: u8,
-    /// Where the current block starts, and its hits not yet returned.
+    /// Where the current block starts.
     base: usize,
+    /// The current block's hits not yet returned, one bit each.
     mask: u64,
 }
 
@@ -242,11 +243,12 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Hits in any block, at block edges, and in a last partial block.
+        /// Hits in any block, at block edges, and in a last partial block,
+        /// whose padding (`!byte`) also occurs in the text.
         #[test]
         fn positions_are_memchr_iters(
-            bytes in prop::collection::vec(prop::sample::select(vec![b'a', b'\n', 0xF5, 0x0A ^ 0xFF]), 0..300),
-            byte in prop::sample::select(vec![b'\n', b'a', 0xF5]),
+            bytes in prop::collection::vec(prop::sample::select(vec![b'a', b'\n', !b'\n']), 0..300),
+            byte in prop::sample::select(vec![b'\n', !b'\n', b'a']),
         ) {
             let want: Vec<usize> = memchr::memchr_iter(byte, &bytes).collect();
             prop_assert_eq!(Positions::new(&bytes, byte).collect::<Vec<_>>(), want);
