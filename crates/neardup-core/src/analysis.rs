@@ -326,7 +326,9 @@ impl Sketching {
             // The signature has `num_perm ≥ bands·rows` slots: cannot fail.
             let _ = self.params.band_keys(&fp.signature, &mut fp.band_keys);
         }
-        fp.set = s.hashes.clone();
+        // The set moves out rather than being copied; the next record's
+        // shingles reserve their own room anyway.
+        fp.set = std::mem::take(&mut s.hashes);
         fp
     }
 }
