@@ -62,6 +62,23 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def page_probe(work: Path, mb: int = 256) -> str:
+    """System seconds to write `mb` MB into a new file, kept until the end of the run (so that the
+    runs measured do not reuse its pages). On these VMs memory left free for a while has gone back
+    to the host and costs about 15 us a page to touch again (0.3-0.9 s here); memory freed just
+    before, or reclaimed from the page cache, does not (about 0.05 s). Which state a run was in
+    changes every binary's system time (bench/README.md, twelfth session)."""
+    import resource
+    block = b"\0" * (1 << 20)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    with open(work / "page-probe", "wb") as f:
+        for _ in range(mb):
+            f.write(block)
+    sys_s = resource.getrusage(resource.RUSAGE_SELF).ru_stime - before
+    state = "cold: pages come back from the host" if sys_s > 0.2 else "warm"
+    return f"page probe: {mb} MB written into a new file in {sys_s:.2f} s of system time ({state})"
+
+
 # ----------------------------------------------------------------- inputs ----
 def corpus_path(name: str) -> Path:
     if name in ("small", "full"):
@@ -206,6 +223,7 @@ def main() -> int:
     T = args.threads
     work = Path(tempfile.mkdtemp(prefix="neardup-speed-", dir=BENCH / "out" if (BENCH / "out").exists() else None))
     try:
+        print(page_probe(work))
         if not args.memory_only:
             corpus_and_sample(args, bins, corpus, sample, work, T)
         # ------------------------------------------------- memory run ----

@@ -612,8 +612,8 @@ impl Deduper {
                 // Otherwise their temp files go now, before pass 2 writes
                 // about as many bytes: the page cache they free is what its
                 // writes land in, and their disk space is free meanwhile (on
-                // a fresh VM, whose host backs memory on first touch, a page
-                // never used before cost ~15 µs, a reused one nothing).
+                // a VM that hands memory free for a while back to its host,
+                // such a page cost ~15 µs to touch, one freed just now not).
                 fingerprints = history.is_some().then_some(fp);
                 progress.finish();
                 Some(report)
