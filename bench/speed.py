@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,7 +69,6 @@ def page_probe(work: Path, mb: int = 256) -> str:
     to the host and costs about 15 us a page to touch again (0.3-0.9 s here); memory freed just
     before, or reclaimed from the page cache, does not (about 0.05 s). Which state a run was in
     changes every binary's system time (bench/README.md, twelfth session)."""
-    import resource
     block = b"\0" * (1 << 20)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     with open(work / "page-probe", "wb") as f:

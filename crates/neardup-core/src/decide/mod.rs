@@ -611,9 +611,10 @@ impl Deduper {
                 // Only an index reads them again ([`Decisions::additions`]).
                 // Otherwise their temp files go now, before pass 2 writes
                 // about as many bytes: the page cache they free is what its
-                // writes land in, and their disk space is free meanwhile (on
-                // a VM that hands memory free for a while back to its host,
-                // such a page cost ~15 µs to touch, one freed just now not).
+                // writes land in, and their disk space is free meanwhile. (A
+                // VM may hand memory left free for a while back to its host;
+                // touching such a page again then costs ~15 µs, touching one
+                // freed just now nothing.)
                 fingerprints = history.is_some().then_some(fp);
                 progress.finish();
                 Some(report)
