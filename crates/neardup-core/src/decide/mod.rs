@@ -1043,32 +1043,10 @@ mod tests {
         let plain = deduper().decide(false, &NoProgress).unwrap();
         assert!(plain.near.is_some());
         assert!(plain.fingerprints.is_none());
-        let indexed = deduper().decide_with_history(&NoHistory, &NoProgress).unwrap();
+        let indexed = deduper()
+            .decide_with_history(&near::tests::MemHistory::default(), &NoProgress)
+            .unwrap();
         assert!(indexed.fingerprints.is_some());
-    }
-
-    /// An empty index.
-    struct NoHistory;
-
-    impl History for NoHistory {
-        fn exact(&self, _: u128) -> Result<Option<EarlierMatch>> {
-            Ok(None)
-        }
-        fn band(&self, _: usize, _: u64, out: &mut Vec<u64>) -> Result<()> {
-            out.clear();
-            Ok(())
-        }
-        fn set(&self, _: u64, out: &mut Vec<u64>) -> Result<()> {
-            out.clear();
-            Ok(())
-        }
-        fn signature(&self, _: u64, out: &mut Vec<u32>) -> Result<()> {
-            out.clear();
-            Ok(())
-        }
-        fn id(&self, seq: u64) -> Result<String> {
-            Ok(seq.to_string())
-        }
     }
 
     #[test]

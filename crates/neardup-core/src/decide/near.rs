@@ -1115,7 +1115,7 @@ pub(crate) fn sketch_error(e: neardup_sketch::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use neardup_testing::Families;
@@ -1126,9 +1126,10 @@ mod tests {
     use crate::decide::EarlierMatch;
     use crate::settings::Settings;
 
-    /// Earlier records in memory, by sequence number, all kept.
+    /// Earlier records in memory, by sequence number, all kept (the
+    /// default holds none).
     #[derive(Default)]
-    struct MemHistory {
+    pub(in crate::decide) struct MemHistory {
         fps: Vec<Fingerprint>,
         bands: BTreeMap<(usize, u64), Vec<u64>>,
     }
