@@ -264,13 +264,12 @@ impl Scratch {
 
     fn stats(&mut self, text: &str) -> Stats {
         let text = measured_prefix(text);
+        let (word_bytes, breaks) = self.words(text);
         // Lines and paragraphs are at most the line breaks plus one.
-        let most = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
         let ((dl, dlc, nl), (dp, dpc, np)) =
-            lines_and_paragraphs(&mut self.table, &mut self.next, most, text);
+            lines_and_paragraphs(&mut self.table, &mut self.next, breaks + 1, text);
         let frac = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
 
-        let word_bytes = self.words(text);
         let word_chars = *self.chars.last().unwrap_or(&0) as usize;
         // White space is ASCII: every byte outside a word is a character.
         let chars = (word_chars + text.len() - word_bytes).max(1) as f32;
@@ -297,7 +296,8 @@ impl Scratch {
 
     /// Splits `text` into words as [`neardup_text::segment::words`] does (runs of bytes
     /// other than ASCII white space), filling `word_hash` and `chars`;
-    /// returns the bytes in words.
+    /// returns the bytes in words and the line breaks, counted off the same
+    /// blocks (which sizes the line table without a pass of its own).
     ///
     /// Bytes are classified 64 at a time into bit masks
     /// ([`neardup_text::mask`]), and the words are read off the mask's edges,
@@ -305,7 +305,7 @@ impl Scratch {
     /// a compare and a branch per byte; characters come from a mask of
     /// UTF-8 continuation bytes counted with `count_ones`.
     #[inline(never)] // Out of line so that profiles name it, as the two below.
-    fn words(&mut self, text: &str) -> usize {
+    fn words(&mut self, text: &str) -> (usize, usize) {
         let b = text.as_bytes();
         let ascii = text.is_ascii();
         self.word_hash.clear();
@@ -316,8 +316,10 @@ impl Scratch {
         // characters of the words up to one ending at `at` are the bytes in
         // words less the continuation bytes before `at`.
         let (mut prev_white, mut cont_before, mut in_words, mut start) = (1u64, 0usize, 0usize, 0);
+        let mut breaks = 0;
         let mut block = |base: usize, block: &[u8; 64]| {
             let white = white_mask(block);
+            breaks += mask::eq_mask(block, [b'\n']).count_ones() as usize;
             let cont = if ascii { 0 } else { continuation_mask(block) };
             // Bit k: byte k is white and byte k − 1 was not (a word ends),
             // or the reverse (a word starts).
@@ -352,7 +354,7 @@ impl Scratch {
         let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
         block(b.len() - rest.len(), &last);
-        in_words
+        (in_words, breaks)
     }
 
     /// The n-gram measures, n = 2..=10, in one chain of shrinking tables.
@@ -1053,6 +1055,14 @@ mod tests {
         #[test]
         fn statistics_match_their_definitions(text in repetitive_text()) {
             proptest::prop_assert_eq!(bits(&Stats::of(&text)), bits(&stats_by_definition(&text)), "{:?}", text);
+        }
+
+        #[test]
+        fn the_word_scan_counts_the_line_breaks(text in "[a \n\t]{0,200}") {
+            // The line table is sized by this count: too low a count would
+            // overfill it.
+            let (_, breaks) = Scratch::default().words(&text);
+            proptest::prop_assert_eq!(breaks, text.matches('\n').count());
         }
 
         #[test]
