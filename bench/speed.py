@@ -23,9 +23,10 @@ by the threads neardup was given. Outputs and ledgers go to a temp directory on 
 /dev/null) and the baseline's are compared with the current binary's byte for byte ("same
 output"). Each `dedup` run writes them anew (the previous round's are deleted, untimed), as a
 first run does; one more line times the exact-only run replacing its existing output, which on
-ext4 costs the rename about 0.1 s per 190 MB for any program that replaces a file atomically. Ratios printed are the issue's targets: default dedup vs the baseline (>= 3x), per
-thread vs rensa (about 5x), exact-only vs `cat | wc -l` (>= 0.5), clusters per thread vs rensa
-(>= 5x) and datasketch (>= 20x), OPH vs MinHash (>= 1).
+ext4 costs the rename about 0.1 s per 190 MB for any program that replaces a file atomically.
+Ratios printed are the issue's targets: default dedup vs the baseline (>= 3x), per thread vs
+rensa (about 5x), exact-only vs `cat | wc -l` (>= 0.5), clusters per thread vs rensa (>= 5x) and
+datasketch (>= 20x), OPH vs MinHash (>= 1).
 
 `--memory-run` adds the 10 M-record run: the 200,000-record speed sample written 50 times with
 one word changed per record per copy (6.7 GB, built once by bench/speed_sample.py), default
