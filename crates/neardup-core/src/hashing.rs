@@ -1,12 +1,12 @@
 //! Hash maps keyed by values that are already hashes.
 //!
-//! Exact-duplicate keys (xxh3-128), anchor hashes and packed candidate pairs
-//! are (nearly) uniformly distributed already; running them through SipHash
-//! again costs more than the map operation itself. [`Prehashed`] folds the
-//! key to 64 bits and spreads it with one multiply (so packed pairs of
-//! small integers fill the table's high control bits too), which is safe
-//! here because the keys come from our own hash functions or counters, not
-//! from input an attacker picks to collide.
+//! Exact-duplicate keys and the texts seen before (xxh3-128), anchor hashes
+//! and packed candidate pairs are (nearly) uniformly distributed already;
+//! running them through SipHash again costs more than the map operation
+//! itself. [`Prehashed`] folds the key to 64 bits and spreads it with one
+//! multiply (so packed pairs of small integers fill the table's high
+//! control bits too), which is safe here because the keys come from our own
+//! hash functions or counters, not from input an attacker picks to collide.
 
 use std::hash::{BuildHasherDefault, Hasher};
 

@@ -16,6 +16,7 @@ use crate::analysis::{Analysis, Analyzer};
 use crate::config::Config;
 use crate::decide::{exact::FirstSeen, Deduper};
 use crate::error::Result;
+use crate::hashing::PrehashedMap;
 use crate::progress::Progress;
 
 /// One-pass mode: when the keep policy keeps the first copy and no stage
@@ -146,7 +147,8 @@ enum Analysed {
 /// holds at most a sixteenth of the memory budget; past that, new texts
 /// are not noted.
 struct Copies {
-    first: std::sync::Mutex<std::collections::HashMap<u128, u32>>,
+    /// By the xxh3-128 of the text: a hash already, so not hashed again.
+    first: std::sync::Mutex<PrehashedMap<u128, u32>>,
     /// Texts noted at most.
     room: usize,
 }
