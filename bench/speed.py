@@ -21,9 +21,11 @@ run on the same records, one process and one thread each, as bench/peers/near_pe
 MB/s = UTF-8 bytes of the `text` fields / wall seconds (1 MB = 10^6 bytes); "per thread" divides
 by the threads neardup was given. Outputs and ledgers go to a temp directory on disk (never
 /dev/null) and the baseline's are compared with the current binary's byte for byte ("same
-output"). Each `dedup` run writes them anew (the previous round's are deleted, untimed), as a
-first run does; one more line times the exact-only run replacing its existing output, which on
-ext4 costs the rename about 0.1 s per 190 MB for any program that replaces a file atomically.
+output"). The binaries compared (and, for `clusters`, the two sketches) take turns run by run,
+so that a slow phase of the machine falls on all of them. Each `dedup` run writes its output
+anew (the previous round's are deleted, untimed), as a first run does; one more line times the
+exact-only run replacing its existing output, which on ext4 costs the rename about 0.1 s per
+190 MB for any program that replaces a file atomically.
 Ratios printed are the issue's targets: default dedup vs the baseline (>= 3x), per thread vs
 rensa (about 5x), exact-only vs `cat | wc -l` (>= 0.5), clusters per thread vs rensa (>= 5x) and
 datasketch (>= 20x), OPH vs MinHash (>= 1).
@@ -147,21 +149,38 @@ def timed(cmd: list[str], tv: Path, runs: int, stdout=subprocess.DEVNULL,
     run writes new outputs as a first run does: renaming over an existing file makes ext4 allocate
     the new file's blocks and free the old one's inside the rename (about 0.1 s for 190 MB here),
     for any program that replaces its output atomically."""
-    walls, cpus, rss = [], [], 0.0
+    return alternated({0: (cmd, tv, fresh)}, runs, stdout)[0]
+
+
+def alternated(cmds: dict, runs: int, stdout=subprocess.DEVNULL) -> dict:
+    """`timed` for several commands, `{key: (cmd, time file, fresh files)}`, run in turns: each
+    round runs every command once, so that a slow phase of the machine (they come and go for
+    minutes here) falls on all of them rather than on whichever ran then. One result per key; a
+    command that fails is not run again."""
+    runs_of: dict = {k: ([], [], 0.0) for k in cmds}
+    failed: dict = {}
     for _ in range(runs):
-        for f in fresh:
-            f.unlink(missing_ok=True)
-        t = time.perf_counter()
-        p = subprocess.run([TIME, "-v", "-o", str(tv)] + cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
-        wall = time.perf_counter() - t
-        if p.returncode != 0:
-            return {"failed": f"exit {p.returncode}: {p.stderr.strip()[-300:]}"}
-        walls.append(wall)
-        tvt = tv.read_text()
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tvt)
-        rss = max(rss, int(m.group(1)) / 1024 if m else float("nan"))
-        cpus.append(sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", tvt)))
-    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "rss_mb": rss}
+        for k, (cmd, tv, fresh) in cmds.items():
+            if k in failed:
+                continue
+            for f in fresh:
+                f.unlink(missing_ok=True)
+            t = time.perf_counter()
+            p = subprocess.run([TIME, "-v", "-o", str(tv)] + cmd, stdout=stdout, stderr=subprocess.PIPE,
+                               text=True)
+            wall = time.perf_counter() - t
+            if p.returncode != 0:
+                failed[k] = {"failed": f"exit {p.returncode}: {p.stderr.strip()[-300:]}"}
+                continue
+            walls, cpus, rss = runs_of[k]
+            walls.append(wall)
+            tvt = tv.read_text()
+            m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tvt)
+            rss = max(rss, int(m.group(1)) / 1024 if m else float("nan"))
+            cpus.append(sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", tvt)))
+            runs_of[k] = (walls, cpus, rss)
+    return {k: failed.get(k) or {"wall": statistics.median(w), "cpu": statistics.median(c), "rss_mb": r}
+            for k, (w, c, r) in runs_of.items()}
 
 
 def peer(name: str, inp: Path, out: Path) -> dict:
@@ -262,6 +281,7 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
         "default (+ near, ledger)": [],
     }
     for job, flags in jobs.items():
+        cmds = {}
         for b, exe in bins.items():
             d = work / b / job.split()[0]
             d.mkdir(parents=True, exist_ok=True)
@@ -269,8 +289,12 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
                    *flags]
             if not flags:
                 cmd += ["--ledger", str(d / "ledger.jsonl")]
-            r = timed(cmd, d / "time", args.runs, fresh=(d / "out.jsonl", d / "ledger.jsonl"))
-            res[(job, b)] = r
+            cmds[b] = (cmd, d / "time", (d / "out.jsonl", d / "ledger.jsonl"))
+        # The binaries take turns, run by run.
+        timings = alternated(cmds, args.runs)
+        for b in bins:
+            d = work / b / job.split()[0]
+            r = res[(job, b)] = timings[b]
             note = ""
             if b == "current" and "baseline" in bins and "failed" not in r:
                 base = res[(job, "baseline")]
@@ -320,14 +344,20 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
     print(f"\n## {sample} — {sn:,} records, {smb:.1f} MB of text, ~{sb // max(sn, 1)} bytes each\n")
     print("| run | wall s | CPU s | MB/s | peak RSS MB | notes |")
     print("|---|---:|---:|---:|---:|---|")
-    cl = {}
+    cmds = {}
     for sketch in ("minhash", "oph"):
         for b, exe in bins.items():
             d = work / b / f"clusters-{sketch}"
             d.mkdir(parents=True, exist_ok=True)
-            r = timed([str(exe), "clusters", str(sample), "-o", str(d / "out.jsonl"), "--threads", "1",
-                       "--sketch", sketch, "--quiet"], d / "time", args.runs)
-            cl[(sketch, b)] = r
+            cmds[(sketch, b)] = ([str(exe), "clusters", str(sample), "-o", str(d / "out.jsonl"), "--threads", "1",
+                                  "--sketch", sketch, "--quiet"], d / "time", ())
+    # Every binary and sketch take turns, run by run: OPH against MinHash is a few percent, less than
+    # the machine's drift over a minute.
+    cl = alternated(cmds, args.runs)
+    for sketch in ("minhash", "oph"):
+        for b in bins:
+            d = work / b / f"clusters-{sketch}"
+            r = cl[(sketch, b)]
             note = ""
             if b == "current" and "baseline" in bins and "failed" not in r:
                 base = cl[(sketch, "baseline")]
