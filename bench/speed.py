@@ -275,6 +275,7 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
     cat = timed(["sh", "-c", f"cat '{corpus}' | wc -l"], work / "cat.time", args.runs)
     print(fmt_row("`cat \\| wc -l`", cat, mb), flush=True)
     res: dict[tuple[str, str], dict] = {}
+    run_of: dict[tuple[str, str], tuple] = {}  # (job, binary): (cmd, time file, fresh files)
     jobs = {
         "exact": ["--no-near", "--no-repeats"],
         "exact + repeats": ["--no-near"],
@@ -289,7 +290,7 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
                    *flags]
             if not flags:
                 cmd += ["--ledger", str(d / "ledger.jsonl")]
-            cmds[b] = (cmd, d / "time", (d / "out.jsonl", d / "ledger.jsonl"))
+            cmds[b] = run_of[(job, b)] = (cmd, d / "time", (d / "out.jsonl", d / "ledger.jsonl"))
         # The binaries take turns, run by run.
         timings = alternated(cmds, args.runs)
         for b in bins:
@@ -330,9 +331,8 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
             lines.append(f"- exact only ({b}): {cat['wall'] / r['wall']:.2f}× the speed of `cat | wc -l` "
                          f"(target ≥ 0.5)")
     # The same run of the current binary onto its existing output, as a rerun to the same path is.
-    d = work / "current" / "exact"
-    again = timed([str(bins["current"]), "dedup", str(corpus), "-o", str(d / "out.jsonl"), "--threads", str(T),
-                   "--quiet", "--no-near", "--no-repeats"], d / "time", args.runs)
+    cmd, tv, _ = run_of[("exact", "current")]
+    again = timed(cmd, tv, args.runs)
     if "failed" not in again and "failed" not in cat:
         lines.append(f"- exact only (current), replacing its existing output: {again['wall']:.2f} s, "
                      f"{cat['wall'] / again['wall']:.2f}× the speed of `cat | wc -l`")
