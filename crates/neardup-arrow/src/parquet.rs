@@ -123,6 +123,12 @@ pub fn run(
             ));
         }
     }
+    let mut clash = neardup_io::Clash::new();
+    clash.target("-o", target, sources).inputs(sources);
+    if let Some(l) = ledger {
+        clash.write("--ledger", l);
+    }
+    clash.check()?;
     let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let deduper = Deduper::new(&analyzer, &cfg.resources, OnError::Skip, names.clone())?;

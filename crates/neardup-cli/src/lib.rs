@@ -126,8 +126,32 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
+/// Whether the error is a write to a closed pipe (`neardup … | head`):
+/// the reader has what it wanted, as with any Unix filter.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+    e.chain().filter_map(io_error).any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The I/O error `e` is, or wraps transparently (a transparent variant
+/// hides it from [`anyhow::Error::chain`]).
+fn io_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
+    let from_io = |e: &'a neardup_io::Error| match e {
+        neardup_io::Error::Io(io) => Some(io),
+        _ => None,
+    };
+    let from_core = |e: &'a neardup_core::Error| match e {
+        neardup_core::Error::Io(e) => from_io(e),
+        _ => None,
+    };
+    if let Some(io) = e.downcast_ref::<io::Error>() {
+        Some(io)
+    } else if let Some(e) = e.downcast_ref::<neardup_io::Error>() {
+        from_io(e)
+    } else if let Some(e) = e.downcast_ref::<neardup_core::Error>() {
+        from_core(e)
+    } else if let Some(neardup_arrow::Error::Core(e)) = e.downcast_ref::<neardup_arrow::Error>() {
+        from_core(e)
+    } else {
+        None
+    }
 }

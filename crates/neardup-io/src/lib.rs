@@ -10,11 +10,13 @@
 //!   reader can see (oversized records, empty or truncated files);
 //! - [`record`] parses a record's text and id, and splices new text into a
 //!   JSON record without touching its other fields;
-//! - [`output`] writes outputs atomically.
+//! - [`output`] writes outputs atomically, and [`clash`] refuses outputs that
+//!   would replace an input or one another.
 //!
 //! This crate knows nothing of deduplication.
 #![deny(missing_docs)]
 
+pub mod clash;
 pub mod error;
 mod json_scan;
 mod json_string;
@@ -23,6 +25,7 @@ pub mod record;
 pub mod source;
 pub mod split;
 
+pub use clash::Clash;
 pub use error::{Error, Located, RecordError, Result};
 pub use output::{AtomicFile, Outputs, Target};
 pub use record::{Fields, Parsed};

@@ -99,21 +99,10 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// Prepares outputs for `target`, refusing to overwrite an input.
+    /// Prepares outputs for `target`, refusing to overwrite an input
+    /// ([`Clash`](crate::Clash)).
     pub fn new(target: Target, sources: &[Source]) -> Result<Outputs> {
-        for s in sources {
-            let clash = match &target {
-                Target::File(p) => same_file(p, &s.path),
-                Target::Dir(d) => same_file(&d.join(&s.rel), &s.path),
-                _ => false,
-            };
-            if clash {
-                return Err(Error::Output {
-                    path: s.path.clone(),
-                    message: "would overwrite an input; choose another `-o`".to_string(),
-                });
-            }
-        }
+        crate::Clash::new().target("-o", &target, sources).inputs(sources).check()?;
         Ok(Outputs {
             target,
             stdout: None,
@@ -123,6 +112,11 @@ impl Outputs {
             bytes: 0,
             stale: Vec::new(),
         })
+    }
+
+    /// Where the records go.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Temp files left by killed runs that were removed so far.
@@ -212,7 +206,8 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
 /// A file written through a temp file, renamed into place by
 /// [`AtomicFile::commit`] and deleted if dropped before; compressed if its
 /// name ends in `.gz` or `.zst`. An existing device, FIFO or socket is
-/// written through instead (see the module docs).
+/// written through instead (see the module docs), and `-` is standard
+/// output, as for [`Target`].
 pub struct AtomicFile {
     inner: Pending,
     stale: Vec<PathBuf>,
@@ -221,6 +216,11 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts writing `dest`.
     pub fn create(dest: &Path) -> Result<AtomicFile> {
+        if dest.as_os_str() == "-" {
+            let writer = Box::new(BufWriter::with_capacity(1 << 20, io::stdout()));
+            let inner = Pending { dest: dest.to_path_buf(), writer, temp: None };
+            return Ok(AtomicFile { inner, stale: Vec::new() });
+        }
         let mut stale = Vec::new();
         let inner = create(dest, Compression::from_extension(dest), &mut stale)?;
         Ok(AtomicFile { inner, stale })
@@ -344,13 +344,6 @@ fn with_path(e: io::Error, path: &Path) -> Error {
     Error::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// A writer that must be told it is done (compressors write a trailer).
 trait FinishWrite: Write + Send {
     fn finish(self: Box<Self>) -> io::Result<()>;
@@ -380,6 +373,12 @@ impl FinishWrite for BufWriter<std::fs::File> {
         // the run; durability across power loss is the filesystem's.
         (*self).into_inner().map_err(|e| e.into_error())?;
         Ok(())
+    }
+}
+
+impl FinishWrite for BufWriter<io::Stdout> {
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        self.flush()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{bail, Result};
-use neardup_io::AtomicFile;
+use neardup_io::{AtomicFile, Clash};
 
 use crate::args::ClustersArgs;
 use crate::commands::{dedup, ExitStatus};
@@ -32,6 +32,7 @@ pub(crate) fn run(args: ClustersArgs) -> Result<ExitStatus> {
     if dedup::is_parquet(d, &sources)? {
         bail!("`clusters` reads JSONL and text; for Parquet, `dedup --ledger ledger.parquet` gives each record's `duplicate_of`");
     }
+    Clash::new().write("-o", &d.output).inputs(&sources).check()?;
     let printer = Printer::new(d.run.quiet, d.run.json);
     let bar = printer.progress();
     let summary = if d.output.as_os_str() == "-" {

@@ -1,9 +1,11 @@
 //! `neardup dedup`: fills a [`neardup_core::Config`] from the flags and runs.
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 use neardup_core::repetition::Thresholds;
 use neardup_core::{Config, Input, Keep, OnError, Resources, Settings};
-use neardup_io::{Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
+use neardup_io::{Clash, Discover, Fields, Format, Layout, Outputs, Source, Target, Unit};
 
 use crate::args::{DedupArgs, FormatArg, IoArgs, KeepArg, MatchingArgs, OnErrorArg, RecordsArg};
 use crate::commands::{report, ExitStatus};
@@ -46,6 +48,20 @@ fn execute_with(
     }
     let mirror = io.inputs.len() > 1 || io.inputs.iter().any(|p| p.is_dir());
     let target = Target::from_arg(&io.output, mirror);
+    // Before anything is written: no output may replace an input or
+    // another output (the ledger is checked again where it is written).
+    let mut clash = Clash::new();
+    clash.target("-o", &target, sources).inputs(sources);
+    if let Some(l) = &io.ledger {
+        clash.write("--ledger", l);
+    }
+    if let Some(r) = &io.report {
+        clash.write("--report", r);
+    }
+    if io.run.json {
+        clash.write("--json", Path::new("-"));
+    }
+    clash.check()?;
     let outputs = Outputs::new(target.clone(), sources)?;
 
     let printer = Printer::new(io.run.quiet, io.run.json);

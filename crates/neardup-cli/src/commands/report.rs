@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use neardup_core::Summary;
-use neardup_io::{Discover, Fields, Format, Layout, Unit};
+use neardup_io::{Clash, Discover, Fields, Format, Layout, Unit};
 use neardup_report::{Inputs, Options, Report};
 
 use crate::args::{FormatArg, RecordsArg, ReportArgs};
@@ -37,6 +37,11 @@ pub(crate) fn run(args: ReportArgs) -> Result<ExitStatus> {
         tmp_dir: args.tmp_dir.clone(),
     };
     let sources = discover.sources(&args.inputs)?;
+    Clash::new()
+        .write("-o", &args.output)
+        .read("the ledger", &args.ledger)
+        .inputs(&sources)
+        .check()?;
     let printer = Printer::new(args.quiet, false);
     let bar = printer.progress();
     let inputs = Inputs { sources: &sources, layout, fields: &fields };

@@ -220,6 +220,14 @@ fn run_inner<'a>(
 ) -> Result<Summary> {
     let started = Instant::now();
     let analyzer = Analyzer::new(&cfg.settings, cfg.stats)?;
+    if let Some(l) = ledger {
+        // The ledger must replace neither an input nor an output.
+        neardup_io::Clash::new()
+            .target("-o", outputs.target(), sources)
+            .write("--ledger", l)
+            .inputs(sources)
+            .check()?;
+    }
     let ledger_file = ledger.map(neardup_io::AtomicFile::create).transpose()?;
     let mut summary = Summary::default();
     if let Some(l) = &ledger_file {
