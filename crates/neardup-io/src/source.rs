@@ -59,6 +59,21 @@ impl Compression {
         }
     }
 
+    /// A buffered reader of `file`'s decompressed bytes.
+    pub fn reader(self, file: fs::File) -> io::Result<Box<dyn BufRead + Send>> {
+        const BUF: usize = 256 << 10;
+        Ok(match self {
+            Compression::None => Box::new(BufReader::with_capacity(BUF, file)),
+            Compression::Gzip => Box::new(BufReader::with_capacity(
+                BUF,
+                flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+            )),
+            Compression::Zstd => {
+                Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(file)?))
+            }
+        })
+    }
+
     /// From an output file's extension.
     pub fn from_extension(path: &Path) -> Compression {
         match path.extension().and_then(|e| e.to_str()) {
@@ -107,19 +122,7 @@ impl Source {
 
     /// Opens the source for reading, decompressing as needed.
     pub fn open(&self) -> Result<Box<dyn BufRead + Send>> {
-        let file = fs::File::open(&self.path)?;
-        let reader: Box<dyn BufRead + Send> = match self.compression {
-            Compression::None => Box::new(BufReader::with_capacity(256 << 10, file)),
-            Compression::Gzip => Box::new(BufReader::with_capacity(
-                256 << 10,
-                flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-            )),
-            Compression::Zstd => Box::new(BufReader::with_capacity(
-                256 << 10,
-                zstd::stream::read::Decoder::new(file)?,
-            )),
-        };
-        Ok(reader)
+        Ok(self.compression.reader(fs::File::open(&self.path)?)?)
     }
 }
 

@@ -5,7 +5,7 @@
 //! bytes, as the inputs' is, so a ledger named `.gz` or `.zst` reads the
 //! same.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use neardup_core::ledger::{Entry, Header, LEDGER_VERSION};
@@ -38,17 +38,7 @@ impl LedgerReader {
             n
         };
         let file = fs_err::File::open(path)?;
-        let reader: Box<dyn BufRead + Send> = match Compression::sniff(&head[..n]) {
-            Compression::None => Box::new(BufReader::with_capacity(256 << 10, file)),
-            Compression::Gzip => Box::new(BufReader::with_capacity(
-                256 << 10,
-                flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-            )),
-            Compression::Zstd => Box::new(BufReader::with_capacity(
-                256 << 10,
-                zstd::stream::read::Decoder::new(file)?,
-            )),
-        };
+        let reader = Compression::sniff(&head[..n]).reader(file)?;
         let mut r = LedgerReader { path: path.to_path_buf(), reader, line: 0, buf: String::new() };
         let Some(line) = r.next_line()? else {
             return Err(r.error("empty file: a ledger starts with a header line".to_string()));
