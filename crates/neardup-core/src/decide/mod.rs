@@ -37,11 +37,11 @@ pub mod near;
 pub(crate) mod store;
 pub mod substrings;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use neardup_io::{Located, RecordError};
 
-use crate::analysis::{Analysis, Analyzer, Fingerprint};
+use crate::analysis::{Analysis, Analyzer, Fingerprint, Spares, SPARE_BUNDLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Entry, Reason, Status};
 use crate::progress::Progress;
@@ -311,6 +311,9 @@ pub struct Deduper {
     ids: StringStore,
     /// The run's memory budget.
     memory: usize,
+    /// Fingerprints pushed, handed back to the analyzer a bundle at a time.
+    spent: Vec<Fingerprint>,
+    spares: Option<Arc<Spares>>,
 }
 
 impl Deduper {
@@ -351,6 +354,8 @@ impl Deduper {
             stats,
             ids,
             memory: resources.memory,
+            spent: Vec::new(),
+            spares: analyzer.spares(),
         })
     }
 
@@ -396,6 +401,12 @@ impl Deduper {
                 }
                 if let (Some(c), Some(fp)) = (self.collector.as_mut(), a.fingerprint.take()) {
                     c.add(index, &fp)?;
+                    if let Some(spares) = &self.spares {
+                        self.spent.push(fp);
+                        if self.spent.len() == SPARE_BUNDLE {
+                            spares.give(std::mem::take(&mut self.spent));
+                        }
+                    }
                 }
                 if let (Some(t), Some((canon, map))) = (self.texts.as_mut(), a.canonical.take()) {
                     t.push(index, &canon, &map)?;
