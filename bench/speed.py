@@ -21,11 +21,12 @@ run on the same records, one process and one thread each, as bench/peers/near_pe
 MB/s = UTF-8 bytes of the `text` fields / wall seconds (1 MB = 10^6 bytes); "per thread" divides
 by the threads neardup was given. Outputs and ledgers go to a temp directory on disk (never
 /dev/null) and the baseline's are compared with the current binary's byte for byte ("same
-output"). The binaries compared (and, for `clusters`, the two sketches) take turns run by run,
-so that a slow phase of the machine falls on all of them. Each `dedup` run writes its output
-anew (the previous round's are deleted, untimed), as a first run does; one more line times the
-exact-only run replacing its existing output, which on ext4 costs the rename about 0.1 s per
-190 MB for any program that replaces a file atomically.
+output"). The binaries compared take turns run by run, and so do the peers with the runs they
+are compared with (the default `dedup` on the corpus; both sketches of `clusters` on the sample),
+so that a slow phase of the machine falls on all of them; every row is a median of `--runs`.
+Each `dedup` run writes its output anew (the previous round's are deleted, untimed), as a first
+run does; one more line times the exact-only run replacing its existing output, which on ext4
+costs the rename about 0.1 s per 190 MB for any program that replaces a file atomically.
 Ratios printed are the issue's targets: default dedup vs the baseline (>= 3x), per thread vs
 rensa (about 5x), exact-only vs `cat | wc -l` (>= 0.5), clusters per thread vs rensa (>= 5x) and
 datasketch (>= 20x), OPH vs MinHash (>= 1).
@@ -183,22 +184,20 @@ def alternated(cmds: dict, runs: int, stdout=subprocess.DEVNULL) -> dict:
             for k, (w, c, r) in runs_of.items()}
 
 
-def peer(name: str, inp: Path, out: Path) -> dict:
-    """One near-dup peer as near_peers.py runs it (its own process, one thread)."""
-    tv = out / f"{name}.time"
-    r = timed([sys.executable, str(BENCH / "peers" / "near_peers.py"), "_run", name, str(inp),
-               str(out / f"{name}.pairs.tsv")], tv, 1)
-    return r
-
-
-def run_peers(inp: Path, d: Path, mb: float, label: str) -> dict:
-    """Every peer on `inp` (outputs in `d`), each printed as a row as it finishes."""
+def peer_cmds(inp: Path, d: Path) -> dict:
+    """Each near-dup peer on `inp` as near_peers.py runs it (its own process, one thread), as
+    `alternated` takes them: `{name: (cmd, time file, fresh files)}`; outputs in `d`."""
     d.mkdir(exist_ok=True)
-    out = {}
-    for p in PEERS:
-        out[p] = peer(p, inp, d)
-        print(fmt_row(f"{p} ({label})", out[p], mb), flush=True)
-    return out
+    return {p: ([sys.executable, str(BENCH / "peers" / "near_peers.py"), "_run", p, str(inp),
+                 str(d / f"{p}.pairs.tsv")], d / f"{p}.time", ()) for p in PEERS}
+
+
+def print_peers(timings: dict, mb: float, label: str) -> dict:
+    """The peers' rows, from `alternated`'s results; returns `{name: result}`."""
+    peers = {p: timings[p] for p in PEERS if p in timings}
+    for p, r in peers.items():
+        print(fmt_row(f"{p} ({label})", r, mb), flush=True)
+    return peers
 
 
 def vs_baseline(base: dict, r: dict) -> str:
@@ -281,8 +280,10 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
         "exact + repeats": ["--no-near"],
         "default (+ near, ledger)": [],
     }
+    peers: dict = {}
     for job, flags in jobs.items():
-        cmds = {}
+        # The default run takes turns with the peers too: their ratio is the issue's target.
+        cmds = {} if flags or args.no_peers else peer_cmds(corpus, work / "peers-corpus")
         for b, exe in bins.items():
             d = work / b / job.split()[0]
             d.mkdir(parents=True, exist_ok=True)
@@ -306,7 +307,8 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
                 note = vs_baseline(base, r)
                 note += (", same output" if out_same else ", OUTPUT DIFFERS") + led
             print(fmt_row(f"{job} — {b}", r, mb, note), flush=True)
-    peers = {} if args.no_peers else run_peers(corpus, work / "peers-corpus", mb, "near only, 1 thread")
+        if not flags:
+            peers = print_peers(timings, mb, "near only, 1 thread")
     # ratios
     print()
     cur = res[("default (+ near, ledger)", "current")]
@@ -344,15 +346,15 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
     print(f"\n## {sample} — {sn:,} records, {smb:.1f} MB of text, ~{sb // max(sn, 1)} bytes each\n")
     print("| run | wall s | CPU s | MB/s | peak RSS MB | notes |")
     print("|---|---:|---:|---:|---:|---|")
-    cmds = {}
+    cmds = {} if args.no_peers else peer_cmds(sample, work / "peers-sample")
     for sketch in ("minhash", "oph"):
         for b, exe in bins.items():
             d = work / b / f"clusters-{sketch}"
             d.mkdir(parents=True, exist_ok=True)
             cmds[(sketch, b)] = ([str(exe), "clusters", str(sample), "-o", str(d / "out.jsonl"), "--threads", "1",
                                   "--sketch", sketch, "--quiet"], d / "time", ())
-    # Every binary and sketch take turns, run by run: OPH against MinHash is a few percent, less than
-    # the machine's drift over a minute.
+    # Every binary, sketch and peer take turns, run by run: OPH against MinHash is a few percent, less
+    # than the machine's drift over a minute, and a peer run once swung its ratio from 4.8x to 7.2x.
     cl = alternated(cmds, args.runs)
     for sketch in ("minhash", "oph"):
         for b in bins:
@@ -365,7 +367,7 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
                 note = vs_baseline(base, r)
                 note += ", same output" if same_out else ", OUTPUT DIFFERS"
             print(fmt_row(f"clusters --threads 1 --sketch {sketch} — {b}", r, smb, note), flush=True)
-    speers = {} if args.no_peers else run_peers(sample, work / "peers-sample", smb, "1 thread")
+    speers = print_peers(cl, smb, "1 thread")
     print()
     lines = []
     for b in bins:
