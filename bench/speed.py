@@ -354,7 +354,7 @@ def corpus_and_sample(args, bins: dict, corpus: Path, sample: Path, work: Path, 
             cmds[(sketch, b)] = ([str(exe), "clusters", str(sample), "-o", str(d / "out.jsonl"), "--threads", "1",
                                   "--sketch", sketch, "--quiet"], d / "time", ())
     # Every binary, sketch and peer take turns, run by run: OPH against MinHash is a few percent, less
-    # than the machine's drift over a minute, and a peer run once swung its ratio from 4.8x to 7.2x.
+    # than the machine's drift over a minute, and a peer timed once, apart, drifts as much.
     cl = alternated(cmds, args.runs)
     for sketch in ("minhash", "oph"):
         for b in bins:
