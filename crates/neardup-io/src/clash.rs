@@ -36,7 +36,7 @@ pub struct Clash<'a> {
 }
 
 /// What a path names, for comparing them.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 enum Identity {
     /// Standard output (`-`).
     Stdout,
@@ -97,25 +97,29 @@ impl<'a> Clash<'a> {
     /// Refuses the run if an output would replace a file it reads or
     /// another output; the error names the path and the flags.
     pub fn check(&self) -> Result<()> {
-        let reads: Vec<(Identity, &str)> =
-            self.reads.iter().map(|(what, p)| (read_identity(p), *what)).collect();
-        let mut seen: Vec<(Identity, &str)> = Vec::with_capacity(self.writes.len());
+        // Maps, not lists: a mirror of ten thousand inputs is ten thousand
+        // writes and reads.
+        let mut reads: HashMap<Identity, &str> = HashMap::with_capacity(self.reads.len());
+        for (what, p) in &self.reads {
+            reads.entry(read_identity(p)).or_insert(what);
+        }
+        let mut seen: HashMap<Identity, &str> = HashMap::with_capacity(self.writes.len());
         let mut dirs = HashMap::new();
         for (flag, path) in &self.writes {
             let id = write_identity(path, &mut dirs);
             if id == Identity::Through {
                 continue;
             }
-            if let Some((_, what)) = reads.iter().find(|(r, _)| *r == id) {
+            if let Some(what) = reads.get(&id) {
                 return Err(Error::Output {
                     path: path.clone(),
                     message: format!("would overwrite {what}; choose another `{flag}`"),
                 });
             }
-            if let Some((_, other)) = seen.iter().find(|(s, _)| *s == id) {
+            if let Some(&other) = seen.get(&id) {
                 let message = if id == Identity::Stdout {
                     format!("`{other}` and `{flag}` would both write to standard output; give one of them a file")
-                } else if other == flag {
+                } else if other == *flag {
                     // Only a mirror writes one flag's files twice.
                     format!("`{flag}` would write two inputs to it, one over the other (an input given as a file is mirrored under its own name); give their directory instead, or rename one")
                 } else {
@@ -123,7 +127,7 @@ impl<'a> Clash<'a> {
                 };
                 return Err(Error::Output { path: path.clone(), message });
             }
-            seen.push((id, flag));
+            seen.insert(id, flag);
         }
         Ok(())
     }
